@@ -1,0 +1,17 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "**/node_modules/**", "bench/results/**", ".flowpack/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-console": ["error", { allow: ["error", "warn"] }],
+    },
+  },
+  { files: ["src/cli/**", "scripts/**", "bench/**", "examples/**", "test/**"], rules: { "no-console": "off" } },
+);

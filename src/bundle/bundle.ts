@@ -1,0 +1,136 @@
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { dirname, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { sha256, type Sha256Digest } from "../_internal/digest.js";
+import { BundleError, UsageError } from "../errors.js";
+import { findPackage, findProjectRoot, isNativePackage, packageNameOf } from "./packages.js";
+
+export interface ExternalDependency {
+  name: string;
+  /** Exact version resolved on the build machine. */
+  version: string;
+  reason: "native" | "user";
+}
+
+/** A bundled flow: one ESM file, its source map, and what it needs that was not bundled. */
+export interface Bundle {
+  code: Buffer;
+  map: Buffer;
+  /** sha256 of `code`. */
+  digest: Sha256Digest;
+  /** Folder of the nearest package.json above the entry: paths in the bundle are relative to it. */
+  projectRoot: string;
+  /** The entry, relative to projectRoot, POSIX separators. */
+  entry: string;
+  externals: ExternalDependency[];
+  warnings: string[];
+}
+
+export interface BundleOptions {
+  /** Package names to leave out of the bundle (installed where the flow runs). */
+  external?: string[];
+  /** Node.js major version to target; defaults to this process's. */
+  nodeMajor?: number;
+}
+
+/** File name of the bundle inside packages and images; the map sits beside it. */
+export const BUNDLE_FILE = "flow.mjs";
+
+// CommonJS dependencies call `require()`; an ES module has none, so the bundle makes one.
+// A unique name avoids clashing with a user's own top-level `require` binding.
+const REQUIRE_SHIM = 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst __flowpack_require = __flowpackCreateRequire(import.meta.url);';
+
+export async function bundleFlow(entryPath: string, options: BundleOptions = {}): Promise<Bundle> {
+  const entry = resolve(entryPath);
+  if (!existsSync(entry) || !statSync(entry).isFile()) {
+    throw new UsageError(`flow entry not found: ${entryPath}`, { hint: "pass the path of the .ts/.js file that defines the flow" });
+  }
+  const realEntry = realpathSync(entry);
+  const projectRoot = findProjectRoot(dirname(realEntry));
+  const userExternal = new Set(options.external ?? []);
+  const externals = new Map<string, ExternalDependency>();
+
+  const plugin: esbuild.Plugin = {
+    name: "flowpack-externals",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (isBuiltin(args.path)) return undefined;
+        const name = packageNameOf(args.path);
+        if (!name) return undefined;
+        const pkg = findPackage(name, args.resolveDir);
+        if (pkg && (userExternal.has(name) || isNativePackage(pkg))) {
+          externals.set(name, { name, version: pkg.version, reason: userExternal.has(name) ? "user" : "native" });
+          return { path: args.path, external: true };
+        }
+        if (userExternal.has(name)) {
+          throw new Error(`external package "${name}" is not installed; run your package manager's install first`);
+        }
+        if (name === "flowpack" && !pkg) {
+          // The project does not depend on flowpack itself: bundle the copy that is running.
+          const own = ownEntry();
+          if (own) return { path: own };
+        }
+        return undefined;
+      });
+    },
+  };
+
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [realEntry],
+      absWorkingDir: projectRoot,
+      outfile: BUNDLE_FILE,
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
+      sourcemap: "linked",
+      sourcesContent: true,
+      keepNames: true,
+      logLevel: "silent",
+      banner: { js: REQUIRE_SHIM },
+      define: { require: "__flowpack_require" },
+      plugins: [plugin],
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    if (Array.isArray(failure.errors) && failure.errors.length > 0) {
+      throw new BundleError(`cannot bundle ${entryPath}: ${formatMessages(failure.errors)}`, {
+        hint: "fix the error above, or mark an unbundleable package with --external NAME",
+      });
+    }
+    throw new BundleError(`cannot bundle ${entryPath}: ${(error as Error).message}`);
+  }
+
+  const code = result.outputFiles.find((f) => f.path.endsWith(BUNDLE_FILE));
+  const map = result.outputFiles.find((f) => f.path.endsWith(`${BUNDLE_FILE}.map`));
+  if (!code || !map) throw new BundleError(`esbuild produced no output for ${entryPath}`);
+  const codeBytes = Buffer.from(code.contents);
+  return {
+    code: codeBytes,
+    map: Buffer.from(map.contents),
+    digest: sha256(codeBytes),
+    projectRoot,
+    entry: relative(projectRoot, realEntry).split(sep).join("/"),
+    externals: [...externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    warnings: result.warnings.map((w) => formatMessages([w])),
+  };
+}
+
+
+function formatMessages(messages: esbuild.Message[]): string {
+  return messages
+    .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text))
+    .join("; ");
+}
+
+/** This copy of flowpack's public entry (dist/index.js when built, src/index.ts under a TS loader). */
+function ownEntry(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return ["../index.js", "../index.ts"].map((p) => resolve(here, p)).find((p) => existsSync(p));
+}

@@ -1,0 +1,77 @@
+import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
+import { dirname, join, parse } from "node:path";
+
+/** `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`; relative or absolute → undefined. */
+export function packageNameOf(specifier: string): string | undefined {
+  if (specifier.startsWith(".") || specifier.startsWith("/") || specifier.startsWith("node:")) return undefined;
+  const parts = specifier.split("/");
+  if (specifier.startsWith("@")) return parts.length >= 2 ? `${parts[0]}/${parts[1]}` : undefined;
+  return parts[0] || undefined;
+}
+
+export interface PackageInfo {
+  name: string;
+  version: string;
+  /** Real path of the package's folder. */
+  dir: string;
+  json: Record<string, unknown>;
+}
+
+/** Node's lookup: `<dir>/node_modules/<name>` for `dir` and each of its ancestors. */
+export function findPackage(name: string, fromDir: string): PackageInfo | undefined {
+  let dir = fromDir;
+  for (;;) {
+    const candidate = join(dir, "node_modules", name, "package.json");
+    if (existsSync(candidate)) return readPackage(dirname(candidate));
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export function readPackage(dir: string): PackageInfo | undefined {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+    return {
+      name: typeof json.name === "string" ? json.name : parse(dir).base,
+      version: typeof json.version === "string" ? json.version : "0.0.0",
+      dir: realpathSync(dir),
+      json,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+const NATIVE_LOADERS = ["node-gyp-build", "bindings", "prebuild-install", "@mapbox/node-pre-gyp", "node-pre-gyp"];
+
+/**
+ * Whether a package carries a native addon (and so cannot be bundled): a `binding.gyp`,
+ * `gypfile: true`, a dependency on a native loader, or `.node` files where builds put them.
+ */
+export function isNativePackage(pkg: PackageInfo): boolean {
+  if (pkg.json.gypfile === true || existsSync(join(pkg.dir, "binding.gyp"))) return true;
+  const deps = { ...(pkg.json.dependencies as Record<string, string> | undefined) };
+  if (NATIVE_LOADERS.some((loader) => loader in deps)) return true;
+  return ["build/Release", "prebuilds"].some((sub) => containsNodeFile(join(pkg.dir, sub), 3));
+}
+
+function containsNodeFile(dir: string, depth: number): boolean {
+  if (depth < 0 || !existsSync(dir)) return false;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith(".node")) return true;
+    if (entry.isDirectory() && containsNodeFile(join(dir, entry.name), depth - 1)) return true;
+  }
+  return false;
+}
+
+/** The nearest folder at or above `start` that holds a package.json. */
+export function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Command } from "commander";
+import { bundleFlow } from "../../bundle/bundle.js";
+import { writeFileAtomic } from "../../_internal/fs.js";
+import { toJson, type Output } from "../output.js";
+import { collect } from "./package.js";
+
+export function registerBundle(program: Command, output: () => Output): void {
+  program
+    .command("bundle")
+    .description("bundle a flow into one ES module (with a .map beside it), e.g. to COPY into your own image")
+    .argument("<entry>", "the .ts/.js file that defines the flow")
+    .requiredOption("-o, --output <file>", "where to write the bundle (e.g. flow.mjs)")
+    .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
+    .action(async (entry: string, flags: { output: string; external: string[] }) => {
+      const out = output();
+      const bundle = await bundleFlow(entry, { external: flags.external });
+      const mapName = `${flags.output.split(/[\\/]/).pop()}.map`;
+      const code = Buffer.from(bundle.code.toString("utf8").replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${mapName}`));
+      await writeFileAtomic(`${flags.output}.map`, bundle.map);
+      await writeFileAtomic(flags.output, code);
+      const summary = { output: flags.output, bytes: code.length, digest: bundle.digest, externals: bundle.externals };
+      if (out.json) out.result(toJson(summary));
+      else out.info(`bundled ${entry} → ${flags.output} (${code.length} bytes, ${bundle.digest})`);
+      for (const warning of bundle.warnings) out.info(`warning: ${warning}`);
+    });
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { UsageError } from "../errors.js";
+import { registerBundle } from "./commands/bundle.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerPackage } from "./commands/package.js";
+import { registerRun } from "./commands/run.js";
+import { registerSchema } from "./commands/schema.js";
+import { createOutput, reportError, type Output } from "./output.js";
+
+const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("flowpack")
+    .description("package TypeScript flows so they run anywhere, and run them again from their manifest")
+    .version(version)
+    .option("--json", "machine-readable output on stdout")
+    .option("--debug", "show stack traces")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  const output = (): Output => createOutput(program.opts<{ json?: boolean; debug?: boolean }>());
+  for (const register of [registerPackage, registerRun, registerInspect, registerBundle, registerSchema]) {
+    register(program, output);
+  }
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    const opts = program.opts<{ json?: boolean; debug?: boolean }>();
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.exitCode === 0) return 0;
+      if (error.code === "commander.help") return 0;
+      const message = error.message.replace(/^error: /, "");
+      return reportError(new UsageError(message, { hint: "run flowpack --help for usage" }), Boolean(opts.debug), Boolean(opts.json));
+    }
+    return reportError(error, Boolean(opts.debug) || argv.includes("--debug"), Boolean(opts.json));
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,155 @@
+/**
+ * Every error flowpack raises on purpose is a FlowpackError with a stable `code`.
+ * The CLI maps `exitCode` to the process exit status and prints `message` (+ `hint`) on one line.
+ *
+ * Exit codes: 1 the flow failed · 2 bad input (usage, parameters, manifest, config) ·
+ * 3 infrastructure (daemon/registry unreachable, build or push failed).
+ */
+export type ExitCode = 1 | 2 | 3;
+
+export interface FlowpackErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+export class FlowpackError extends Error {
+  readonly code: string = "FLOWPACK_ERROR";
+  readonly exitCode: ExitCode = 2;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: FlowpackErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** Structural check: works across copies of flowpack (a flow bundle carries its own). */
+export function isFlowpackError(value: unknown): value is FlowpackError {
+  return (
+    value instanceof Error &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { exitCode?: unknown }).exitCode === "number"
+  );
+}
+
+// ── bad input (exit 2) ──────────────────────────────────────────────────────
+
+export class UsageError extends FlowpackError {
+  override readonly code = "USAGE";
+}
+
+export class ConfigError extends FlowpackError {
+  override readonly code = "CONFIG_INVALID";
+}
+
+export class InvalidFlowNameError extends FlowpackError {
+  override readonly code = "FLOW_NAME_INVALID";
+}
+
+export class InvalidFlowError extends FlowpackError {
+  override readonly code = "FLOW_INVALID";
+}
+
+export interface ParameterIssue {
+  /** Dotted path into the parameters, e.g. `items.0.id`; empty for the root. */
+  path: string;
+  message: string;
+}
+
+export class ParameterValidationError extends FlowpackError {
+  override readonly code = "PARAMETERS_INVALID";
+  readonly issues: ParameterIssue[];
+
+  constructor(flowName: string, issues: ParameterIssue[], options: FlowpackErrorOptions = {}) {
+    const list = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
+    super(`invalid parameters for flow "${flowName}": ${list}`, options);
+    this.issues = issues;
+  }
+}
+
+export class MissingFlowError extends FlowpackError {
+  override readonly code = "FLOW_MISSING";
+}
+
+export class UnspecifiedFlowError extends FlowpackError {
+  override readonly code = "FLOW_UNSPECIFIED";
+}
+
+export class ScriptError extends FlowpackError {
+  override readonly code = "SCRIPT_FAILED";
+}
+
+export class BundleError extends FlowpackError {
+  override readonly code = "BUNDLE_FAILED";
+}
+
+export class ManifestError extends FlowpackError {
+  override readonly code = "MANIFEST_INVALID";
+}
+
+export class StoreError extends FlowpackError {
+  override readonly code = "STORE_OBJECT_INVALID";
+}
+
+export class PackagerOptionsError extends FlowpackError {
+  override readonly code = "PACKAGER_OPTIONS_INVALID";
+}
+
+// ── the flow failed (exit 1) ────────────────────────────────────────────────
+
+export class FlowRunError extends FlowpackError {
+  override readonly code = "FLOW_FAILED";
+  override readonly exitCode = 1;
+}
+
+// ── infrastructure (exit 3) ─────────────────────────────────────────────────
+
+export class InfrastructureError extends FlowpackError {
+  override readonly code: string = "INFRASTRUCTURE";
+  override readonly exitCode = 3;
+}
+
+export class DaemonUnreachableError extends InfrastructureError {
+  override readonly code = "DAEMON_UNREACHABLE";
+}
+
+export class BuildError extends InfrastructureError {
+  override readonly code = "BUILD_FAILED";
+  /** The last lines of build output before the failure (secrets never appear in build output we produce). */
+  readonly logTail: string[];
+
+  constructor(message: string, options: FlowpackErrorOptions & { logTail?: string[] } = {}) {
+    super(message, options);
+    this.logTail = options.logTail ?? [];
+  }
+}
+
+export class PushError extends InfrastructureError {
+  override readonly code = "PUSH_FAILED";
+}
+
+export class RegistryError extends InfrastructureError {
+  override readonly code: string = "REGISTRY_ERROR";
+  /** HTTP status, when the registry answered. */
+  readonly status: number | undefined;
+  /** OCI distribution error codes from the response body (e.g. `BLOB_UNKNOWN`). */
+  readonly registryCodes: string[];
+
+  constructor(
+    message: string,
+    options: FlowpackErrorOptions & { status?: number; registryCodes?: string[] } = {},
+  ) {
+    super(message, options);
+    this.status = options.status;
+    this.registryCodes = options.registryCodes ?? [];
+  }
+}
+
+export class RegistryAuthError extends RegistryError {
+  override readonly code = "REGISTRY_UNAUTHORIZED";
+}
+
+export class ContainerRunError extends InfrastructureError {
+  override readonly code = "CONTAINER_FAILED";
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { InvalidFlowError, InvalidFlowNameError, ParameterValidationError, type ParameterIssue } from "../errors.js";
+import { createLogger, type Logger } from "./logger.js";
+import { FLOW_NAME_RULE, assertFlowName, slugify } from "./name.js";
+
+/**
+ * The brand that marks a flow. A flow bundle carries its own copy of flowpack, so flows are
+ * recognised by this registered symbol, never by `instanceof`.
+ */
+export const FLOW_BRAND: unique symbol = Symbol.for("flowpack.flow") as never;
+/** Version of the structural flow protocol below; bumped only on incompatible changes. */
+export const FLOW_PROTOCOL = 1;
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface FlowContext {
+  readonly flowName: string;
+  readonly runId: string;
+  readonly log: Logger;
+}
+
+export interface FlowOptions<S extends z.ZodType> {
+  /** `[a-z0-9][a-z0-9._-]*`, ≤ 128 characters. Defaults to the function's name, slugified. */
+  name?: string;
+  description?: string;
+  /** A zod object schema. Defaults to `z.object({})`. */
+  parameters?: S;
+}
+
+export type FlowFunction<S extends z.ZodType, R> = (params: z.output<S>, ctx: FlowContext) => R | Promise<R>;
+
+export interface Flow<S extends z.ZodType = z.ZodType, R = unknown> {
+  readonly [FLOW_BRAND]: typeof FLOW_PROTOCOL;
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly parameters: S;
+  /** Absolute path of the module that called `flow()`, when it could be determined. */
+  readonly modulePath: string | undefined;
+  readonly fn: FlowFunction<S, R>;
+  /** The parameters' JSON Schema (draft 2020-12), as written into every manifest. */
+  parameterSchema(): JsonSchema;
+  /** Validates and applies defaults; throws ParameterValidationError listing every violation. */
+  validateParameters(raw: unknown): z.output<S>;
+  /** Validates the parameters, then calls the function. */
+  run(raw: unknown, context?: Partial<FlowContext>): Promise<R>;
+}
+
+export type AnyFlow = Flow<z.ZodType, unknown>;
+
+export function flow<S extends z.ZodType = z.ZodObject<Record<string, never>>, R = unknown>(
+  options: FlowOptions<S>,
+  fn: FlowFunction<S, R>,
+): Flow<S, R>;
+export function flow<R>(fn: FlowFunction<z.ZodObject<Record<string, never>>, R>): Flow<z.ZodObject<Record<string, never>>, R>;
+export function flow(
+  optionsOrFn: FlowOptions<z.ZodType> | FlowFunction<z.ZodType, unknown>,
+  maybeFn?: FlowFunction<z.ZodType, unknown>,
+): AnyFlow {
+  const modulePath = callerModulePath();
+  const [options, fn] =
+    typeof optionsOrFn === "function" ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+  if (typeof fn !== "function") {
+    throw new InvalidFlowError("flow() needs a function: flow({ name, parameters }, async (params, ctx) => { … })");
+  }
+  const name = resolveName(options.name, fn);
+  const parameters = options.parameters ?? z.object({});
+  const schema = toParameterSchema(name, parameters);
+
+  const validateParameters = (raw: unknown): unknown => {
+    const result = parameters.safeParse(raw ?? {});
+    if (result.success) return result.data;
+    throw new ParameterValidationError(name, result.error.issues.map(toIssue));
+  };
+
+  return Object.freeze({
+    [FLOW_BRAND]: FLOW_PROTOCOL,
+    name,
+    description: options.description,
+    parameters,
+    modulePath,
+    fn,
+    parameterSchema: () => structuredClone(schema),
+    validateParameters,
+    async run(raw: unknown, context: Partial<FlowContext> = {}) {
+      const params = validateParameters(raw);
+      const ctx: FlowContext = {
+        flowName: name,
+        runId: context.runId ?? randomUUID(),
+        log: context.log ?? createLogger(name),
+      };
+      return fn(params, ctx);
+    },
+  }) as AnyFlow;
+}
+
+/** Structural check for a flow made by any copy of flowpack that speaks this protocol. */
+export function isFlow(value: unknown): value is AnyFlow {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+  const v = value as Record<string | symbol, unknown>;
+  return (
+    v[FLOW_BRAND] === FLOW_PROTOCOL &&
+    typeof v.name === "string" &&
+    typeof v.run === "function" &&
+    typeof v.parameterSchema === "function" &&
+    typeof v.validateParameters === "function"
+  );
+}
+
+function resolveName(explicit: string | undefined, fn: (...args: never[]) => unknown): string {
+  if (explicit !== undefined) return assertFlowName(explicit);
+  const derived = slugify(fn.name ?? "");
+  if (!derived) {
+    throw new InvalidFlowNameError(
+      `flow name missing: pass { name } or use a named function (names use ${FLOW_NAME_RULE})`,
+    );
+  }
+  return assertFlowName(derived);
+}
+
+function toParameterSchema(name: string, parameters: z.ZodType): JsonSchema {
+  let schema: JsonSchema;
+  try {
+    schema = z.toJSONSchema(parameters, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
+  } catch (error) {
+    throw new InvalidFlowError(`flow "${name}": its parameters cannot be expressed as JSON Schema: ${(error as Error).message}`);
+  }
+  if (schema.type !== "object") {
+    throw new InvalidFlowError(`flow "${name}": parameters must be a zod object schema (z.object({ … })), got type ${JSON.stringify(schema.type)}`);
+  }
+  return { title: "Parameters", ...schema };
+}
+
+function toIssue(issue: { path: PropertyKey[]; message: string }): ParameterIssue {
+  return { path: issue.path.map(String).join("."), message: issue.message };
+}
+
+/** The file of the code that called `flow()`, read from V8's structured call sites. */
+function callerModulePath(): string | undefined {
+  const original = Error.prepareStackTrace;
+  try {
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    const holder: { stack?: NodeJS.CallSite[] } = {};
+    Error.captureStackTrace(holder, flow);
+    const file = holder.stack?.[0]?.getFileName() ?? undefined;
+    if (!file) return undefined;
+    return file.startsWith("file:") ? fileURLToPath(file) : file;
+  } catch {
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { FLOW_NAME_RULE, isValidFlowName } from "../flow/name.js";
+
+/**
+ * The manifest is the whole contract between "build" and "run". Its schema lives here, once:
+ * parsing, finalizing, the published JSON Schema and the TypeScript types all derive from it.
+ */
+export const MANIFEST_VERSION = 1;
+
+export const sha256DigestSchema = z
+  .string()
+  .regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 lowercase hex digits>");
+
+export const absolutePosixPathSchema = z
+  .string()
+  .refine(
+    (p) => p.startsWith("/") && !p.includes("\\") && !p.includes("\0") && !p.split("/").includes(".."),
+    "expected an absolute POSIX path without '..' (e.g. /opt/flowpack/flow.mjs)",
+  );
+
+const commonShape = {
+  manifestVersion: z.literal(MANIFEST_VERSION),
+  flowName: z.string().refine(isValidFlowName, `flow names use ${FLOW_NAME_RULE}`),
+  flowParameterSchema: z.looseObject({ type: z.literal("object") }),
+};
+const metadata = z.record(z.string(), z.unknown()).optional();
+
+export const dockerManifestSchema = z.strictObject({
+  type: z.literal("docker"),
+  ...commonShape,
+  /**
+   * Digest-pinned when pushed (`host[:port]/path/name:tag@sha256:<hex>`); a local daemon image is
+   * `sha256:<hex>` or `name:tag@sha256:<hex>`; an OCI layout is `oci:<dir>@sha256:<hex>`.
+   */
+  image: z.string().min(1).refine((s) => !/\s/.test(s), "image references contain no white space"),
+  imageFlowLocation: absolutePosixPathSchema,
+  metadata,
+});
+
+export const bundleSerializerSchema = z.strictObject({
+  type: z.literal("bundle"),
+  /** Key of the bundle's source map in the same store. */
+  sourceMap: sha256DigestSchema.optional(),
+});
+
+export const importSerializerSchema = z.strictObject({
+  type: z.literal("import"),
+  /** Module specifier resolvable where the flow runs (a package name or an absolute file URL). */
+  module: z.string().min(1),
+  exportName: z.string().min(1),
+});
+
+export const serializerSchema = z.discriminatedUnion("type", [bundleSerializerSchema, importSerializerSchema]);
+
+export const fileManifestSchema = z.strictObject({
+  type: z.literal("file"),
+  ...commonShape,
+  serializer: serializerSchema,
+  /** `sha256:<hex>` of the stored bytes. */
+  key: sha256DigestSchema,
+  /** Absolute path of the content-addressed store folder. */
+  store: z.string().min(1),
+  metadata,
+});
+
+export type DockerPackageManifest = z.infer<typeof dockerManifestSchema>;
+export type FilePackageManifest = z.infer<typeof fileManifestSchema>;
+export type BundleSerializer = z.infer<typeof bundleSerializerSchema>;
+export type ImportSerializer = z.infer<typeof importSerializerSchema>;
+export type Serializer = z.infer<typeof serializerSchema>;

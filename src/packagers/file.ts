@@ -1,0 +1,76 @@
+import { resolve } from "node:path";
+import { PackagerOptionsError } from "../errors.js";
+import { baseManifest } from "../manifest/registry.js";
+import type { FilePackageManifest } from "../manifest/schema.js";
+import { ContentStore } from "../store/content-store.js";
+import type { Packager } from "./packager.js";
+import { flowsOf, importScript, pickFlow } from "../flow/load.js";
+import { bundleTarget, type PackageOptions, type PackageTarget } from "./source.js";
+
+export interface FilePackagerOptions {
+  /** The content-addressed store folder. Default: `.flowpack/store` in the flow's project. */
+  store?: string;
+  /**
+   * `bundle` (default) stores the bundled module. `{ type: "import", module }` stores only a
+   * reference to a module that is already installed where the flow runs (a package specifier).
+   */
+  serializer?: "bundle" | { type: "import"; module: string };
+}
+
+/** Stores the bundled flow (and its source map) in a content-addressed store. */
+export class FilePackager implements Packager<FilePackageManifest> {
+  readonly type = "file" as const;
+  readonly store: string | undefined;
+
+  constructor(options: FilePackagerOptions = {}) {
+    if (options.store !== undefined && options.store.trim() === "") {
+      throw new PackagerOptionsError("store: expected a folder path, got an empty string");
+    }
+    this.store = options.store;
+    this.serializer = options.serializer ?? "bundle";
+  }
+
+  readonly serializer: NonNullable<FilePackagerOptions["serializer"]>;
+
+  async package(target: PackageTarget, options: PackageOptions = {}): Promise<FilePackageManifest> {
+    if (this.serializer !== "bundle") return this.packageImport(this.serializer.module, target, options);
+    const { flow, bundle } = await bundleTarget(target, options);
+    const store = new ContentStore(this.store ?? resolve(bundle.projectRoot, ".flowpack", "store"));
+    const sourceMap = await store.put(bundle.map);
+    const key = await store.put(bundle.code);
+    return baseManifest("file", flow).finalize({
+      serializer: { type: "bundle", sourceMap },
+      key,
+      store: store.root,
+      metadata: metadataOf(bundle),
+    });
+  }
+
+  private packageImport(module: string, target: PackageTarget, options: PackageOptions): Promise<FilePackageManifest> {
+    const flowName = options.flowName ?? (typeof target === "string" ? undefined : target.name);
+    return packageImportReference(resolve(this.store ?? ".flowpack/store"), module, flowName);
+  }
+}
+
+/** Stores a reference (module specifier + export name) to a flow installed where it runs. */
+async function packageImportReference(
+  storeRoot: string,
+  module: string,
+  flowName: string | undefined,
+): Promise<FilePackageManifest> {
+  const namespace = await importScript(module);
+  const flow = pickFlow(flowsOf(namespace), flowName, module);
+  const exportName = Object.keys(namespace).find((name) => namespace[name] === flow)!;
+  const serializer = { type: "import" as const, module, exportName };
+  const store = new ContentStore(storeRoot);
+  const key = await store.put(Buffer.from(JSON.stringify(serializer)));
+  return baseManifest("file", flow).finalize({ serializer, key, store: store.root, metadata: { createdBy: "flowpack" } });
+}
+
+export function metadataOf(bundle: { entry: string; externals: { name: string; version: string }[] }): Record<string, unknown> {
+  return {
+    entry: bundle.entry,
+    ...(bundle.externals.length > 0 ? { externals: bundle.externals } : {}),
+    createdBy: "flowpack",
+  };
+}

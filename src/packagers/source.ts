@@ -1,0 +1,40 @@
+import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js";
+import { writeTemporaryBundle } from "../bundle/temporary.js";
+import { InvalidFlowError } from "../errors.js";
+import type { AnyFlow } from "../flow/flow.js";
+import { flowsOf, importScript, pickFlow } from "../flow/load.js";
+
+/** What a packager packages: a flow object (from code) or the path of the script that defines it. */
+export type PackageTarget = AnyFlow | string;
+
+export interface PackageOptions extends BundleOptions {
+  /** Which flow, when the script defines several. */
+  flowName?: string;
+}
+
+/** A flow together with the bundle that defines it; the flow was loaded from that very bundle. */
+export interface BundledFlow {
+  flow: AnyFlow;
+  bundle: Bundle;
+}
+
+/**
+ * Bundles the target's module and loads the flow back from the bundle, so that what gets packaged
+ * is exactly what will run (and a flow that only works with unbundled code fails here, not later).
+ */
+export async function bundleTarget(target: PackageTarget, options: PackageOptions = {}): Promise<BundledFlow> {
+  let entry: string;
+  let flowName = options.flowName;
+  if (typeof target === "string") {
+    entry = target;
+  } else {
+    if (!target.modulePath) {
+      throw new InvalidFlowError(`flow "${target.name}" does not know the module that defined it; package its script path instead`);
+    }
+    entry = target.modulePath;
+    flowName ??= target.name;
+  }
+  const bundle = await bundleFlow(entry, options);
+  const namespace = await importScript(await writeTemporaryBundle(bundle));
+  return { bundle, flow: pickFlow(flowsOf(namespace), flowName, entry) };
+}
