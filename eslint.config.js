@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "**/node_modules/**", "bench/results/**", ".flowpack/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "**/node_modules/**", "bench/results/**", "**/.flowpack/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

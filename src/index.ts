@@ -1,2 +1,75 @@
-export { flow, isFlow, FLOW_BRAND } from "./flow/flow.js";
+// flowpack's public API. Everything not exported here is internal.
+
+// Flows
+export { flow, isFlow, FLOW_BRAND, FLOW_PROTOCOL } from "./flow/flow.js";
+export { loadFlowFromScript } from "./flow/load.js";
+export { slugify, isValidFlowName, FLOW_NAME_RULE } from "./flow/name.js";
+export { createLogger } from "./flow/logger.js";
+
+// Bundling
+export { bundleFlow, BUNDLE_FILE } from "./bundle/bundle.js";
+
+// Manifests
+export {
+  parseManifest,
+  validateManifest,
+  serializeManifest,
+  baseManifest,
+  manifestSchema,
+  manifestJsonSchema,
+  knownManifestTypes,
+} from "./manifest/registry.js";
+export { MANIFEST_VERSION } from "./manifest/schema.js";
+
+// Packagers
+export { FilePackager } from "./packagers/file.js";
+export { unpackage } from "./packagers/unpackage.js";
+export { ContentStore } from "./store/content-store.js";
+
+// Running
+export { runFlow } from "./run/local.js";
+
+// Errors
+export {
+  FlowpackError,
+  isFlowpackError,
+  UsageError,
+  ConfigError,
+  InvalidFlowNameError,
+  InvalidFlowError,
+  ParameterValidationError,
+  MissingFlowError,
+  UnspecifiedFlowError,
+  ScriptError,
+  BundleError,
+  ManifestError,
+  StoreError,
+  PackagerOptionsError,
+  FlowRunError,
+  InfrastructureError,
+  DaemonUnreachableError,
+  BuildError,
+  PushError,
+  RegistryError,
+  RegistryAuthError,
+  ContainerRunError,
+} from "./errors.js";
+
+// Types
 export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, JsonSchema } from "./flow/flow.js";
+export type { Logger, LogLevel, LogFields } from "./flow/logger.js";
+export type { Bundle, BundleOptions, ExternalDependency } from "./bundle/bundle.js";
+export type { Sha256Digest } from "./_internal/digest.js";
+export type { PackageManifest, ManifestType, PartialManifest } from "./manifest/registry.js";
+export type {
+  DockerPackageManifest,
+  FilePackageManifest,
+  Serializer,
+  BundleSerializer,
+  ImportSerializer,
+} from "./manifest/schema.js";
+export type { Packager } from "./packagers/packager.js";
+export type { PackageTarget, PackageOptions } from "./packagers/source.js";
+export type { FilePackagerOptions } from "./packagers/file.js";
+export type { RunRecord } from "./run/local.js";
+export type { ExitCode, ParameterIssue } from "./errors.js";

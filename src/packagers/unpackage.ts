@@ -1,7 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { writeFileAtomic } from "../_internal/fs.js";
-import { BUNDLE_FILE } from "../bundle/bundle.js";
+import type { Sha256Digest } from "../_internal/digest.js";
+import { findProjectRoot } from "../bundle/packages.js";
+import { writeTemporaryBundle } from "../bundle/temporary.js";
 import { MissingFlowError, StoreError } from "../errors.js";
 import { isFlow, type AnyFlow } from "../flow/flow.js";
 import { flowsOf, importScript, loadFlowFromScript, pickFlow } from "../flow/load.js";
@@ -9,13 +8,21 @@ import type { PackageManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest, FilePackageManifest } from "../manifest/schema.js";
 import { ContentStore } from "../store/content-store.js";
 
+export interface UnpackageOptions {
+  /**
+   * File packages: the project folder whose node_modules provide the bundle's external packages.
+   * Default: the project (nearest package.json) of the working directory.
+   */
+  projectRoot?: string;
+}
+
 /** Loads the flow a manifest describes, from wherever its package put it. */
-export async function unpackage(manifest: PackageManifest): Promise<AnyFlow> {
+export async function unpackage(manifest: PackageManifest, options: UnpackageOptions = {}): Promise<AnyFlow> {
   switch (manifest.type) {
     case "docker":
       return unpackageDocker(manifest);
     case "file":
-      return unpackageFile(manifest);
+      return unpackageFile(manifest, options);
   }
 }
 
@@ -24,7 +31,7 @@ export function unpackageDocker(manifest: DockerPackageManifest): Promise<AnyFlo
   return loadFlowFromScript(manifest.imageFlowLocation, manifest.flowName);
 }
 
-export async function unpackageFile(manifest: FilePackageManifest): Promise<AnyFlow> {
+export async function unpackageFile(manifest: FilePackageManifest, options: UnpackageOptions = {}): Promise<AnyFlow> {
   const store = new ContentStore(manifest.store);
   const bytes = await store.get(manifest.key);
   const serializer = manifest.serializer;
@@ -41,11 +48,11 @@ export async function unpackageFile(manifest: FilePackageManifest): Promise<AnyF
     }
     return value;
   }
-  // Materialise the verified bundle beside the store (so its external packages resolve as in the project).
-  const dir = join(store.root, "..", "loaded", manifest.key.slice("sha256:".length, "sha256:".length + 16));
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, BUNDLE_FILE);
-  if (serializer.sourceMap) await writeFileAtomic(`${file}.map`, await store.get(serializer.sourceMap));
-  await writeFileAtomic(file, bytes);
+  const file = await writeTemporaryBundle({
+    code: bytes,
+    digest: manifest.key as Sha256Digest,
+    projectRoot: options.projectRoot ?? findProjectRoot(process.cwd()),
+    map: serializer.sourceMap ? await store.get(serializer.sourceMap) : undefined,
+  });
   return pickFlow(flowsOf(await importScript(file)), manifest.flowName, `the bundle ${manifest.key}`);
 }

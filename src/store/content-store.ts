@@ -39,9 +39,10 @@ export class ContentStore {
 
   /** The object's bytes, verified against its key. */
   async get(key: string): Promise<Buffer> {
+    const path = this.pathOf(key);
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.pathOf(key));
+      bytes = await readFile(path);
     } catch {
       throw new StoreError(`object ${key} is missing from the store ${this.root}`, {
         hint: "package the flow again, or point --store at the store it was packaged into",
