@@ -1,0 +1,52 @@
+/**
+ * Registry-specific errors. All extend RegistryError / RegistryAuthError from src/errors.ts, so a
+ * caller can catch the family once; `code` tells them apart. Messages never carry credentials,
+ * tokens, Authorization headers or URL query strings (see redact.ts).
+ */
+import { RegistryAuthError, RegistryError, type FlowpackErrorOptions } from "../errors.js";
+
+export { RegistryAuthError, RegistryError };
+
+export type RegistryErrorOptions = FlowpackErrorOptions & { status?: number; registryCodes?: string[] };
+
+/** The registry (or its token server) could not be reached, or the connection broke mid-request. */
+export class RegistryUnreachableError extends RegistryError {
+  override readonly code = "REGISTRY_UNREACHABLE";
+  /** The Node.js / undici error code behind it (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET …). */
+  readonly errno: string | undefined;
+
+  constructor(message: string, options: RegistryErrorOptions & { errno?: string } = {}) {
+    super(message, options);
+    this.errno = options.errno;
+  }
+}
+
+/** Bytes from the registry do not hash to the digest (or size) they were asked for. */
+export class DigestMismatchError extends RegistryError {
+  override readonly code = "REGISTRY_DIGEST_MISMATCH";
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(message: string, options: RegistryErrorOptions & { expected: string; actual: string }) {
+    super(message, options);
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+}
+
+/** The registry answered something that is not what the distribution spec says it should. */
+export class RegistryResponseError extends RegistryError {
+  override readonly code = "REGISTRY_RESPONSE_INVALID";
+}
+
+/** A docker credential helper (`docker-credential-<name>`) is missing, failed or printed garbage. */
+export class CredentialHelperError extends RegistryError {
+  override readonly code = "REGISTRY_CREDENTIAL_HELPER_FAILED";
+  /** The helper program, e.g. `docker-credential-desktop`. */
+  readonly helper: string;
+
+  constructor(message: string, options: RegistryErrorOptions & { helper: string }) {
+    super(message, options);
+    this.helper = options.helper;
+  }
+}

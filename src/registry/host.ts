@@ -1,0 +1,86 @@
+/**
+ * One registry host: its normalised name, the host we actually talk to (Docker Hub's API lives at
+ * registry-1.docker.io), and the scheme. Plain http is used only for loopback hosts
+ * (127.0.0.0/8, ::1, localhost) or hosts the caller explicitly marked insecure; everything else is
+ * https.
+ */
+import { isIP } from "node:net";
+import { ConfigError } from "../errors.js";
+
+export const DOCKER_HUB = "docker.io";
+export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
+/** The key Docker Hub credentials live under in a docker config, and what helpers are asked for. */
+export const DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/";
+const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+
+export interface RegistryEndpoint {
+  /** The registry as people name it: `host[:port]`, lower-case; `docker.io` for Docker Hub. */
+  readonly name: string;
+  /** `host[:port]` requests go to. */
+  readonly apiHost: string;
+  readonly scheme: "http" | "https";
+  /** `scheme://apiHost`. */
+  readonly origin: string;
+  readonly isDockerHub: boolean;
+  /** Marked insecure by the caller: http for this host, and for URLs it sends us to. */
+  readonly insecure: boolean;
+}
+
+export interface EndpointOptions {
+  /** Allow plain http for this (non-loopback) host. */
+  insecure?: boolean;
+}
+
+export function isLoopbackHostname(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const family = isIP(host);
+  if (family === 4) return host.startsWith("127.");
+  if (family === 6) {
+    if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+    // IPv4-mapped loopback: ::ffff:127.x.y.z, which URL normalises to ::ffff:7fxx:xxxx.
+    return /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
+  }
+  return false;
+}
+
+/** Parses `host[:port]` (IPv6 in brackets); rejects schemes, paths, userinfo and queries. */
+export function resolveEndpoint(host: string, options: EndpointOptions = {}): RegistryEndpoint {
+  const input = host.trim();
+  let url: URL | undefined;
+  if (input && !/[/?#@\s]/.test(input)) {
+    try {
+      url = new URL(`http://${input}`);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (!url || !url.hostname) {
+    throw new ConfigError(`invalid registry host "${host}": expected host[:port], e.g. ghcr.io or 127.0.0.1:5000`, {
+      hint: /^[a-z]+:\/\//i.test(input) ? "leave out the scheme; mark plain-http registries insecure instead" : undefined,
+    });
+  }
+  const name = url.host.toLowerCase();
+  const isDockerHub = DOCKER_HUB_ALIASES.has(name);
+  const apiHost = isDockerHub ? DOCKER_HUB_API_HOST : name;
+  const insecure = options.insecure === true && !isDockerHub;
+  const scheme = !isDockerHub && (insecure || isLoopbackHostname(url.hostname)) ? "http" : "https";
+  return {
+    name: isDockerHub ? DOCKER_HUB : name,
+    apiHost,
+    scheme,
+    origin: `${scheme}://${apiHost}`,
+    isDockerHub,
+    insecure,
+  };
+}
+
+/**
+ * Whether a URL the registry sent us to (redirect, upload location, token realm) may be used: https
+ * always; http only to a loopback host, or anywhere for a registry explicitly marked insecure.
+ */
+export function isUrlAllowed(url: URL, endpoint: RegistryEndpoint): boolean {
+  if (url.protocol === "https:") return true;
+  if (url.protocol !== "http:") return false;
+  return isLoopbackHostname(url.hostname) || endpoint.insecure;
+}

@@ -1,0 +1,50 @@
+/**
+ * Validation of the names that end up in registry URL paths (repositories, tags, digests), so that
+ * nothing a caller passes can escape its path segment, plus token-scope strings.
+ */
+import { UsageError } from "../errors.js";
+
+const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+export type Action = "pull" | "push";
+
+export function assertRepository(repository: string): void {
+  if (repository.length > 255 || !REPOSITORY.test(repository)) {
+    throw new UsageError(
+      `invalid repository name "${repository}": use lower-case path components [a-z0-9] separated by "/", ".", "_", "__" or "-"`,
+    );
+  }
+}
+
+export function isDigest(reference: string): boolean {
+  return DIGEST.test(reference);
+}
+
+export function assertDigest(digest: string, what = "digest"): void {
+  if (!DIGEST.test(digest)) {
+    throw new UsageError(`invalid ${what} "${digest}": expected sha256:<64 hex> or sha512:<128 hex>`);
+  }
+}
+
+/** A manifest reference: a tag or a digest. Returns which one it is. */
+export function assertReference(reference: string): "tag" | "digest" {
+  if (DIGEST.test(reference)) return "digest";
+  if (TAG.test(reference)) return "tag";
+  throw new UsageError(
+    `invalid reference "${reference}": expected a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) or a digest (sha256:<hex>)`,
+  );
+}
+
+/** `repository:<name>:<actions>` as the token spec wants it. */
+export function repositoryScope(repository: string, action: Action): string {
+  return `repository:${repository}:${action === "push" ? "pull,push" : "pull"}`;
+}
+
+/** The repository named by a `repository:<name>:<actions>` scope, if it is one. */
+export function repositoryOfScope(scope: string): string | undefined {
+  const match = /^repository(?:\([^)]*\))?:(.+):[^:]*$/.exec(scope);
+  return match?.[1];
+}

@@ -1,0 +1,45 @@
+/**
+ * Progress events, per blob. For each blob a push emits exactly one terminal event — `skip`
+ * (already there), `mount` (cross-repository mount) or `done` (uploaded) — and, when it uploads,
+ * `start` and `progress` before `done`. A retried upload emits `start` again and its `progress`
+ * counts from 0. `retry` reports a step that is being tried again.
+ */
+
+interface BlobEvent {
+  repository: string;
+  digest: string;
+  /** Blob size in bytes. */
+  size: number;
+}
+
+export type ProgressEvent =
+  | (BlobEvent & { type: "start"; attempt: number })
+  | (BlobEvent & { type: "progress"; /** Bytes sent so far in this attempt. */ bytes: number })
+  | (BlobEvent & { type: "skip" })
+  | (BlobEvent & { type: "mount"; from: string })
+  | (BlobEvent & { type: "done"; /** Bytes sent over the network for this blob, retries included. */ bytesSent: number })
+  | {
+      type: "retry";
+      repository?: string | undefined;
+      /** "HEAD blob", "PUT blob", "PUT manifest", "token" … */
+      step: string;
+      /** The attempt that failed (1-based). */
+      attempt: number;
+      delayMs: number;
+      /** Redacted one-line reason. */
+      reason: string;
+    };
+
+export type ProgressListener = (event: ProgressEvent) => void;
+
+/** Calls the listener, never letting a faulty progress display break a push. */
+export function emitter(listener: ProgressListener | undefined): ProgressListener {
+  if (!listener) return () => {};
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // a progress display must not fail the operation it displays
+    }
+  };
+}

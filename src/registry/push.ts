@@ -1,0 +1,93 @@
+/**
+ * Pushing a manifest together with its blobs, in the only safe order: every blob first, then a
+ * check that everything the manifest references is in the repository, then the manifest. So a tag
+ * never points at a manifest with missing blobs, and an interrupted push simply runs again (blobs
+ * already there are skipped).
+ */
+import { UsageError } from "../errors.js";
+import { blobExists, pushBlob, type BlobContext, type BlobSource, type PushBlobResult } from "./blobs.js";
+import { RegistryError } from "./errors.js";
+import { headManifest, parseManifest, putManifest } from "./manifests.js";
+import { assertReference, assertRepository } from "./names.js";
+import type { Transport } from "./transport.js";
+
+export interface PushManifestInput {
+  /** The manifest (or index) bytes, exactly as they will be stored. */
+  manifest: Uint8Array;
+  mediaType: string;
+  /** Blobs to make sure of first (config and layers). Blobs already in the repository are skipped. */
+  blobs: BlobSource[];
+  /** Repositories on the same registry to mount blobs from. */
+  mountFrom?: string | string[];
+  /** Blob pushes in flight at once (default 3). */
+  concurrency?: number;
+}
+
+export interface PushManifestResult {
+  digest: string;
+  blobs: PushBlobResult[];
+  /** Bytes of blob content sent, retries included. */
+  bytesSent: number;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+export async function pushManifestWithBlobs(
+  ctx: BlobContext,
+  t: Transport,
+  repository: string,
+  reference: string,
+  input: PushManifestInput,
+): Promise<PushManifestResult> {
+  assertRepository(repository);
+  assertReference(reference);
+  const parsed = parseManifest(input.manifest, "the manifest to push");
+  if (parsed instanceof Error) throw new UsageError(parsed.message);
+
+  const unique = [...new Map(input.blobs.map((b) => [b.digest, b])).values()];
+  const options = input.mountFrom === undefined ? {} : { mountFrom: input.mountFrom };
+  const results = await mapLimit(unique, input.concurrency ?? 3, (blob) => pushBlob(ctx, repository, blob, options));
+
+  // Everything the manifest references must be there before the manifest is.
+  const pushed = new Set(results.map((r) => r.digest));
+  const blobRefs = [...(parsed.config ? [parsed.config] : []), ...(parsed.layers ?? [])];
+  for (const ref of blobRefs) {
+    if (pushed.has(ref.digest)) continue;
+    if ((await blobExists(ctx, repository, ref.digest, "push")) === undefined) {
+      throw new RegistryError(
+        `cannot push the manifest to ${repository} on ${t.target}: it references blob ${ref.digest}, which was not given and is not in the repository`,
+        { hint: "pass every layer and the config blob in `blobs`" },
+      );
+    }
+  }
+  for (const ref of parsed.manifests ?? []) {
+    if ((await headManifest(t, repository, ref.digest)) === undefined) {
+      throw new RegistryError(
+        `cannot push the index to ${repository} on ${t.target}: it references manifest ${ref.digest}, which is not in the repository`,
+        { hint: "push each platform's manifest (by digest) before the index" },
+      );
+    }
+  }
+  const digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
+  return { digest, blobs: results, bytesSent: results.reduce((sum, r) => sum + r.bytesSent, 0) };
+}

@@ -1,0 +1,173 @@
+/**
+ * Retries as data. A RetryPolicy says which methods and statuses are transient, how long to wait
+ * (exponential backoff with jitter, or the server's Retry-After), and how much time all attempts of
+ * one step may take together. `retrying()` runs a step under a policy; a step asks for another
+ * attempt by throwing a RetrySignal, anything else it throws ends the step at once.
+ *
+ * Connection refused (ECONNREFUSED) and unknown hosts (ENOTFOUND) are deliberately NOT transient:
+ * nothing listens at that address, which is almost always a wrong host/port or a stopped registry.
+ * The answer is immediate and the same on every attempt, so retrying would only delay a clear error
+ * by the whole backoff budget; a registry that is restarting takes longer than that budget anyway.
+ * A caller who wants otherwise adds the code to `errorCodes` (it is data). Resets and timeouts of a
+ * connection that was established ARE transient.
+ */
+import { ConfigError } from "../errors.js";
+
+export interface RetryPolicy {
+  /** Methods retried on their own (idempotent). Individual steps opt in or out (see transport.ts). */
+  readonly methods: readonly string[];
+  /** Response statuses that are worth another attempt. */
+  readonly statusCodes: readonly number[];
+  /** Network error codes (Node.js / undici) that are worth another attempt. */
+  readonly errorCodes: readonly string[];
+  /** Attempts in total, the first one included (1 = no retries). */
+  readonly maxAttempts: number;
+  /** Delay before the 2nd attempt; doubles for each later one. */
+  readonly baseDelayMs: number;
+  /** Upper bound of one backoff delay. */
+  readonly maxDelayMs: number;
+  /** 0 = exact delays; 1 = "full jitter". A delay d becomes a random value in [(1 - jitter)·d, d]. */
+  readonly jitter: number;
+  /** The longest Retry-After honoured; asked to wait longer, we stop and report the error instead. */
+  readonly maxRetryAfterMs: number;
+  /** Time budget of one step: all attempts plus the waits between them. */
+  readonly maxElapsedMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = Object.freeze({
+  methods: Object.freeze(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]),
+  statusCodes: Object.freeze([408, 429, 500, 502, 503, 504]),
+  errorCodes: Object.freeze([
+    "ECONNRESET",
+    "EPIPE",
+    "ETIMEDOUT",
+    "EAI_AGAIN",
+    "UND_ERR_SOCKET",
+    "UND_ERR_CLOSED",
+    "UND_ERR_CONNECT_TIMEOUT",
+    "UND_ERR_HEADERS_TIMEOUT",
+    "UND_ERR_BODY_TIMEOUT",
+  ]),
+  maxAttempts: 5,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  jitter: 0.5,
+  maxRetryAfterMs: 60_000,
+  maxElapsedMs: 180_000,
+});
+
+/** The default policy with some fields replaced; validated, so a typo fails loudly. */
+export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...overrides };
+  const check = (field: keyof RetryPolicy, ok: boolean, expected: string): void => {
+    if (!ok) throw new ConfigError(`invalid retry policy: ${field} must be ${expected}`);
+  };
+  check("maxAttempts", Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1, "an integer ≥ 1");
+  for (const field of ["baseDelayMs", "maxDelayMs", "maxRetryAfterMs", "maxElapsedMs"] as const) {
+    check(field, Number.isFinite(policy[field]) && policy[field] >= 0, "a number ≥ 0");
+  }
+  check("jitter", policy.jitter >= 0 && policy.jitter <= 1, "between 0 and 1");
+  return Object.freeze({
+    ...policy,
+    methods: Object.freeze(policy.methods.map((m) => m.toUpperCase())),
+    statusCodes: Object.freeze([...policy.statusCodes]),
+    errorCodes: Object.freeze([...policy.errorCodes]),
+  });
+}
+
+/**
+ * Retry-After as milliseconds from `now`: delta-seconds ("120") or an HTTP-date. A date in the past
+ * gives 0. Anything unparseable gives undefined (the caller falls back to its backoff).
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined; // "1.5", "-3": not a valid delta-seconds nor a date
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/** The wait before attempt `attempt + 1`, attempt being 1-based. `random` returns [0, 1). */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const exponential = policy.baseDelayMs * 2 ** Math.max(0, attempt - 1);
+  const capped = Math.min(policy.maxDelayMs, exponential);
+  const factor = 1 - policy.jitter * random();
+  return Math.round(capped * factor);
+}
+
+/** Thrown by a step to ask for another attempt; carries the error to report if there is none. */
+export class RetrySignal {
+  constructor(
+    readonly error: Error,
+    /** The server's Retry-After, in milliseconds. */
+    readonly retryAfterMs?: number,
+  ) {}
+}
+
+export interface RetryInfo {
+  /** The attempt that just failed (1-based). */
+  attempt: number;
+  delayMs: number;
+  error: Error;
+}
+
+export interface RetryingOptions {
+  signal?: AbortSignal | undefined;
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+  /** For tests. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+export async function retrying<T>(
+  policy: RetryPolicy,
+  step: (attempt: number) => Promise<T>,
+  options: RetryingOptions = {},
+): Promise<T> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step(attempt);
+    } catch (thrown) {
+      if (!(thrown instanceof RetrySignal)) throw thrown;
+      const { error, retryAfterMs } = thrown;
+      const giveUp = (why?: string): never => {
+        const notes = [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean);
+        if (notes.length > 0) error.message += ` (${notes.join("; ")})`;
+        throw error;
+      };
+      if (attempt >= policy.maxAttempts) giveUp();
+      if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
+        giveUp(`the registry asked to retry after ${Math.ceil(retryAfterMs / 1000)}s`);
+      }
+      const delayMs = retryAfterMs ?? backoffDelay(policy, attempt, options.random);
+      if (now() - started + delayMs > policy.maxElapsedMs) giveUp();
+      options.onRetry?.({ attempt, delayMs, error });
+      options.signal?.throwIfAborted();
+      await sleep(delayMs, options.signal);
+    }
+  }
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
