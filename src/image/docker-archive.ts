@@ -1,0 +1,214 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { pack as tarPack, type Pack as TarPack } from "tar-stream";
+import { ImageFormatError } from "./errors.js";
+import type { Image } from "./image.js";
+import type { Layer } from "./layer.js";
+import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
+import { familiarReference, parseReference } from "./reference.js";
+
+/**
+ * `docker save` format (what `docker load` and skopeo's `docker-archive:` read), after
+ * go-containerregistry's `v1/tarball`: `manifest.json` (Config, RepoTags, Layers), the config
+ * blob and one file per layer. Entries are written in a fixed order with fixed metadata.
+ */
+
+export interface DockerArchiveOptions {
+  /** Tags recorded for `docker load` (e.g. `flowpack/hello:dev`); written in Docker's short form. */
+  repoTags?: string[];
+  /**
+   * `gzip` (default) stores the layer blobs as they are: `docker load` (1.10+) and skopeo
+   * decompress them. `uncompressed` stores plain tars, as `docker save` does (slower: each layer is
+   * decompressed twice, once to learn its size and check its diffID, once to write it).
+   */
+  layerFormat?: "gzip" | "uncompressed";
+  signal?: AbortSignal;
+}
+
+export interface DockerArchiveManifestEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+const hex = (digest: string) => digest.slice("sha256:".length);
+
+function addBuffer(pack: TarPack, name: string, bytes: Buffer): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    pack.entry({ name, size: bytes.length, mode: 0o644, mtime: new Date(0), type: "file" }, bytes, (error) =>
+      error ? reject(error) : resolvePromise(),
+    );
+  });
+}
+
+async function addStream(pack: TarPack, name: string, size: number, source: AsyncIterable<Buffer>, what: string): Promise<void> {
+  let sink: ReturnType<TarPack["entry"]> | undefined;
+  const done = new Promise<void>((resolvePromise, reject) => {
+    sink = pack.entry({ name, size, mode: 0o644, mtime: new Date(0), type: "file" }, (error) => (error ? reject(error) : resolvePromise()));
+  });
+  done.catch(() => undefined);
+  let written = 0;
+  try {
+    for await (const chunk of source) {
+      written += chunk.length;
+      if (written > size) throw new ImageFormatError(`${what} is longer than its recorded ${size} bytes`);
+      if (!sink!.write(chunk)) await Promise.race([once(sink!, "drain"), done]);
+    }
+    if (written !== size) throw new ImageFormatError(`${what} is ${written} bytes, not its recorded ${size}`);
+    sink!.end(undefined);
+    await done;
+  } catch (error) {
+    sink?.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+function once(emitter: NodeJS.EventEmitter, event: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const onEvent = () => {
+      emitter.off("error", onError);
+      emitter.off("close", onClose);
+      resolvePromise();
+    };
+    const onError = (error: Error) => {
+      emitter.off(event, onEvent);
+      emitter.off("close", onClose);
+      reject(error);
+    };
+    const onClose = () => {
+      emitter.off(event, onEvent);
+      emitter.off("error", onError);
+      reject(new Error("archive entry closed early"));
+    };
+    emitter.once(event, onEvent);
+    emitter.once("error", onError);
+    emitter.once("close", onClose);
+  });
+}
+
+/** Passes chunks through while hashing them; `check` runs when the stream ends. */
+async function* verified(source: Readable, check: (digest: string, size: number) => void): AsyncGenerator<Buffer> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+    yield chunk;
+  }
+  check(`sha256:${hash.digest("hex")}`, size);
+}
+
+function gunzipped(layer: Layer): Readable {
+  const raw = layer.open();
+  const gunzip = createGunzip();
+  pipeline(raw, gunzip).catch((error: unknown) => gunzip.destroy(error instanceof Error ? error : new Error(String(error))));
+  return gunzip;
+}
+
+async function produceArchive(pack: TarPack, image: Image<Layer>, options: DockerArchiveOptions): Promise<DockerArchiveManifestEntry> {
+  const format = options.layerFormat ?? "gzip";
+  const configName = `${hex(image.configDigest)}.json`;
+  await addBuffer(pack, configName, image.configBytes);
+  const names: string[] = [];
+  const written = new Set<string>();
+  for (const [i, layer] of image.layers.entries()) {
+    options.signal?.throwIfAborted();
+    const what = `layer ${i} (${layer.digest})`;
+    const mismatch = (kind: string, expected: string, actual: string) => {
+      throw new ImageFormatError(`${what}: its ${kind} is ${actual}, not the recorded ${expected}`, {
+        hint: "the layer's blob changed after it was built or downloaded: build or pull it again",
+      });
+    };
+    const compressed = isGzipLayerMediaType(layer.mediaType);
+    if (!compressed && !isUncompressedLayerMediaType(layer.mediaType)) {
+      throw new ImageFormatError(`${what} has media type ${layer.mediaType}; docker archives hold tar or tar+gzip layers only`);
+    }
+    if (format === "gzip" || !compressed) {
+      const name = compressed ? `${hex(layer.digest)}.tar.gz` : `${hex(layer.digest)}.tar`;
+      names.push(name);
+      if (written.has(name)) continue;
+      written.add(name);
+      const source = verified(layer.open(), (digest, size) => {
+        if (digest !== layer.digest) mismatch("digest", layer.digest, digest);
+        if (size !== layer.size) mismatch("size", String(layer.size), String(size));
+      });
+      await addStream(pack, name, layer.size, source, what);
+    } else {
+      const name = `${hex(layer.diffId)}.tar`;
+      names.push(name);
+      if (written.has(name)) continue;
+      written.add(name);
+      // First pass: the tar's size (needed up front for the entry header), and its diffID checked.
+      let uncompressedSize = 0;
+      const hash = createHash("sha256");
+      for await (const chunk of gunzipped(layer) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        uncompressedSize += chunk.length;
+      }
+      const diffId = `sha256:${hash.digest("hex")}`;
+      if (diffId !== layer.diffId) mismatch("diffID", layer.diffId, diffId);
+      const source = verified(gunzipped(layer), (digest) => {
+        if (digest !== layer.diffId) mismatch("diffID", layer.diffId, digest);
+      });
+      await addStream(pack, name, uncompressedSize, source, what);
+    }
+  }
+  const entry: DockerArchiveManifestEntry = {
+    Config: configName,
+    RepoTags: (options.repoTags ?? []).map((tag) => familiarReference(parseReference(tag))),
+    Layers: names,
+  };
+  await addBuffer(pack, "manifest.json", Buffer.from(JSON.stringify([entry]), "utf8"));
+  pack.finalize();
+  return entry;
+}
+
+/**
+ * Writes `image` as a `docker save`-style tarball to a file (atomically: temp file, then rename)
+ * or into a writable stream. Layer bytes are checked against their digests on the way.
+ */
+export async function writeDockerArchive(
+  image: Image<Layer>,
+  output: string | Writable,
+  options: DockerArchiveOptions = {},
+): Promise<DockerArchiveManifestEntry> {
+  if (image.layers.length !== image.config.rootfs.diff_ids.length) {
+    throw new ImageFormatError(`image has ${image.layers.length} layers but its config lists ${image.config.rootfs.diff_ids.length} diff_ids`);
+  }
+  for (const tag of options.repoTags ?? []) {
+    const ref = parseReference(tag, { defaultTag: null });
+    if (ref.tag === undefined || ref.digest !== undefined) {
+      throw new ImageFormatError(`repo tag ${JSON.stringify(tag)} must be name:tag (docker load records tags, not digests)`);
+    }
+  }
+  const target = typeof output === "string" ? resolve(output) : undefined;
+  const temporary = target === undefined ? undefined : `${target}.${randomBytes(6).toString("hex")}.tmp`;
+  if (target !== undefined) await mkdir(dirname(target), { recursive: true });
+  const sink = temporary !== undefined ? createWriteStream(temporary, { flags: "wx", mode: 0o644 }) : (output as Writable);
+
+  const pack = tarPack();
+  const producing = produceArchive(pack, image, options);
+  const consuming = pipeline(
+    async function* () {
+      for await (const chunk of pack) yield chunk as Buffer;
+    },
+    sink,
+    options.signal ? { signal: options.signal } : {},
+  );
+  const stop = (error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error)));
+  producing.catch(stop);
+  consuming.catch(stop);
+  const [produced, consumed] = await Promise.allSettled([producing, consuming]);
+  const failure = produced.status === "rejected" ? produced.reason : consumed.status === "rejected" ? consumed.reason : undefined;
+  if (failure !== undefined) {
+    if (temporary !== undefined) await rm(temporary, { force: true });
+    throw failure;
+  }
+  if (target !== undefined && temporary !== undefined) await rename(temporary, target);
+  return (produced as PromiseFulfilledResult<DockerArchiveManifestEntry>).value;
+}

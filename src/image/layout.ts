@@ -1,0 +1,320 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { writeFileAtomic } from "../_internal/fs.js";
+import { ImageLayoutError } from "./errors.js";
+import { imageFromParts, type Image } from "./image.js";
+import { fileLayer, type Layer } from "./layer.js";
+import {
+  canonicalJson,
+  formatPlatform,
+  hostPlatform,
+  isImageIndexMediaType,
+  isImageManifestMediaType,
+  MediaType,
+  parseImageConfig,
+  parseImageIndex,
+  parseImageManifest,
+  platformMatches,
+  type Descriptor,
+  type ImageIndex,
+  type Platform,
+} from "./oci.js";
+
+/**
+ * OCI image layout directories (`oci-layout`, `index.json`, `blobs/sha256/<hex>`), after
+ * go-containerregistry's `v1/layout`. Blobs are written atomically (temp file, verified digest,
+ * rename) and never rewritten; `index.json` is replaced atomically. Several images share one
+ * layout, told apart by their `org.opencontainers.image.ref.name` annotation.
+ *
+ * One writer per layout at a time: concurrent writers may each drop the other's index entry.
+ */
+
+export const OCI_LAYOUT_FILE = "oci-layout";
+export const OCI_LAYOUT_VERSION = "1.0.0";
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+
+/** The OCI spec's grammar for ref names: components of alphanumerics joined by `-._:@+` or `--`, separated by `/`. */
+const REF_NAME = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+
+export function blobPath(layoutDir: string, digest: string): string {
+  if (!isSha256Digest(digest)) throw new ImageLayoutError(`invalid blob digest ${JSON.stringify(digest)} (expected sha256:<64 hex>)`);
+  return join(resolve(layoutDir), "blobs", "sha256", digest.slice("sha256:".length));
+}
+
+/** Creates the layout (or checks an existing one): `oci-layout`, an empty `index.json`, `blobs/sha256/`. */
+export async function initLayout(layoutDir: string): Promise<void> {
+  const dir = resolve(layoutDir);
+  await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+  const marker = join(dir, OCI_LAYOUT_FILE);
+  let existing: string | undefined;
+  try {
+    existing = await readFile(marker, "utf8");
+  } catch {
+    existing = undefined;
+  }
+  if (existing === undefined) {
+    await writeFileAtomic(marker, canonicalJson({ imageLayoutVersion: OCI_LAYOUT_VERSION }));
+  } else {
+    checkLayoutMarker(dir, existing);
+  }
+  try {
+    await stat(join(dir, "index.json"));
+  } catch {
+    await writeFileAtomic(join(dir, "index.json"), canonicalJson({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] }));
+  }
+}
+
+function checkLayoutMarker(dir: string, text: string): void {
+  let version: unknown;
+  try {
+    version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+  } catch {
+    version = undefined;
+  }
+  if (typeof version !== "string" || !version.startsWith("1.")) {
+    throw new ImageLayoutError(`${join(dir, OCI_LAYOUT_FILE)} does not declare a supported imageLayoutVersion (1.x)`);
+  }
+}
+
+async function blobExists(path: string, size: number): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    return info.isFile() && info.size === size;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes bytes as a blob (skipped when already present). */
+export async function writeBlob(layoutDir: string, bytes: Uint8Array): Promise<{ digest: Sha256Digest; size: number }> {
+  const digest = sha256(bytes);
+  const path = blobPath(layoutDir, digest);
+  if (!(await blobExists(path, bytes.length))) {
+    await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
+    await writeFileAtomic(path, bytes);
+  }
+  return { digest, size: bytes.length };
+}
+
+/**
+ * Streams a blob into the layout, checking it hashes to `expected.digest` and has `expected.size`
+ * bytes before it becomes visible. Skipped when a blob of that digest and size is already there.
+ */
+export async function writeBlobStream(
+  layoutDir: string,
+  open: () => Readable,
+  expected: { digest: string; size: number },
+): Promise<void> {
+  const path = blobPath(layoutDir, expected.digest);
+  if (await blobExists(path, expected.size)) return;
+  await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    await pipeline(
+      open(),
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(temporary, { flags: "wx", mode: 0o644 }),
+    );
+    const digest = `sha256:${hash.digest("hex")}`;
+    if (digest !== expected.digest || size !== expected.size) {
+      throw new ImageLayoutError(
+        `blob ${expected.digest} (${expected.size} bytes) read back as ${digest} (${size} bytes); not written to ${layoutDir}`,
+        { hint: "the layer's source changed after it was built: build it again" },
+      );
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+export interface WriteLayoutOptions {
+  /** Stored as `org.opencontainers.image.ref.name` (e.g. a tag `dev` or `flowpack/app:dev`). An existing entry with the same name is replaced. */
+  refName?: string;
+  /** Extra annotations for the index entry. */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Writes an image (layers, config, manifest) into the layout and adds it to `index.json`, with the
+ * image's platform and its ref name. Returns the index descriptor.
+ */
+export async function writeImageToLayout(layoutDir: string, image: Image<Layer>, options: WriteLayoutOptions = {}): Promise<Descriptor> {
+  const dir = resolve(layoutDir);
+  if (options.refName !== undefined && !REF_NAME.test(options.refName)) {
+    throw new ImageLayoutError(
+      `ref name ${JSON.stringify(options.refName)} does not match the OCI grammar (alphanumeric components joined by - . _ : @ + or --, separated by /)`,
+    );
+  }
+  if (image.layers.length !== image.manifest.layers.length) {
+    throw new ImageLayoutError(`image has ${image.layers.length} layers but its manifest lists ${image.manifest.layers.length}`);
+  }
+  await initLayout(dir);
+  for (const [i, layer] of image.layers.entries()) {
+    const described = image.manifest.layers[i]!;
+    if (described.digest !== layer.digest || described.size !== layer.size) {
+      throw new ImageLayoutError(`layer ${i} is ${layer.digest} (${layer.size} bytes) but the manifest says ${described.digest} (${described.size} bytes)`);
+    }
+    await writeBlobStream(dir, () => layer.open(), layer);
+  }
+  await writeBlob(dir, image.configBytes);
+  await writeBlob(dir, image.manifestBytes);
+
+  const platform: Platform = { architecture: image.config.architecture, os: image.config.os };
+  if (image.config.variant !== undefined) platform.variant = image.config.variant;
+  if (image.config["os.version"] !== undefined) platform["os.version"] = image.config["os.version"];
+  const annotations = { ...(options.annotations ?? {}) };
+  if (options.refName !== undefined) annotations[REF_NAME_ANNOTATION] = options.refName;
+  const descriptor: Descriptor = {
+    mediaType: image.manifest.mediaType ?? MediaType.OCI_MANIFEST,
+    digest: image.manifestDigest,
+    size: image.manifestBytes.length,
+    platform,
+  };
+  if (Object.keys(annotations).length > 0) descriptor.annotations = annotations;
+
+  const index = await readLayoutIndex(dir);
+  const kept = index.manifests.filter((entry) => {
+    const name = entry.annotations?.[REF_NAME_ANNOTATION];
+    if (options.refName !== undefined) return name !== options.refName;
+    // Without a ref name, an identical unnamed entry is not added twice.
+    return !(name === undefined && entry.digest === descriptor.digest);
+  });
+  const next: ImageIndex = { ...index, schemaVersion: 2, mediaType: index.mediaType ?? MediaType.OCI_INDEX, manifests: [...kept, descriptor] };
+  await writeFileAtomic(join(dir, "index.json"), canonicalJson(next));
+  return descriptor;
+}
+
+export async function readLayoutIndex(layoutDir: string): Promise<ImageIndex> {
+  const dir = resolve(layoutDir);
+  let marker: string;
+  try {
+    marker = await readFile(join(dir, OCI_LAYOUT_FILE), "utf8");
+  } catch {
+    throw new ImageLayoutError(`${dir} is not an OCI image layout (no ${OCI_LAYOUT_FILE} file)`, {
+      hint: "point at a directory written by flowpack, skopeo copy oci:DIR, or docker buildx --output type=oci,tar=false",
+    });
+  }
+  checkLayoutMarker(dir, marker);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, "index.json"));
+  } catch {
+    throw new ImageLayoutError(`${dir} is not an OCI image layout (no index.json)`);
+  }
+  return parseImageIndex(bytes, `${join(dir, "index.json")}`);
+}
+
+/** A blob's bytes, verified against its digest (and size, when given). */
+export async function readBlob(layoutDir: string, digest: string, size?: number): Promise<Buffer> {
+  const path = blobPath(layoutDir, digest);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new ImageLayoutError(`blob ${digest} is missing from the layout ${resolve(layoutDir)}`);
+  }
+  const actual = sha256(bytes);
+  if (actual !== digest || (size !== undefined && bytes.length !== size)) {
+    throw new ImageLayoutError(`blob ${digest} in ${resolve(layoutDir)} is corrupted (${bytes.length} bytes hashing to ${actual})`);
+  }
+  return bytes;
+}
+
+export interface ReadLayoutOptions {
+  /** Which image: its `org.opencontainers.image.ref.name`. Optional when the layout holds one image. */
+  refName?: string;
+  /** For multi-platform entries (an index): which platform (default: `hostPlatform()`). */
+  platform?: Platform;
+}
+
+export interface LayoutImage extends Image<Layer> {
+  /** The descriptor of the chosen manifest (from index.json, or from a nested index). */
+  readonly descriptor: Descriptor;
+  readonly refName: string | undefined;
+  readonly layoutDir: string;
+}
+
+function describeEntries(index: ImageIndex): string {
+  const names = index.manifests.map((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? `(unnamed ${entry.digest.slice(0, 19)}…)`);
+  return names.length === 0 ? "it holds no images" : `it holds: ${names.join(", ")}`;
+}
+
+/** Reads an image (manifest, config, layers as file-backed `Layer`s) from an OCI layout. */
+export async function readImageFromLayout(layoutDir: string, options: ReadLayoutOptions = {}): Promise<LayoutImage> {
+  const dir = resolve(layoutDir);
+  const index = await readLayoutIndex(dir);
+  let candidates = index.manifests;
+  if (options.refName !== undefined) {
+    candidates = candidates.filter((entry) => entry.annotations?.[REF_NAME_ANNOTATION] === options.refName);
+    if (candidates.length === 0) {
+      throw new ImageLayoutError(`the OCI layout ${dir} has no image named ${JSON.stringify(options.refName)}; ${describeEntries(index)}`);
+    }
+  }
+  if (candidates.length !== 1) {
+    throw new ImageLayoutError(
+      candidates.length === 0
+        ? `the OCI layout ${dir} holds no images`
+        : `the OCI layout ${dir} holds ${candidates.length} images${options.refName === undefined ? "" : ` named ${JSON.stringify(options.refName)}`}: say which one by ref name (${describeEntries(index)})`,
+    );
+  }
+  const entry = candidates[0]!;
+  const refName = entry.annotations?.[REF_NAME_ANNOTATION];
+  const wanted = options.platform ?? hostPlatform();
+  const descriptor = await resolveManifestDescriptor(dir, entry, wanted, 0);
+
+  const manifestBytes = await readBlob(dir, descriptor.digest, descriptor.size);
+  const manifest = parseImageManifest(manifestBytes, `manifest ${descriptor.digest} in ${dir}`);
+  const configBytes = await readBlob(dir, manifest.config.digest, manifest.config.size);
+  const config = parseImageConfig(configBytes, `config ${manifest.config.digest} in ${dir}`);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== manifest.layers.length) {
+    throw new ImageLayoutError(`image ${descriptor.digest} in ${dir}: the manifest lists ${manifest.layers.length} layers but the config ${diffIds.length} diff_ids`);
+  }
+  const layers: Layer[] = [];
+  for (const [i, layer] of manifest.layers.entries()) {
+    const path = blobPath(dir, layer.digest);
+    if (!(await blobExists(path, layer.size))) {
+      throw new ImageLayoutError(`layer blob ${layer.digest} (${layer.size} bytes) is missing or truncated in ${dir}`);
+    }
+    layers.push(fileLayer(path, { digest: layer.digest as Sha256Digest, diffId: diffIds[i]!, size: layer.size, mediaType: layer.mediaType }));
+  }
+  return {
+    ...imageFromParts({ manifest, manifestBytes, config, configBytes, layers }),
+    descriptor,
+    refName,
+    layoutDir: dir,
+  };
+}
+
+async function resolveManifestDescriptor(dir: string, entry: Descriptor, platform: Platform, depth: number): Promise<Descriptor> {
+  if (isImageManifestMediaType(entry.mediaType)) return entry;
+  if (!isImageIndexMediaType(entry.mediaType)) {
+    throw new ImageLayoutError(`entry ${entry.digest} in ${dir} has media type ${entry.mediaType}, which is neither an image manifest nor an index`);
+  }
+  if (depth > 4) throw new ImageLayoutError(`indexes in ${dir} are nested too deeply`);
+  const nested = parseImageIndex(await readBlob(dir, entry.digest, entry.size), `index ${entry.digest} in ${dir}`);
+  const matches = nested.manifests.filter((m) => m.platform !== undefined && platformMatches(platform, m.platform));
+  if (matches.length === 0) {
+    const available = nested.manifests.flatMap((m) => (m.platform ? [formatPlatform(m.platform)] : []));
+    throw new ImageLayoutError(
+      `index ${entry.digest} in ${dir} has no image for ${formatPlatform(platform)} (available: ${available.join(", ") || "none"})`,
+      { hint: "choose one of the available platforms" },
+    );
+  }
+  return resolveManifestDescriptor(dir, matches[0]!, platform, depth + 1);
+}

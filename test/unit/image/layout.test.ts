@@ -1,0 +1,144 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../../src/_internal/digest.js";
+import {
+  assembleImage,
+  blobPath,
+  buildLayer,
+  canonicalJson,
+  ImageLayoutError,
+  initLayout,
+  MediaType,
+  readBlob,
+  readImageFromLayout,
+  readLayoutIndex,
+  REF_NAME_ANNOTATION,
+  writeBlob,
+  writeImageToLayout,
+  type Image,
+  type Layer,
+} from "../../../src/image/index.js";
+import { validateLayoutImage } from "../../helpers/validate-image.js";
+import { readAll, syntheticBase } from "./helpers.js";
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "flowpack-layout-"));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function makeImage(message: string): Promise<Image<Layer>> {
+  const base = await syntheticBase();
+  const app = await buildLayer([{ path: "app/hello.js", type: "file", content: `console.log(${JSON.stringify(message)});\n` }], { mtime: 0 });
+  return assembleImage(base, { layers: [{ layer: app, history: { created_by: "test: app" } }], changes: { cmd: ["node", "/app/hello.js"] } });
+}
+
+describe("OCI image layout", () => {
+  it("writes images that validate, with ref names, and reads them back", async () => {
+    const dir = join(tmp, "two-images");
+    const one = await makeImage("one");
+    const two = await makeImage("two");
+    const d1 = await writeImageToLayout(dir, one, { refName: "one" });
+    await writeImageToLayout(dir, two, { refName: "two" });
+    expect(d1).toEqual({
+      mediaType: MediaType.OCI_MANIFEST,
+      digest: one.manifestDigest,
+      size: one.manifestBytes.length,
+      platform: { architecture: "amd64", os: "linux" },
+      annotations: { [REF_NAME_ANNOTATION]: "one" },
+    });
+    expect(JSON.parse(await readFile(join(dir, "oci-layout"), "utf8"))).toEqual({ imageLayoutVersion: "1.0.0" });
+    const index = await readLayoutIndex(dir);
+    expect(index.manifests.map((m) => m.annotations?.[REF_NAME_ANNOTATION])).toEqual(["one", "two"]);
+    expect(await validateLayoutImage(dir)).toEqual([]);
+    // the base layer is shared: 1 base layer + 2 app layers + 2 configs + 2 manifests
+    const blobs = await readdir(join(dir, "blobs", "sha256"));
+    expect(blobs).toHaveLength(7);
+    expect(blobs.every((name) => /^[a-f0-9]{64}$/.test(name))).toBe(true);
+
+    const read = await readImageFromLayout(dir, { refName: "two" });
+    expect(read.manifestDigest).toBe(two.manifestDigest);
+    expect(read.configBytes.equals(two.configBytes)).toBe(true);
+    expect(read.layers.map((l) => [l.digest, l.diffId, l.size])).toEqual(two.layers.map((l) => [l.digest, l.diffId, l.size]));
+    expect((await readAll(read.layers[1]!.open())).equals(await readAll(two.layers[1]!.open()))).toBe(true);
+    expect(read.refName).toBe("two");
+  });
+
+  it("moves a ref name to the new image when it is written again, and is deterministic", async () => {
+    const a = join(tmp, "retag-a");
+    const b = join(tmp, "retag-b");
+    await writeImageToLayout(a, await makeImage("old"), { refName: "latest" });
+    await writeImageToLayout(a, await makeImage("new"), { refName: "latest" });
+    await writeImageToLayout(b, await makeImage("new"), { refName: "latest" });
+    const index = await readLayoutIndex(a);
+    expect(index.manifests).toHaveLength(1);
+    expect((await readFile(join(a, "index.json"))).equals(await readFile(join(b, "index.json")))).toBe(true);
+  });
+
+  it("asks for a ref name when several images are present, listing them", async () => {
+    const dir = join(tmp, "two-images");
+    await expect(readImageFromLayout(dir)).rejects.toThrow(/holds 2 images: say which one by ref name \(it holds: one, two\)/);
+    await expect(readImageFromLayout(dir, { refName: "three" })).rejects.toThrow(/no image named "three"; it holds: one, two/);
+  });
+
+  it("follows a nested index to the wanted platform, and says which platforms exist", async () => {
+    const dir = join(tmp, "multi");
+    const image = await makeImage("multi");
+    await writeImageToLayout(dir, image);
+    const arm = await writeBlob(dir, Buffer.from("{}"));
+    const nested = canonicalJson({
+      schemaVersion: 2,
+      mediaType: MediaType.OCI_INDEX,
+      manifests: [
+        { mediaType: MediaType.OCI_MANIFEST, digest: arm.digest, size: arm.size, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        { mediaType: MediaType.OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBytes.length, platform: { os: "linux", architecture: "amd64" } },
+      ],
+    });
+    const nestedBlob = await writeBlob(dir, nested);
+    await writeFile(
+      join(dir, "index.json"),
+      canonicalJson({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_INDEX, digest: nestedBlob.digest, size: nestedBlob.size, annotations: { [REF_NAME_ANNOTATION]: "multi" } }] }),
+    );
+    const read = await readImageFromLayout(dir, { platform: { os: "linux", architecture: "amd64" } });
+    expect(read.manifestDigest).toBe(image.manifestDigest);
+    await expect(readImageFromLayout(dir, { platform: { os: "linux", architecture: "s390x" } })).rejects.toThrow(
+      /no image for linux\/s390x \(available: linux\/arm64\/v8, linux\/amd64\)/,
+    );
+  });
+
+  it("never leaves a blob whose bytes do not match its digest", async () => {
+    const dir = join(tmp, "corrupt");
+    const image = await makeImage("x");
+    const [base, app] = image.layers as [Layer, Layer];
+    const lying: Layer = { ...app, open: () => Readable.from([Buffer.from("not the layer")]) };
+    await expect(writeImageToLayout(dir, { ...image, layers: [base, lying] }, { refName: "x" })).rejects.toThrow(
+      /blob sha256:[a-f0-9]+ \(\d+ bytes\) read back as sha256:[a-f0-9]+ \(13 bytes\)/,
+    );
+    const blobs = await readdir(join(dir, "blobs", "sha256"));
+    expect(blobs).not.toContain(app.digest.slice(7));
+    expect(blobs.some((b) => b.endsWith(".tmp"))).toBe(false);
+    expect((await readLayoutIndex(dir)).manifests).toEqual([]);
+  });
+
+  it("verifies blobs on read and explains what is missing", async () => {
+    const dir = join(tmp, "verify");
+    await initLayout(dir);
+    const { digest } = await writeBlob(dir, Buffer.from("hello"));
+    expect((await readBlob(dir, digest)).toString()).toBe("hello");
+    await writeFile(blobPath(dir, digest), "HELLO");
+    await expect(readBlob(dir, digest)).rejects.toThrow(/is corrupted/);
+    await expect(readBlob(dir, sha256("missing"))).rejects.toThrow(/is missing from the layout/);
+    await expect(readImageFromLayout(dir)).rejects.toThrow(/holds no images/);
+    const notLayout = join(tmp, "not-a-layout");
+    await mkdir(notLayout);
+    const error = await readImageFromLayout(notLayout).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageLayoutError);
+    expect((error as Error).message).toMatch(/is not an OCI image layout \(no oci-layout file\)/);
+    await expect(writeImageToLayout(dir, await makeImage("x"), { refName: "bad name!" })).rejects.toThrow(/does not match the OCI grammar/);
+  });
+});
