@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
 import { registerBundle } from "./commands/bundle.js";
@@ -9,7 +9,7 @@ import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
 import { createOutput, reportError, type Output } from "./output.js";
 
-const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const version = FLOWPACK_VERSION;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("flowpack")

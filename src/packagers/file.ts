@@ -4,7 +4,7 @@ import { baseManifest } from "../manifest/registry.js";
 import type { FilePackageManifest } from "../manifest/schema.js";
 import { ContentStore } from "../store/content-store.js";
 import type { Packager } from "./packager.js";
-import { flowsOf, importScript, pickFlow } from "../flow/load.js";
+import { flowsOf, importScript, pickFlow } from "../flow/select.js";
 import { bundleTarget, type PackageOptions, type PackageTarget } from "./source.js";
 
 export interface FilePackagerOptions {

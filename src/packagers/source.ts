@@ -2,7 +2,7 @@ import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js
 import { writeTemporaryBundle } from "../bundle/temporary.js";
 import { InvalidFlowError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
-import { flowsOf, importScript, pickFlow } from "../flow/load.js";
+import { flowsOf, importScript, pickFlow } from "../flow/select.js";
 
 /** What a packager packages: a flow object (from code) or the path of the script that defines it. */
 export type PackageTarget = AnyFlow | string;

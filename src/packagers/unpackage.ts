@@ -3,7 +3,7 @@ import { findProjectRoot } from "../bundle/packages.js";
 import { writeTemporaryBundle } from "../bundle/temporary.js";
 import { MissingFlowError, StoreError } from "../errors.js";
 import { isFlow, type AnyFlow } from "../flow/flow.js";
-import { flowsOf, importScript, loadFlowFromScript, pickFlow } from "../flow/load.js";
+import { flowsOf, importScript, pickFlow } from "../flow/select.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest, FilePackageManifest } from "../manifest/schema.js";
 import { ContentStore } from "../store/content-store.js";
@@ -26,9 +26,10 @@ export async function unpackage(manifest: PackageManifest, options: UnpackageOpt
   }
 }
 
-/** Meant to run inside the image: the flow's bundle sits at `imageFlowLocation`. */
-export function unpackageDocker(manifest: DockerPackageManifest): Promise<AnyFlow> {
-  return loadFlowFromScript(manifest.imageFlowLocation, manifest.flowName);
+/** Meant to run inside the image: the flow's bundle (an ES module) sits at `imageFlowLocation`. */
+export async function unpackageDocker(manifest: DockerPackageManifest): Promise<AnyFlow> {
+  const location = manifest.imageFlowLocation;
+  return pickFlow(flowsOf(await importScript(location)), manifest.flowName, location);
 }
 
 export async function unpackageFile(manifest: FilePackageManifest, options: UnpackageOptions = {}): Promise<AnyFlow> {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ParameterValidationError, UsageError } from "../../src/errors.js";
 import { flow } from "../../src/flow/flow.js";
-import { coerce, parseParamPairs, parseParamsOption, validateAgainstSchema } from "../../src/run/parameters.js";
+import { coerce, parseParamPairs, parseParamsOption } from "../../src/run/parameters.js";
+import { validateAgainstSchema } from "../../src/run/validate.js";
 
 const schema = flow(
   {

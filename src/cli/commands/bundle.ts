@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import { dirname, join } from "node:path";
 import { bundleFlow } from "../../bundle/bundle.js";
+import { RUNNER_FILE, runnerBundle } from "../../run/runner-bundle.js";
 import { writeFileAtomic } from "../../_internal/fs.js";
 import { toJson, type Output } from "../output.js";
 import { collect } from "./package.js";
@@ -11,13 +13,15 @@ export function registerBundle(program: Command, output: () => Output): void {
     .argument("<entry>", "the .ts/.js file that defines the flow")
     .requiredOption("-o, --output <file>", "where to write the bundle (e.g. flow.mjs)")
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
-    .action(async (entry: string, flags: { output: string; external: string[] }) => {
+    .option("--with-runner", `also write flowpack's in-image entrypoint (${RUNNER_FILE}) beside the bundle`)
+    .action(async (entry: string, flags: { output: string; external: string[]; withRunner?: boolean }) => {
       const out = output();
       const bundle = await bundleFlow(entry, { external: flags.external });
       const mapName = `${flags.output.split(/[\\/]/).pop()}.map`;
       const code = Buffer.from(bundle.code.toString("utf8").replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${mapName}`));
       await writeFileAtomic(`${flags.output}.map`, bundle.map);
       await writeFileAtomic(flags.output, code);
+      if (flags.withRunner) await writeFileAtomic(join(dirname(flags.output), RUNNER_FILE), (await runnerBundle()).code);
       const summary = { output: flags.output, bytes: code.length, digest: bundle.digest, externals: bundle.externals };
       if (out.json) out.result(toJson(summary));
       else out.info(`bundled ${entry} → ${flags.output} (${code.length} bytes, ${bundle.digest})`);

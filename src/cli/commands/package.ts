@@ -1,16 +1,30 @@
 import type { Command } from "commander";
-import { UsageError } from "../../errors.js";
-import { serializeManifest } from "../../manifest/registry.js";
-import { FilePackager } from "../../packagers/file.js";
 import { writeFileAtomic } from "../../_internal/fs.js";
+import { UsageError } from "../../errors.js";
+import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
+import { DockerPackager } from "../../packagers/docker/packager.js";
+import { FilePackager } from "../../packagers/file.js";
+import type { Packager } from "../../packagers/packager.js";
+import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
+import { createProgressRenderer } from "../progress.js";
 
 interface PackageFlags {
   flow?: string;
   packager: string;
   output?: string;
-  store?: string;
   external: string[];
+  store?: string;
+  builder: string;
+  baseImage?: string;
+  dockerfile?: string;
+  context?: string;
+  platform?: string;
+  imageFlowLocation?: string;
+  registry?: string;
+  tag?: string;
+  dependencies: string;
+  quiet?: boolean;
 }
 
 export function registerPackage(program: Command, output: () => Output): void {
@@ -19,26 +33,77 @@ export function registerPackage(program: Command, output: () => Output): void {
     .description("bundle a flow and package it; prints or writes its manifest")
     .argument("<entry>", "the .ts/.js file that defines the flow")
     .option("--flow <name>", "which flow, when the file defines several")
-    .option("--packager <type>", "file", "file")
+    .option("--packager <type>", "file | docker", "file")
     .option("-o, --output <file>", "write the manifest here (default: print it)")
-    .option("--store <dir>", "file packager: the content-addressed store (default: .flowpack/store in the project)")
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
+    .option("-q, --quiet", "no progress on stderr")
+    .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
+    .option("--builder <builder>", "docker: auto | docker | oci", "auto")
+    .option("--base-image <ref>", "docker: image to build on (default node:<major>-bookworm-slim)")
+    .option("--dockerfile <path>", "docker: build your own Dockerfile instead")
+    .option("--context <dir>", "docker: build context for --dockerfile (default: its folder)")
+    .option("--platform <os/arch>", "docker: target platform, e.g. linux/amd64")
+    .option("--image-flow-location <path>", "docker: where the bundle goes in the image", "/opt/flowpack/flow.mjs")
+    .option("--registry <url>", "docker: push here, e.g. ghcr.io/acme/flows (namespace kept)")
+    .option("--tag <tag>", "docker: tag to push (default: derived from the image's inputs)")
+    .option("--dependencies <mode>", "docker: copy (installed here, own layer) | in-image (RUN install)", "copy")
     .action(async (entry: string, flags: PackageFlags) => {
       const out = output();
-      if (flags.packager !== "file") {
-        throw new UsageError(`unknown packager ${JSON.stringify(flags.packager)}; known packagers: file`);
-      }
-      const packager = new FilePackager({ store: flags.store });
-      const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external });
-      const text = serializeManifest(manifest);
-      if (flags.output) {
-        await writeFileAtomic(flags.output, text);
-        out.info(`packaged flow "${manifest.flowName}" (${manifest.type}) → ${flags.output}`);
-        if (out.json) out.result(text);
-      } else {
-        out.result(text);
+      const progress = createProgressRenderer(process.stderr, flags.quiet || out.json);
+      try {
+        const manifest = await createPackager(flags, progress).package(entry, { flowName: flags.flow, external: flags.external });
+        progress.done();
+        await emit(out, manifest, flags.output);
+      } finally {
+        progress.done();
       }
     });
+}
+
+function createPackager(flags: PackageFlags, onProgress: ProgressListener): Packager {
+  if (flags.packager === "file") {
+    const dockerOnly = ["baseImage", "dockerfile", "context", "platform", "registry", "tag"] as const;
+    const misplaced = dockerOnly.filter((k) => flags[k] !== undefined);
+    if (misplaced.length > 0) throw new UsageError(`--${kebab(misplaced[0]!)} applies to --packager docker only`);
+    return new FilePackager({ store: flags.store });
+  }
+  if (flags.packager === "docker") {
+    if (flags.store) throw new UsageError("--store applies to --packager file only");
+    if (!["auto", "docker"].includes(flags.builder)) {
+      throw new UsageError(`unknown --builder ${JSON.stringify(flags.builder)}; known: auto, docker`);
+    }
+    if (!["copy", "in-image"].includes(flags.dependencies)) {
+      throw new UsageError(`unknown --dependencies ${JSON.stringify(flags.dependencies)}; known: copy, in-image`);
+    }
+    return new DockerPackager({
+      baseImage: flags.baseImage,
+      dockerfile: flags.dockerfile,
+      context: flags.context,
+      platform: flags.platform,
+      imageFlowLocation: flags.imageFlowLocation,
+      registryUrl: flags.registry,
+      tag: flags.tag,
+      dependencies: flags.dependencies === "in-image" ? "inImage" : "copy",
+      onProgress,
+    });
+  }
+  throw new UsageError(`unknown packager ${JSON.stringify(flags.packager)}; known packagers: file, docker`);
+}
+
+async function emit(out: Output, manifest: PackageManifest, path: string | undefined): Promise<void> {
+  const text = serializeManifest(manifest);
+  if (path) {
+    await writeFileAtomic(path, text);
+    const where = manifest.type === "docker" ? manifest.image : manifest.key;
+    out.info(`packaged flow "${manifest.flowName}" (${manifest.type}: ${where}) → ${path}`);
+    if (out.json) out.result(text);
+  } else {
+    out.result(text);
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 export function collect(value: string, previous: string[]): string[] {

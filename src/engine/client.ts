@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { DaemonUnreachableError } from "../errors.js";
+import { redactUrl } from "../registry/redact.js";
+
+/** Where the daemon is, as people write it (DOCKER_HOST or the default socket). */
+export function daemonAddress(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_HOST ? redactUrl(env.DOCKER_HOST) : "unix:///var/run/docker.sock";
+}
+
+/**
+ * A Docker Engine client configured like the docker CLI: DOCKER_HOST (unix://, tcp://, npipe://),
+ * DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS. dockerode's modem reads those variables itself.
+ */
+export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker {
+  const host = env.DOCKER_HOST;
+  if (!host) return new Docker({ socketPath: "/var/run/docker.sock" });
+  const invalid = () =>
+    new DaemonUnreachableError(`DOCKER_HOST=${redactUrl(host)} is not a daemon address`, {
+      hint: "use unix:///path/to/docker.sock or tcp://host:2376",
+    });
+  if (host.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
+  if (host.startsWith("npipe://")) return new Docker({ socketPath: host.slice("npipe://".length).replace(/\//g, "\\") });
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw invalid();
+  }
+  if (!["tcp:", "http:", "https:"].includes(url.protocol)) throw invalid();
+  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "" && env.DOCKER_TLS_VERIFY !== "0");
+  const certPath = env.DOCKER_CERT_PATH ?? join(homedir(), ".docker");
+  const read = (file: string) => readFileSync(join(certPath, file));
+  return new Docker({
+    host: url.hostname,
+    port: Number(url.port || (tls ? 2376 : 2375)),
+    protocol: tls ? "https" : "http",
+    ...(tls ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : {}),
+  });
+}
+
+/** Pings the daemon (bounded); an unreachable daemon is a one-line error saying how to point at one. */
+export async function connectDaemon(env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<Docker> {
+  const docker = createDockerClient(env);
+  try {
+    await withTimeout(docker.ping(), timeoutMs, "no answer");
+  } catch (error) {
+    throw new DaemonUnreachableError(`cannot reach the Docker daemon at ${daemonAddress(env)}: ${reasonOf(error)}`, {
+      hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
+    });
+  }
+  return docker;
+}
+
+export function reasonOf(error: unknown): string {
+  const e = error as { code?: string; message?: string; reason?: string; json?: { message?: string } };
+  if (e?.json?.message) return e.json.message;
+  if (e?.code === "ENOENT") return "no socket there";
+  if (e?.code === "ECONNREFUSED") return "connection refused";
+  if (e?.code === "EACCES") return "permission denied on the socket";
+  return e?.reason ?? e?.message ?? String(error);
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

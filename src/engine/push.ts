@@ -1,0 +1,72 @@
+import type Docker from "dockerode";
+import { PushError } from "../errors.js";
+import { ignoreProgress, type ProgressListener } from "../progress.js";
+import type { Credentials } from "../registry/keychain.js";
+import { redactText } from "../registry/redact.js";
+import { reasonOf } from "./client.js";
+import { engineMessages, messageError } from "./stream.js";
+
+/** The X-Registry-Auth payload the Engine expects. */
+export function engineAuthConfig(credentials: Credentials | undefined, serverAddress: string): Record<string, string> | undefined {
+  if (!credentials) return undefined;
+  if (credentials.identityToken) return { identitytoken: credentials.identityToken, serveraddress: serverAddress };
+  if (credentials.registryToken) return { registrytoken: credentials.registryToken, serveraddress: serverAddress };
+  return { username: credentials.username ?? "", password: credentials.password ?? "", serveraddress: serverAddress };
+}
+
+function secretsOf(credentials: Credentials | undefined): string[] {
+  if (!credentials) return [];
+  const { username, password, identityToken, registryToken } = credentials;
+  const basic = username && password ? [Buffer.from(`${username}:${password}`).toString("base64")] : [];
+  return [password, identityToken, registryToken, ...basic].filter((s): s is string => Boolean(s));
+}
+
+export interface EnginePushOptions {
+  credentials?: Credentials;
+  /** `host[:port]` of the registry, for auth. */
+  registryHost: string;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * Tags the image `repository:tag`, pushes it through the Engine and returns the manifest digest
+ * the registry stored. Errors inside the push stream become PushErrors with no secret in them.
+ * The temporary local tag is removed afterwards, also when the push fails.
+ */
+export async function pushImage(docker: Docker, imageId: string, repository: string, tag: string, options: EnginePushOptions): Promise<string> {
+  const onProgress = options.onProgress ?? ignoreProgress;
+  const secrets = secretsOf(options.credentials);
+  const safe = (text: string) => redactText(text, secrets);
+  await docker.getImage(imageId).tag({ repo: repository, tag });
+  const reference = `${repository}:${tag}`;
+  try {
+    let stream: NodeJS.ReadableStream;
+    try {
+      const pushing = docker.getImage(reference).push({ tag, authconfig: engineAuthConfig(options.credentials, options.registryHost) } as never);
+      stream = (await pushing) as unknown as NodeJS.ReadableStream;
+    } catch (error) {
+      throw new PushError(`push of ${reference} failed: ${safe(reasonOf(error))}`);
+    }
+    let digest: string | undefined;
+    for await (const message of engineMessages(stream)) {
+      const failure = messageError(message);
+      if (failure) {
+        const unauthorized = /unauthorized|authentication required|denied|forbidden|no basic auth credentials/i.test(failure);
+        throw new PushError(`push of ${reference} failed: ${safe(failure.trim())}`, {
+          hint: unauthorized ? `check the credentials for ${options.registryHost} (docker login ${options.registryHost}, or DOCKER_CONFIG)` : undefined,
+        });
+      }
+      if (message.aux?.Digest) digest = message.aux.Digest;
+      if (message.status) {
+        const total = message.progressDetail?.total;
+        onProgress({ phase: "push", message: `${message.id ? `${message.id}: ` : ""}${message.status}`, id: message.id, current: message.progressDetail?.current, total });
+      }
+    }
+    if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+      throw new PushError(`push of ${reference} finished without the registry reporting a manifest digest`);
+    }
+    return digest;
+  } finally {
+    await docker.getImage(reference).remove({ noprune: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,92 @@
+import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
+import { ContainerRunError } from "../errors.js";
+import type { Credentials } from "../registry/keychain.js";
+import { reasonOf } from "./client.js";
+import { engineAuthConfig } from "./push.js";
+import { engineMessages, messageError } from "./stream.js";
+
+export interface ContainerRunOptions {
+  env?: Record<string, string>;
+  cmd?: string[];
+  /** Docker network mode: `none`, `host`, `bridge`, … Default: the daemon's default. */
+  network?: string;
+  /** Pull the image when the daemon does not have it. */
+  pull?: { credentials?: Credentials; registryHost: string };
+  onStderr?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface ContainerResult {
+  exitCode: number;
+  stdout: string;
+}
+
+async function hasImage(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pulls an image through the Engine, raising the stream's errors. */
+export async function pullImage(docker: Docker, image: string, credentials: Credentials | undefined, registryHost: string): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.pull(image, { authconfig: engineAuthConfig(credentials, registryHost) });
+  } catch (error) {
+    throw new ContainerRunError(`cannot pull ${image}: ${reasonOf(error)}`);
+  }
+  for await (const message of engineMessages(stream)) {
+    const failure = messageError(message);
+    if (failure) throw new ContainerRunError(`cannot pull ${image}: ${failure.trim()}`);
+  }
+}
+
+/**
+ * Runs a container to completion: stdout collected (the flow's result), stderr streamed (its
+ * logs). The container is removed afterwards, also when the run is aborted (Ctrl-C).
+ */
+export async function runContainer(docker: Docker, image: string, options: ContainerRunOptions = {}): Promise<ContainerResult> {
+  if (options.pull && !(await hasImage(docker, image))) {
+    await pullImage(docker, image, options.pull.credentials, options.pull.registryHost);
+  }
+  let container: Docker.Container;
+  try {
+    container = await docker.createContainer({
+      Image: image,
+      Cmd: options.cmd ?? [],
+      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Tty: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: options.network ? { NetworkMode: options.network } : {},
+      Labels: { "dev.flowpack.run": "1" },
+    });
+  } catch (error) {
+    throw new ContainerRunError(`cannot create a container from ${image}: ${reasonOf(error)}`);
+  }
+  const abort = () => void container.kill().catch(() => undefined);
+  options.signal?.addEventListener("abort", abort, { once: true });
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdout.on("data", (c: Buffer) => chunks.push(c));
+    stderr.on("data", (c: Buffer) => options.onStderr?.(c));
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const ended = new Promise<void>((resolve) => stream.on("end", resolve));
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2_000))]);
+    return { exitCode: StatusCode, stdout: Buffer.concat(chunks).toString("utf8") };
+  } catch (error) {
+    throw new ContainerRunError(`container from ${image} failed: ${reasonOf(error)}`);
+  } finally {
+    options.signal?.removeEventListener("abort", abort);
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}

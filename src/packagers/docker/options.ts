@@ -1,0 +1,143 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { absolutePosixPathSchema } from "../../manifest/schema.js";
+import { NodeEnvironment } from "../../environment/node.js";
+import { PackagerOptionsError } from "../../errors.js";
+import type { ProgressListener } from "../../progress.js";
+
+export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";
+
+export interface DockerPackagerOptions {
+  /** Image to build on. Default: `node:<this machine's node major>-bookworm-slim` (or the environment's variant). */
+  baseImage?: string;
+  /** The runtime the flow needs; detected from the flow's project when a base image is used. */
+  environment?: NodeEnvironment;
+  /** Build with your own Dockerfile instead (it must place the bundle at `imageFlowLocation`). */
+  dockerfile?: string;
+  /** Build context for `dockerfile`. Default: the Dockerfile's folder. */
+  context?: string;
+  /** e.g. `linux/amd64`. */
+  platform?: string;
+  /** Where the flow bundle goes in the image. Absolute. Default `/opt/flowpack/flow.mjs`. */
+  imageFlowLocation?: string;
+  /** Push here: `ghcr.io/acme/flows` → `ghcr.io/acme/flows/<flow-slug>`. No scheme → https. */
+  registryUrl?: string;
+  /** Tag to push. Default: derived from the image's inputs (same inputs, same tag). */
+  tag?: string;
+  /** `copy` (default): installed on this machine, copied in as their own layer. `inImage`: `RUN <install>` in the image. */
+  dependencies?: "copy" | "inImage";
+  onProgress?: ProgressListener;
+  /** Environment for DOCKER_HOST, DOCKER_CONFIG, … Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+const optionsSchema = z.strictObject({
+  baseImage: z.string().min(1).optional(),
+  environment: z.instanceof(NodeEnvironment).optional(),
+  dockerfile: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/arch[/variant], e.g. linux/amd64").optional(),
+  imageFlowLocation: absolutePosixPathSchema.optional(),
+  registryUrl: z.string().min(1).optional(),
+  tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
+  dependencies: z.enum(["copy", "inImage"]).optional(),
+  onProgress: z.function().optional(),
+  env: z.record(z.string(), z.string().optional()).optional(),
+});
+
+/** A registry URL split into what the daemon and the registry client need. */
+export interface RegistryTarget {
+  /** `https://ghcr.io/acme/flows` as given, scheme added. */
+  url: string;
+  /** `ghcr.io`, `127.0.0.1:5000`. */
+  host: string;
+  /** `acme/flows` or "" */
+  namespace: string;
+  insecure: boolean;
+}
+
+/**
+ * `ghcr.io/acme/flows` → https, host ghcr.io, namespace acme/flows. The path is the repository
+ * namespace (Prefect dropped it). `http://` marks a plain-HTTP registry.
+ */
+export function parseRegistryUrl(value: string): RegistryTarget {
+  const withScheme = value.includes("://") ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new PackagerOptionsError(`registryUrl: ${JSON.stringify(value)} is not a registry URL`, { hint: "e.g. ghcr.io/acme/flows or http://127.0.0.1:5000" });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new PackagerOptionsError(`registryUrl: unsupported scheme ${url.protocol} (use https:// or http://)`);
+  }
+  if (url.username || url.password) {
+    throw new PackagerOptionsError("registryUrl must not contain credentials; use docker login (the docker config) instead");
+  }
+  if (url.search || url.hash) throw new PackagerOptionsError("registryUrl: no query string or fragment, please");
+  const namespace = url.pathname.replace(/^\/+|\/+$/g, "");
+  if (namespace && !namespace.split("/").every((c) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(c))) {
+    throw new PackagerOptionsError(`registryUrl: namespace "${namespace}" must be lowercase path components (a-z, 0-9, separators . _ -)`);
+  }
+  return { url: `${url.protocol}//${url.host}${namespace ? `/${namespace}` : ""}`, host: url.host, namespace, insecure: url.protocol === "http:" };
+}
+
+export interface ResolvedDockerOptions {
+  baseImage: string | undefined;
+  environment: NodeEnvironment | undefined;
+  dockerfile: string | undefined;
+  context: string | undefined;
+  platform: string | undefined;
+  imageFlowLocation: string;
+  registry: RegistryTarget | undefined;
+  tag: string | undefined;
+  dependencies: "copy" | "inImage";
+  onProgress: ProgressListener | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The seed's validators, fixed: (a) neither base image nor Dockerfile → the official node image for
+ * the environment; (b) both → an error naming both; (c) base image without environment → detected
+ * later from the flow's project (needs the bundle); (d) registry URL scheme and namespace kept;
+ * a relative Dockerfile path resolves against the working directory.
+ */
+export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDockerOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`);
+    throw new PackagerOptionsError(`invalid DockerPackager options: ${issues.join("; ")}`);
+  }
+  const o = parsed.data;
+  if (o.baseImage && o.dockerfile) {
+    throw new PackagerOptionsError("give either baseImage (--base-image) or dockerfile (--dockerfile), not both", {
+      hint: "a Dockerfile chooses its own base in FROM",
+    });
+  }
+  if (o.context && !o.dockerfile) throw new PackagerOptionsError("context (--context) only applies with dockerfile (--dockerfile)");
+  if (o.dependencies && o.dockerfile) throw new PackagerOptionsError("dependencies only applies when flowpack writes the Dockerfile (no --dockerfile)");
+  let dockerfile: string | undefined;
+  if (o.dockerfile) {
+    dockerfile = resolve(o.dockerfile);
+    if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) {
+      throw new PackagerOptionsError(`dockerfile: ${o.dockerfile} not found`);
+    }
+  }
+  const baseImage = o.dockerfile ? undefined : (o.baseImage ?? (o.environment ?? undefined)?.defaultBaseImage() ?? `node:${process.versions.node.split(".")[0]}-bookworm-slim`);
+  return {
+    baseImage,
+    environment: o.environment,
+    dockerfile,
+    context: o.context ? resolve(o.context) : undefined,
+    platform: o.platform,
+    imageFlowLocation: o.imageFlowLocation ?? DEFAULT_IMAGE_FLOW_LOCATION,
+    registry: o.registryUrl ? parseRegistryUrl(o.registryUrl) : undefined,
+    tag: o.tag,
+    dependencies: o.dependencies ?? "copy",
+    onProgress: o.onProgress as ProgressListener | undefined,
+    env: (o.env as NodeJS.ProcessEnv | undefined) ?? process.env,
+  };
+}

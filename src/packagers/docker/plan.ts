@@ -1,0 +1,124 @@
+import { execFileSync } from "node:child_process";
+import { posix } from "node:path";
+import { sha256, type Sha256Digest } from "../../_internal/digest.js";
+import type { Bundle } from "../../bundle/bundle.js";
+import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
+import type { LayerEntry } from "../../image/layer.js";
+import { redactUrl } from "../../registry/redact.js";
+import { RUNNER_ENV } from "../../run/entrypoint-env.js";
+import { RUNNER_FILE } from "../../run/runner-bundle.js";
+
+/** Where flowpack's own runner lives in every image. */
+export const RUNNER_DIR = "/opt/flowpack";
+/** The runtime user: the official node images' `node` user; numeric so no passwd entry is needed. */
+export const RUNTIME_USER = "1000:1000";
+
+/**
+ * Everything an image holds on top of its base, independent of how it is built. The Docker Engine
+ * builder renders it as a Dockerfile; the OCI builder writes the same layers and config itself,
+ * so images from either behave the same.
+ */
+export interface ImagePlan {
+  baseImage: string;
+  flowName: string;
+  imageFlowLocation: string;
+  /** Folder of the flow bundle; external packages go to its node_modules. */
+  appDir: string;
+  /** The app layer: bundle, its source map, the runner. */
+  appFiles: LayerEntry[];
+  /** The dependency layer's packages, or none. */
+  dependencies: InstalledPackage[];
+  /** `inImage`: the image installs the dependencies itself (needs network during the build). */
+  dependencyMode: "copy" | "inImage";
+  installCommands: string[][];
+  env: Record<string, string>;
+  entrypoint: string[];
+  user: string;
+  workingDir: string;
+  labels: Record<string, string>;
+  /** sha256 over every input that shapes the image: the default tag derives from it. */
+  inputsDigest: Sha256Digest;
+}
+
+export interface PlanInput {
+  bundle: Bundle;
+  flowName: string;
+  baseImage: string;
+  imageFlowLocation: string;
+  environment: NodeEnvironment;
+  dependencies: InstalledPackage[];
+  dependencyMode: "copy" | "inImage";
+  runner: { code: Buffer; digest: Sha256Digest };
+  flowpackVersion: string;
+  /** Extra inputs that change the image (platform, …). */
+  salt?: string;
+}
+
+export function planImage(input: PlanInput): ImagePlan {
+  const appDir = posix.dirname(input.imageFlowLocation);
+  const bundleName = posix.basename(input.imageFlowLocation);
+  const code = Buffer.from(
+    input.bundle.code.toString("utf8").replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${bundleName}.map`),
+  );
+  const appFiles: LayerEntry[] = [
+    { path: input.imageFlowLocation, type: "file", mode: 0o644, content: code },
+    { path: `${input.imageFlowLocation}.map`, type: "file", mode: 0o644, content: input.bundle.map },
+    { path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code },
+  ];
+  const git = gitInfo(input.bundle.projectRoot);
+  const labels: Record<string, string> = {
+    "org.opencontainers.image.title": input.flowName,
+    "org.opencontainers.image.base.name": input.baseImage,
+    ...(git.source ? { "org.opencontainers.image.source": git.source } : {}),
+    ...(git.revision ? { "org.opencontainers.image.revision": git.revision } : {}),
+    "dev.flowpack.flow": input.flowName,
+    "dev.flowpack.version": input.flowpackVersion,
+  };
+  const env = {
+    NODE_ENV: "production",
+    [RUNNER_ENV.flowName]: input.flowName,
+    [RUNNER_ENV.flowLocation]: input.imageFlowLocation,
+  };
+  const installCommands = input.dependencyMode === "inImage" ? input.environment.installCommands() : [];
+  const plan: Omit<ImagePlan, "inputsDigest"> = {
+    baseImage: input.baseImage,
+    flowName: input.flowName,
+    imageFlowLocation: input.imageFlowLocation,
+    appDir,
+    appFiles,
+    dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
+    dependencyMode: input.dependencyMode,
+    installCommands,
+    env,
+    entrypoint: ["node", `${RUNNER_DIR}/${RUNNER_FILE}`],
+    user: RUNTIME_USER,
+    workingDir: appDir,
+    labels,
+  };
+  const inputsDigest = sha256(
+    JSON.stringify({
+      ...plan,
+      appFiles: appFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
+      dependencies: plan.dependencies.map((d) => [d.target, d.name, d.version]),
+      salt: input.salt ?? "",
+    }),
+  );
+  return { ...plan, inputsDigest };
+}
+
+/** The default tag: derived from the image's inputs, so identical inputs give an identical tag. */
+export function contentTag(plan: Pick<ImagePlan, "inputsDigest">): string {
+  return `fp-${plan.inputsDigest.slice("sha256:".length, "sha256:".length + 20)}`;
+}
+
+function gitInfo(dir: string): { source?: string; revision?: string } {
+  const git = (...args: string[]): string | undefined => {
+    try {
+      return execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 }).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const remote = git("remote", "get-url", "origin");
+  return { revision: git("rev-parse", "HEAD"), source: remote ? redactUrl(remote) : undefined };
+}

@@ -1,0 +1,58 @@
+import type { FlowpackError} from "../errors.js";
+import { ContainerRunError, FlowRunError, ParameterValidationError, UsageError } from "../errors.js";
+import { connectDaemon } from "../engine/client.js";
+import { runContainer } from "../engine/run.js";
+import { parseReference } from "../image/reference.js";
+import { serializeManifest } from "../manifest/registry.js";
+import type { DockerPackageManifest } from "../manifest/schema.js";
+import { DockerKeychain } from "../registry/keychain.js";
+import { RUNNER_ENV } from "./entrypoint-env.js";
+import type { RunRecord } from "./local.js";
+
+export interface DockerRunOptions {
+  /** Docker network mode for the container (`none`, `host`, `bridge`, …). */
+  network?: string;
+  /** Where the container's stderr (the flow's logs) goes. Default: this process's stderr. */
+  onLog?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs a docker manifest's flow in a container from its pinned image (pulled when absent): the
+ * manifest and parameters go in as environment variables, the run record comes back on stdout.
+ */
+export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
+  const env = options.env ?? process.env;
+  const docker = await connectDaemon(env);
+  const pull = await pullOptions(manifest.image, env);
+  const result = await runContainer(docker, manifest.image, {
+    env: { [RUNNER_ENV.manifest]: serializeManifest(manifest), [RUNNER_ENV.params]: JSON.stringify(params) },
+    cmd: ["--json"],
+    network: options.network,
+    pull,
+    onStderr: options.onLog ?? ((chunk) => process.stderr.write(chunk)),
+    signal: options.signal,
+  });
+  let output: unknown;
+  try {
+    output = JSON.parse(result.stdout);
+  } catch {
+    throw new ContainerRunError(`the container exited ${result.exitCode} without a result`, {
+      hint: "its logs are above; was the image built by flowpack (or does it run flowpack's runner)?",
+    });
+  }
+  if (result.exitCode === 0) return output as RunRecord;
+  const error = (output as { error?: { code?: string; message?: string; issues?: { path: string; message: string }[] } }).error;
+  const message = error?.message ?? `the container exited ${result.exitCode}`;
+  if (error?.code === "PARAMETERS_INVALID") throw new ParameterValidationError(manifest.flowName, error.issues ?? []);
+  if (result.exitCode === 1) throw new FlowRunError(message);
+  if (result.exitCode === 2) throw new UsageError(message);
+  throw new ContainerRunError(message) as FlowpackError;
+}
+
+async function pullOptions(image: string, env: NodeJS.ProcessEnv) {
+  if (image.startsWith("sha256:")) return undefined; // a local image ID: nothing to pull
+  const registryHost = parseReference(image).registry;
+  return { registryHost, credentials: await new DockerKeychain({ env }).resolve(registryHost) };
+}

@@ -1,0 +1,64 @@
+/**
+ * The program inside every image flowpack builds: `node /opt/flowpack/runner.mjs [--param k=v]…`.
+ * It loads the flow from the bundle baked into the image, validates the parameters and prints the
+ * flow's result as JSON on stdout (logs go to stderr). Exit codes as the CLI's: 0, 1 flow failed,
+ * 2 bad input.
+ *
+ * Inputs: FLOWPACK_FLOW_NAME and FLOWPACK_FLOW_LOCATION (set in the image config), or a whole
+ * manifest in FLOWPACK_MANIFEST; parameters from FLOWPACK_PARAMS (JSON), --params and --param.
+ */
+import { parseArgs } from "node:util";
+import { reportError, toJson } from "../cli/output.js";
+import { UsageError } from "../errors.js";
+import { flowsOf, importScript, pickFlow } from "../flow/select.js";
+import { parseManifest } from "../manifest/registry.js";
+import { RUNNER_ENV } from "./entrypoint-env.js";
+import { runFlow } from "./local.js";
+import { parseParamPairs, parseParamsOption } from "./parameters.js";
+
+function target(env: NodeJS.ProcessEnv): { flowName: string; location: string } {
+  const manifestJson = env[RUNNER_ENV.manifest];
+  if (manifestJson) {
+    const manifest = parseManifest(manifestJson, RUNNER_ENV.manifest);
+    if (manifest.type !== "docker") throw new UsageError(`${RUNNER_ENV.manifest}: expected a docker manifest, got "${manifest.type}"`);
+    return { flowName: manifest.flowName, location: manifest.imageFlowLocation };
+  }
+  const flowName = env[RUNNER_ENV.flowName];
+  const location = env[RUNNER_ENV.flowLocation];
+  if (!flowName || !location) {
+    throw new UsageError(`this image does not say which flow to run: set ${RUNNER_ENV.manifest}, or ${RUNNER_ENV.flowName} and ${RUNNER_ENV.flowLocation}`);
+  }
+  return { flowName, location };
+}
+
+async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ json: boolean }> {
+  let values: { param?: string[]; params?: string; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { param: { type: "string", short: "p", multiple: true }, params: { type: "string" }, json: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, { hint: "usage: [--param KEY=VALUE]… [--params JSON|@file] [--json]" });
+  }
+  const { flowName, location } = target(env);
+  const flow = pickFlow(flowsOf(await importScript(location)), flowName, location);
+  const fromEnv = env[RUNNER_ENV.params];
+  const params = {
+    ...(fromEnv ? parseParamsOption(fromEnv) : {}),
+    ...(values.params ? parseParamsOption(values.params) : {}),
+    ...parseParamPairs(values.param ?? [], flow.parameterSchema()),
+  };
+  const record = await runFlow(flow, params);
+  process.stdout.write(values.json ? toJson(record) : toJson(record.result));
+  return { json: Boolean(values.json) };
+}
+
+const argv = process.argv.slice(2);
+try {
+  await run(argv, process.env);
+} catch (error) {
+  process.exitCode = reportError(error, process.env.FLOWPACK_DEBUG === "1", argv.includes("--json"));
+}
