@@ -51,6 +51,7 @@ async function addStream(pack: TarPack, name: string, size: number, source: Asyn
   const done = new Promise<void>((resolvePromise, reject) => {
     sink = pack.entry({ name, size, mode: 0o644, mtime: new Date(0), type: "file" }, (error) => (error ? reject(error) : resolvePromise()));
   });
+  sink!.on("error", () => undefined); // reported through `done` and the throw below
   done.catch(() => undefined);
   let written = 0;
   try {
@@ -192,6 +193,7 @@ export async function writeDockerArchive(
   const sink = temporary !== undefined ? createWriteStream(temporary, { flags: "wx", mode: 0o644 }) : (output as Writable);
 
   const pack = tarPack();
+  pack.on("error", () => undefined); // a failure surfaces through `producing` / `consuming`
   const producing = produceArchive(pack, image, options);
   const consuming = pipeline(
     async function* () {

@@ -224,6 +224,7 @@ class LayerExtraction {
     this.where = `layer ${index}${layer.digest ? ` (${layer.digest})` : ""}: `;
     this.touched = new Set();
     const extract = tarExtract();
+    extract.on("error", () => undefined); // a failure surfaces through `feeding` / the entry loop
     const feeding = (async () => {
       for await (const chunk of tarBytes(layer)) {
         this.options.signal?.throwIfAborted();
@@ -278,37 +279,42 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
 /** The layer's tar bytes: gunzipped when its media type says gzip, or when it starts with the gzip magic. */
 async function* tarBytes(layer: ExtractableLayer): AsyncGenerator<Buffer> {
   const iterator = (layer.open() as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let head = Buffer.alloc(0);
-  let ended = false;
-  while (head.length < 2) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    head = Buffer.concat([head, next.value]);
-  }
-  const gzip =
-    layer.mediaType !== undefined && (isGzipLayerMediaType(layer.mediaType) || isUncompressedLayerMediaType(layer.mediaType))
-      ? isGzipLayerMediaType(layer.mediaType)
-      : head[0] === 0x1f && head[1] === 0x8b;
-  async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    while (!ended) {
+  try {
+    let head = Buffer.alloc(0);
+    let ended = false;
+    while (head.length < 2) {
       const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      head = Buffer.concat([head, next.value]);
     }
+    const gzip =
+      layer.mediaType !== undefined && (isGzipLayerMediaType(layer.mediaType) || isUncompressedLayerMediaType(layer.mediaType))
+        ? isGzipLayerMediaType(layer.mediaType)
+        : head[0] === 0x1f && head[1] === 0x8b;
+    const rest = async function* (): AsyncGenerator<Buffer> {
+      if (head.length > 0) yield head;
+      while (!ended) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    };
+    if (!gzip) {
+      yield* rest();
+      return;
+    }
+    const gunzip = createGunzip();
+    const piping = pipeline(Readable.from(rest(), { objectMode: false }), gunzip);
+    piping.catch(() => undefined);
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+    await piping;
+  } finally {
+    // Stopped early (an unsafe entry, an abort): close the source instead of leaving it open.
+    await iterator.return?.();
   }
-  if (!gzip) {
-    yield* rest();
-    return;
-  }
-  const gunzip = createGunzip();
-  const piping = pipeline(Readable.from(rest(), { objectMode: false }), gunzip);
-  piping.catch(() => undefined);
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
-  await piping;
 }
 
 /** Extracts `layers` into `targetDir` (created if missing), in order, as a container runtime would stack them. */

@@ -294,6 +294,7 @@ async function addFileEntry(pack: TarPack, header: TarHeader, file: string, size
       sink = pack.entry(header, (error) => (error ? reject(error) : resolvePromise()));
     });
     sinkDone.catch(() => undefined);
+    sink!.on("error", () => undefined); // reported through `sinkDone` and the throw below
     const changed = (read: number) => changedWhileBuilding(header.name, file, size, read);
     let read = 0;
     for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
@@ -481,6 +482,7 @@ export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLa
   options.signal?.throwIfAborted();
 
   const pack = tarPack();
+  pack.on("error", () => undefined); // a failure surfaces through `producing` / `consuming`
   const gzip = new DeterministicGzip(level);
   const target = options.output?.file === undefined ? undefined : resolve(options.output.file);
   const temporary = target === undefined ? undefined : `${target}.${randomBytes(6).toString("hex")}.tmp`;

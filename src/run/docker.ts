@@ -1,12 +1,15 @@
 import type { FlowpackError} from "../errors.js";
 import { ContainerRunError, FlowRunError, ParameterValidationError, UsageError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
+import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
+import { readImageFromLayout } from "../image/layout.js";
 import { parseReference } from "../image/reference.js";
 import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { RUNNER_ENV } from "./entrypoint-env.js";
+import { imageSource } from "./image-source.js";
 import type { RunRecord } from "./local.js";
 
 export interface DockerRunOptions {
@@ -25,8 +28,20 @@ export interface DockerRunOptions {
 export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
   const env = options.env ?? process.env;
   const docker = await connectDaemon(env);
-  const pull = await pullOptions(manifest.image, env);
-  const result = await runContainer(docker, manifest.image, {
+  const source = imageSource(manifest.image);
+  let image = manifest.image;
+  let pull: Awaited<ReturnType<typeof pullOptions>>;
+  if (source.kind === "oci-layout") {
+    const layout = await readImageFromLayout(source.dir, typeof manifest.metadata?.tag === "string" ? { refName: manifest.metadata.tag } : {});
+    await loadImage(docker, layout, `flowpack/${manifest.flowName}:run`);
+    image = layout.configDigest;
+  } else if (source.kind === "docker-archive") {
+    await loadArchiveFile(docker, source.file);
+    image = source.configDigest;
+  } else {
+    pull = await pullOptions(manifest.image, env);
+  }
+  const result = await runContainer(docker, image, {
     env: { [RUNNER_ENV.manifest]: serializeManifest(manifest), [RUNNER_ENV.params]: JSON.stringify(params) },
     cmd: ["--json"],
     network: options.network,

@@ -24,6 +24,8 @@ interface PackageFlags {
   registry?: string;
   tag?: string;
   dependencies: string;
+  ociLayout?: string;
+  dockerArchive?: string;
   quiet?: boolean;
 }
 
@@ -39,14 +41,16 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("-q, --quiet", "no progress on stderr")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
     .option("--builder <builder>", "docker: auto | docker | oci", "auto")
-    .option("--base-image <ref>", "docker: image to build on (default node:<major>-bookworm-slim)")
+    .option("--base-image <ref>", "docker: image to build on: a reference, oci:<dir>[:<name>], or host (default node:<major>-bookworm-slim)")
     .option("--dockerfile <path>", "docker: build your own Dockerfile instead")
     .option("--context <dir>", "docker: build context for --dockerfile (default: its folder)")
-    .option("--platform <os/arch>", "docker: target platform, e.g. linux/amd64")
+    .option("--platform <os/arch[,…]>", "docker: target platform(s), e.g. linux/amd64,linux/arm64 (several: oci builder)")
     .option("--image-flow-location <path>", "docker: where the bundle goes in the image", "/opt/flowpack/flow.mjs")
     .option("--registry <url>", "docker: push here, e.g. ghcr.io/acme/flows (namespace kept)")
     .option("--tag <tag>", "docker: tag to push (default: derived from the image's inputs)")
     .option("--dependencies <mode>", "docker: copy (installed here, own layer) | in-image (RUN install)", "copy")
+    .option("--oci-layout <dir>", "oci builder: write the image into this OCI layout")
+    .option("--docker-archive <file>", "oci builder: write a docker-load-able tarball")
     .action(async (entry: string, flags: PackageFlags) => {
       const out = output();
       const progress = createProgressRenderer(process.stderr, flags.quiet || out.json);
@@ -62,15 +66,15 @@ export function registerPackage(program: Command, output: () => Output): void {
 
 function createPackager(flags: PackageFlags, onProgress: ProgressListener): Packager {
   if (flags.packager === "file") {
-    const dockerOnly = ["baseImage", "dockerfile", "context", "platform", "registry", "tag"] as const;
+    const dockerOnly = ["baseImage", "dockerfile", "context", "platform", "registry", "tag", "ociLayout", "dockerArchive"] as const;
     const misplaced = dockerOnly.filter((k) => flags[k] !== undefined);
     if (misplaced.length > 0) throw new UsageError(`--${kebab(misplaced[0]!)} applies to --packager docker only`);
     return new FilePackager({ store: flags.store });
   }
   if (flags.packager === "docker") {
     if (flags.store) throw new UsageError("--store applies to --packager file only");
-    if (!["auto", "docker"].includes(flags.builder)) {
-      throw new UsageError(`unknown --builder ${JSON.stringify(flags.builder)}; known: auto, docker`);
+    if (flags.builder !== "auto" && flags.builder !== "docker" && flags.builder !== "oci") {
+      throw new UsageError(`unknown --builder ${JSON.stringify(flags.builder)}; known: auto, docker, oci`);
     }
     if (!["copy", "in-image"].includes(flags.dependencies)) {
       throw new UsageError(`unknown --dependencies ${JSON.stringify(flags.dependencies)}; known: copy, in-image`);
@@ -83,7 +87,10 @@ function createPackager(flags: PackageFlags, onProgress: ProgressListener): Pack
       imageFlowLocation: flags.imageFlowLocation,
       registryUrl: flags.registry,
       tag: flags.tag,
-      dependencies: flags.dependencies === "in-image" ? "inImage" : "copy",
+      dependencies: flags.dependencies === "in-image" ? "inImage" : undefined,
+      builder: flags.builder,
+      ociLayout: flags.ociLayout,
+      dockerArchive: flags.dockerArchive,
       onProgress,
     });
   }

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { unpackage } from "../../packagers/unpackage.js";
 import { runInContainer } from "../../run/docker.js";
+import { imageSource } from "../../run/image-source.js";
+import { runFromLayout } from "../../run/layout.js";
 import { runFlow, type RunRecord } from "../../run/local.js";
 import { parseParamPairs, parseParamsOption } from "../../run/parameters.js";
 import { validateAgainstSchema } from "../../run/validate.js";
@@ -33,9 +35,12 @@ export function registerRun(program: Command, output: () => Output): void {
         ...parseParamPairs(flags.param, manifest.flowParameterSchema),
       };
       validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema);
-      const on = flags.on === "auto" ? (manifest.type === "docker" ? "docker" : "local") : flags.on;
+      const source = manifest.type === "docker" ? imageSource(manifest.image) : undefined;
+      const on = flags.on === "auto" ? (!source || source.kind === "oci-layout" ? "local" : "docker") : flags.on;
       let record: RunRecord;
-      if (on === "local") {
+      if (on === "local" && manifest.type === "docker" && source?.kind === "oci-layout") {
+        record = await runFromLayout(manifest, source.dir, source.digest, params);
+      } else if (on === "local") {
         record = await runFlow(await unpackage(manifest), params);
       } else if (on === "docker") {
         if (manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
 import { PackagerOptionsError } from "../../errors.js";
+import { parsePlatform, type Platform } from "../../image/oci.js";
 import type { ProgressListener } from "../../progress.js";
 
 export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";
@@ -17,8 +18,14 @@ export interface DockerPackagerOptions {
   dockerfile?: string;
   /** Build context for `dockerfile`. Default: the Dockerfile's folder. */
   context?: string;
-  /** e.g. `linux/amd64`. */
+  /** e.g. `linux/amd64`, or several comma-separated (oci builder) for a multi-platform index. Default: this machine's. */
   platform?: string;
+  /** `auto` (default): the Engine when a Dockerfile is given, else oci. `docker`: a Docker Engine. `oci`: no daemon. */
+  builder?: "auto" | "docker" | "oci";
+  /** oci builder: also (or only) write the image into this OCI layout folder. */
+  ociLayout?: string;
+  /** oci builder: also (or only) write a `docker load`-able tarball here. */
+  dockerArchive?: string;
   /** Where the flow bundle goes in the image. Absolute. Default `/opt/flowpack/flow.mjs`. */
   imageFlowLocation?: string;
   /** Push here: `ghcr.io/acme/flows` → `ghcr.io/acme/flows/<flow-slug>`. No scheme → https. */
@@ -39,7 +46,13 @@ const optionsSchema = z.strictObject({
   environment: z.instanceof(NodeEnvironment).optional(),
   dockerfile: z.string().min(1).optional(),
   context: z.string().min(1).optional(),
-  platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/arch[/variant], e.g. linux/amd64").optional(),
+  platform: z
+    .string()
+    .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?(,[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?)*$/, "expected os/arch[/variant][,…], e.g. linux/amd64,linux/arm64")
+    .optional(),
+  builder: z.enum(["auto", "docker", "oci"]).optional(),
+  ociLayout: z.string().min(1).optional(),
+  dockerArchive: z.string().min(1).optional(),
   imageFlowLocation: absolutePosixPathSchema.optional(),
   registryUrl: z.string().min(1).optional(),
   tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
@@ -90,7 +103,10 @@ export interface ResolvedDockerOptions {
   environment: NodeEnvironment | undefined;
   dockerfile: string | undefined;
   context: string | undefined;
-  platform: string | undefined;
+  platforms: Platform[] | undefined;
+  builder: "docker" | "oci";
+  ociLayout: string | undefined;
+  dockerArchive: string | undefined;
   imageFlowLocation: string;
   registry: RegistryTarget | undefined;
   tag: string | undefined;
@@ -119,6 +135,19 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
   }
   if (o.context && !o.dockerfile) throw new PackagerOptionsError("context (--context) only applies with dockerfile (--dockerfile)");
   if (o.dependencies && o.dockerfile) throw new PackagerOptionsError("dependencies only applies when flowpack writes the Dockerfile (no --dockerfile)");
+  const builder = o.builder === "docker" || o.builder === "oci" ? o.builder : o.dockerfile ? "docker" : "oci";
+  const platforms = o.platform?.split(",").map(parsePlatform);
+  if (builder === "oci") {
+    if (o.dockerfile) throw new PackagerOptionsError("the oci builder cannot build a Dockerfile; use --builder docker (or auto)");
+    if (o.dependencies === "inImage") {
+      throw new PackagerOptionsError("in-image dependency installs need a Docker Engine (RUN); use --builder docker, or the default copy mode");
+    }
+  } else {
+    if (o.ociLayout || o.dockerArchive) throw new PackagerOptionsError("--oci-layout and --docker-archive are outputs of the oci builder (--builder oci)");
+    if (platforms && platforms.length > 1) {
+      throw new PackagerOptionsError("the Docker Engine builder builds one platform at a time; use --builder oci for several");
+    }
+  }
   let dockerfile: string | undefined;
   if (o.dockerfile) {
     dockerfile = resolve(o.dockerfile);
@@ -132,7 +161,10 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
     environment: o.environment,
     dockerfile,
     context: o.context ? resolve(o.context) : undefined,
-    platform: o.platform,
+    platforms,
+    builder,
+    ociLayout: o.ociLayout ? resolve(o.ociLayout) : undefined,
+    dockerArchive: o.dockerArchive ? resolve(o.dockerArchive) : undefined,
     imageFlowLocation: o.imageFlowLocation ?? DEFAULT_IMAGE_FLOW_LOCATION,
     registry: o.registryUrl ? parseRegistryUrl(o.registryUrl) : undefined,
     tag: o.tag,

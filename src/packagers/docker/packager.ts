@@ -1,18 +1,21 @@
 import { dirname } from "node:path";
 import { FLOWPACK_VERSION } from "../../_internal/version.js";
+import { isNativePackage, readPackage } from "../../bundle/packages.js";
 import { installedClosure, NodeEnvironment } from "../../environment/node.js";
 import { slugify } from "../../flow/name.js";
+import { formatPlatform, hostPlatform } from "../../image/oci.js";
 import { baseManifest } from "../../manifest/registry.js";
 import type { DockerPackageManifest } from "../../manifest/schema.js";
 import { ignoreProgress } from "../../progress.js";
 import { runnerBundle } from "../../run/runner-bundle.js";
 import { metadataOf } from "../file.js";
 import type { Packager } from "../packager.js";
-import { bundleTarget, type PackageOptions, type PackageTarget } from "../source.js";
+import { bundleTarget, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";
 import { dependencyEntries } from "./dependencies.js";
 import { EngineBuilder } from "./engine-builder.js";
+import { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
-import { contentTag, planImage } from "./plan.js";
+import { contentTag, planImage, type ImagePlan } from "./plan.js";
 
 /** Local repository that keeps every image flowpack builds through a daemon: `flowpack/<flow>:<tag>`. */
 export const LOCAL_REPOSITORY = "flowpack";
@@ -20,7 +23,7 @@ export const LOCAL_REPOSITORY = "flowpack";
 /**
  * Builds a container image holding the flow and the runtime it needs, optionally pushes it, and
  * returns a digest-pinned DockerPackageManifest. `unpackage()` (inside the image) loads the flow
- * from `imageFlowLocation`.
+ * from `imageFlowLocation`. Two builders share one ImagePlan: a Docker Engine, or none (oci).
  */
 export class DockerPackager implements Packager<DockerPackageManifest> {
   readonly type = "docker" as const;
@@ -32,51 +35,100 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
 
   async package(target: PackageTarget, packageOptions: PackageOptions = {}): Promise<DockerPackageManifest> {
     const o = this.options;
-    const progress = o.onProgress ?? ignoreProgress;
-    progress({ phase: "bundle", message: "bundling the flow" });
-    const { flow, bundle } = await bundleTarget(target, packageOptions);
-    const builder = await EngineBuilder.connect({ platform: o.platform, onProgress: o.onProgress, env: o.env });
+    (o.onProgress ?? ignoreProgress)({ phase: "bundle", message: "bundling the flow" });
+    const bundled = await bundleTarget(target, packageOptions);
+    const { flow, bundle } = bundled;
+    const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder, createdBy: `flowpack@${FLOWPACK_VERSION}` };
+    const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
+    const localName = (tag: string) => `${LOCAL_REPOSITORY}/${slugify(flow.name)}:${tag}`;
 
-    let imageId: string;
-    let tag: string;
-    const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: "docker", createdBy: `flowpack@${FLOWPACK_VERSION}` };
+    let image: string;
     if (o.dockerfile) {
-      progress({ phase: "build", message: `building ${o.dockerfile}` });
-      imageId = await builder.buildDockerfile(o.dockerfile, o.context ?? dirname(o.dockerfile));
-      tag = o.tag ?? `fp-${imageId.replace(/^sha256:/, "").slice(0, 20)}`;
+      const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
+      const imageId = await builder.buildDockerfile(o.dockerfile, o.context ?? dirname(o.dockerfile));
+      const tag = o.tag ?? `fp-${imageId.replace(/^sha256:/, "").slice(0, 20)}`;
+      image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
-      const environment = o.environment ?? NodeEnvironment.fromEnvironment(bundle.projectRoot, bundle.externals);
-      const dependencies = o.dependencies === "copy" ? installedClosure(bundle.projectRoot, bundle.externals) : [];
-      const plan = planImage({
-        bundle,
-        flowName: flow.name,
-        baseImage: o.baseImage!,
-        imageFlowLocation: o.imageFlowLocation,
-        environment,
-        dependencies,
-        dependencyMode: o.dependencies,
-        runner: await runnerBundle(),
-        flowpackVersion: FLOWPACK_VERSION,
-        salt: o.platform,
-      });
-      progress({ phase: "build", message: `building on ${plan.baseImage}` });
-      imageId = await builder.buildPlan(plan, await dependencyEntries(plan.dependencies, plan.appDir));
-      tag = o.tag ?? contentTag(plan);
+      const { plan, entries, nativeDependencies } = await this.plan(bundled);
+      const tag = o.tag ?? contentTag(plan);
       metadata.baseImage = plan.baseImage;
-      metadata.environment = environment.toJSON();
-    }
-    if (o.platform) metadata.platforms = [o.platform];
-    // A local name keeps the image (and the build cache's last step) when the push's temporary tag goes.
-    await builder.tagLocal(imageId, `${LOCAL_REPOSITORY}/${slugify(flow.name)}`, tag);
-
-    let image = imageId;
-    if (o.registry) {
-      const repository = [o.registry.host, o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/");
-      progress({ phase: "push", message: `pushing ${repository}:${tag}` });
-      const digest = await builder.push(imageId, repository, tag, o.registry.host);
-      image = `${repository}:${tag}@${digest}`;
-      metadata.tag = tag;
+      if (o.builder === "docker") {
+        const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
+        const imageId = await builder.buildPlan(plan, entries);
+        image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
+        if (o.platforms) metadata.platforms = o.platforms.map(formatPlatform);
+      } else {
+        const result = await new OciBuilder(o.env, o.onProgress).build({
+          plan,
+          dependencyEntries: entries,
+          nativeDependencies,
+          base: plan.baseImage,
+          platforms: o.platforms ?? [hostPlatform()],
+          tag,
+          localName: localName(tag),
+          outputs: {
+            ...(o.registry && repository ? { registry: { target: o.registry, repository } } : {}),
+            ...(o.ociLayout ? { ociLayout: o.ociLayout } : {}),
+            ...(o.dockerArchive ? { dockerArchive: o.dockerArchive } : {}),
+            daemon: !o.registry && !o.ociLayout && !o.dockerArchive,
+          },
+        });
+        image = result.image;
+        Object.assign(metadata, {
+          tag,
+          baseImage: result.baseName,
+          ...(result.baseDigest ? { baseImageDigest: result.baseDigest } : {}),
+          platforms: result.platforms,
+          layers: result.layers,
+          ...(result.bytesUploaded !== undefined ? { bytesUploaded: result.bytesUploaded } : {}),
+        });
+      }
     }
     return baseManifest("docker", flow).finalize({ image, imageFlowLocation: o.imageFlowLocation, metadata });
+  }
+
+  /** The image plan, shared by both builders; dependencies as installed on this machine. */
+  private async plan({ flow, bundle }: BundledFlow): Promise<{ plan: ImagePlan; entries: Awaited<ReturnType<typeof dependencyEntries>>; nativeDependencies: string[] }> {
+    const o = this.options;
+    const environment = o.environment ?? NodeEnvironment.fromEnvironment(bundle.projectRoot, bundle.externals);
+    const dependencies = o.dependencies === "copy" ? installedClosure(bundle.projectRoot, bundle.externals) : [];
+    const plan = planImage({
+      bundle,
+      flowName: flow.name,
+      baseImage: o.baseImage!,
+      imageFlowLocation: o.imageFlowLocation,
+      environment,
+      dependencies,
+      dependencyMode: o.dependencies,
+      runner: await runnerBundle(),
+      flowpackVersion: FLOWPACK_VERSION,
+      salt: `${o.builder}:${(o.platforms ?? []).map(formatPlatform).join(",")}`,
+    });
+    const nativeDependencies = dependencies.filter((d) => {
+      const pkg = readPackage(d.dir);
+      return pkg !== undefined && isNativePackage(pkg);
+    });
+    return { plan, entries: await dependencyEntries(plan.dependencies, plan.appDir), nativeDependencies: nativeDependencies.map((d) => d.name) };
+  }
+
+  /** Keeps a local name for the image, pushes it when a registry is given; returns the manifest's image. */
+  private async publishFromDaemon(
+    builder: EngineBuilder,
+    imageId: string,
+    tag: string,
+    localName: string,
+    repository: string | undefined,
+    metadata: Record<string, unknown>,
+  ): Promise<string> {
+    // A local name keeps the image (and the build cache's last step) when the push's temporary tag goes.
+    const [localRepository] = localName.split(":");
+    await builder.tagLocal(imageId, localRepository!, tag);
+    metadata.tag = tag;
+    const registry = this.options.registry;
+    if (!registry || !repository) return imageId;
+    const remote = `${registry.host}/${repository}`;
+    (this.options.onProgress ?? ignoreProgress)({ phase: "push", message: `pushing ${remote}:${tag}` });
+    const digest = await builder.push(imageId, remote, tag, registry.host);
+    return `${remote}:${tag}@${digest}`;
   }
 }

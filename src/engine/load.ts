@@ -1,0 +1,35 @@
+import { createReadStream } from "node:fs";
+import { PassThrough, type Readable } from "node:stream";
+import type Docker from "dockerode";
+import { ContainerRunError } from "../errors.js";
+import { writeDockerArchive } from "../image/docker-archive.js";
+import type { Image } from "../image/image.js";
+import type { Layer } from "../image/layer.js";
+import { reasonOf } from "./client.js";
+import { engineMessages, messageError } from "./stream.js";
+
+/** `docker load` through the Engine API; errors in the response stream are raised. */
+export async function loadArchive(docker: Docker, archive: Readable): Promise<void> {
+  let response: NodeJS.ReadableStream;
+  try {
+    response = (await docker.loadImage(archive)) as NodeJS.ReadableStream;
+  } catch (error) {
+    throw new ContainerRunError(`the Docker daemon refused the image: ${reasonOf(error)}`);
+  }
+  for await (const message of engineMessages(response)) {
+    const failure = messageError(message);
+    if (failure) throw new ContainerRunError(`the Docker daemon refused the image: ${failure.trim()}`);
+  }
+}
+
+/** Streams an image into the daemon as a docker-archive, tagged `name`. */
+export async function loadImage(docker: Docker, image: Image<Layer>, name: string): Promise<void> {
+  const stream = new PassThrough();
+  const writing = writeDockerArchive(image, stream, { repoTags: [name] });
+  writing.catch((error: unknown) => stream.destroy(error instanceof Error ? error : new Error(String(error))));
+  await Promise.all([loadArchive(docker, stream), writing]);
+}
+
+export function loadArchiveFile(docker: Docker, file: string): Promise<void> {
+  return loadArchive(docker, createReadStream(file));
+}

@@ -1,0 +1,282 @@
+import { resolve } from "node:path";
+import type { Sha256Digest } from "../../_internal/digest.js";
+import { sha256 } from "../../_internal/digest.js";
+import { connectDaemon } from "../../engine/client.js";
+import { PackagerOptionsError } from "../../errors.js";
+import { loadImage } from "../../engine/load.js";
+import { writeDockerArchive } from "../../image/docker-archive.js";
+import { hostBaseImage } from "../../image/host-base.js";
+import { assembleImage, baseImageAnnotations, type BaseImage, type Image } from "../../image/image.js";
+import { LayerCache, entriesKey } from "../../image/layer-cache.js";
+import { buildLayer, type Layer, type LayerEntry } from "../../image/layer.js";
+import { readImageFromLayout, writeImageToLayout } from "../../image/layout.js";
+import { MediaType, canonicalJson, formatPlatform, hostPlatform, platformMatches, type Platform } from "../../image/oci.js";
+import { parseReference } from "../../image/reference.js";
+import { readRemoteImage } from "../../image/remote.js";
+import { RegistryClient } from "../../registry/client.js";
+import { DockerKeychain } from "../../registry/keychain.js";
+import type { ProgressEvent as RegistryProgress } from "../../registry/progress.js";
+import { ignoreProgress, type ProgressListener } from "../../progress.js";
+import type { RegistryTarget } from "./options.js";
+import type { ImagePlan } from "./plan.js";
+
+/** Where the image goes. Several may be given; at least one is needed. */
+export interface OciOutputs {
+  registry?: { target: RegistryTarget; repository: string };
+  ociLayout?: string;
+  dockerArchive?: string;
+  /** Load into the Docker daemon (DOCKER_HOST). */
+  daemon?: boolean;
+}
+
+export interface OciBuildRequest {
+  plan: ImagePlan;
+  dependencyEntries: LayerEntry[];
+  /** Packages with native addons in the dependency layer (built for this machine only). */
+  nativeDependencies: string[];
+  /** A registry reference, `oci:<dir>[:<ref name>]`, or `host`. */
+  base: string;
+  platforms: Platform[];
+  tag: string;
+  localName: string;
+  outputs: OciOutputs;
+}
+
+export interface OciBuildResult {
+  /** The manifest's `image` field. */
+  image: string;
+  /** The manifest (one platform) or index digest. */
+  digest: Sha256Digest;
+  baseName: string;
+  baseDigest: string | undefined;
+  platforms: string[];
+  layers: { dependencies?: Sha256Digest; app: Sha256Digest };
+  bytesUploaded: number | undefined;
+}
+
+interface ResolvedBase {
+  image: BaseImage<Layer>;
+  name: string;
+  digest: Sha256Digest | undefined;
+  /** Where its blobs live, for cross-repository mounts. */
+  source?: { registry: string; repository: string };
+}
+
+/**
+ * The daemonless builder: writes the dependency and app layers itself (deterministically), puts
+ * them on a base image read from a registry, an OCI layout or this host, and publishes the result
+ * to a registry (base layers mounted, never downloaded to be re-uploaded), an OCI layout, a
+ * docker-archive tarball, or a daemon.
+ */
+export class OciBuilder {
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly onProgress: ProgressListener = ignoreProgress,
+    private readonly cache: LayerCache = new LayerCache(),
+  ) {}
+
+  async build(request: OciBuildRequest): Promise<OciBuildResult> {
+    const { plan, outputs } = request;
+    if (!outputs.registry && !outputs.ociLayout && !outputs.dockerArchive && !outputs.daemon) {
+      throw new PackagerOptionsError("the oci builder needs somewhere to put the image", {
+        hint: "give --registry URL, --oci-layout DIR or --docker-archive FILE",
+      });
+    }
+    const host = hostPlatform();
+    const foreign = request.platforms.filter((p) => !platformMatches(p, host));
+    if (foreign.length > 0 && request.nativeDependencies.length > 0) {
+      throw new PackagerOptionsError(
+        `${request.nativeDependencies.join(", ")} ${request.nativeDependencies.length === 1 ? "has a native addon" : "have native addons"} built for ${formatPlatform(host)}, not ${foreign.map(formatPlatform).join(", ")}`,
+        { hint: "build on a machine of that platform, or use --builder docker --dependencies in-image" },
+      );
+    }
+    if (request.platforms.length > 1 && (outputs.dockerArchive || outputs.daemon)) {
+      throw new PackagerOptionsError("a docker-archive or a daemon holds one platform; build several platforms to --registry or --oci-layout");
+    }
+
+    const progress = this.onProgress;
+    let dependencies: Layer | undefined;
+    if (request.dependencyEntries.length > 0) {
+      const { layer, cached } = await this.cache.layer(entriesKey("dependencies", request.dependencyEntries), () => request.dependencyEntries);
+      dependencies = layer;
+      progress({ phase: "layer", message: `dependencies ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
+    }
+    const app = await buildLayer(plan.appFiles);
+    progress({ phase: "layer", message: `app ${short(app.digest)} (${app.size} bytes)` });
+
+    const images: { platform: Platform; image: Image<Layer>; base: ResolvedBase }[] = [];
+    for (const platform of request.platforms) {
+      const base = await this.resolveBase(request.base, platform);
+      progress({ phase: "base", message: `${base.name}${base.digest ? `@${base.digest}` : ""} (${formatPlatform(platform)})` });
+      const image = assembleImage<Layer>(base.image, {
+        layers: [
+          ...(dependencies ? [{ layer: dependencies, history: { created_by: "flowpack: dependencies", comment: plan.dependencies.map((d) => `${d.name}@${d.version}`).join(" ") } }] : []),
+          { layer: app, history: { created_by: "flowpack: app (bundle + runner)" } },
+        ],
+        changes: {
+          env: plan.env,
+          entrypoint: plan.entrypoint,
+          cmd: [],
+          user: plan.user,
+          workingDir: plan.workingDir,
+          labels: { ...plan.labels, ...(base.digest ? { "org.opencontainers.image.base.digest": base.digest } : {}) },
+        },
+        annotations: base.digest ? baseImageAnnotations(base.name, base.digest) : undefined,
+      });
+      images.push({ platform, image, base });
+    }
+
+    const first = images[0]!;
+    const index = images.length > 1 ? imageIndex(images) : undefined;
+    const digest = index ? index.digest : first.image.manifestDigest;
+    let image: string | undefined;
+    let bytesUploaded: number | undefined;
+
+    if (outputs.registry) {
+      const { target, repository } = outputs.registry;
+      bytesUploaded = await this.push(images, index, target, repository, request.tag);
+      image = `${target.host}/${repository}:${request.tag}@${digest}`;
+    }
+    if (outputs.ociLayout) {
+      const dir = resolve(outputs.ociLayout);
+      if (images.length > 1) throw new PackagerOptionsError("--oci-layout holds one platform per build here; use --registry for several");
+      await writeImageToLayout(dir, first.image, { refName: request.tag });
+      progress({ phase: "write", message: `OCI layout ${dir} (${request.tag})` });
+      image ??= `oci:${dir}@${digest}`;
+    }
+    if (outputs.daemon) {
+      await this.load(first.image, request.localName);
+      image ??= first.image.configDigest;
+    }
+    if (outputs.dockerArchive) {
+      const file = resolve(outputs.dockerArchive);
+      await writeDockerArchive(first.image, file, { repoTags: [request.localName] });
+      progress({ phase: "write", message: `docker archive ${file}` });
+      image ??= `docker-archive:${file}@${first.image.configDigest}`;
+    }
+    return {
+      image: image!,
+      digest,
+      baseName: first.base.name,
+      baseDigest: first.base.digest,
+      platforms: request.platforms.map(formatPlatform),
+      layers: { ...(dependencies ? { dependencies: dependencies.digest } : {}), app: app.digest },
+      bytesUploaded,
+    };
+  }
+
+  private async resolveBase(reference: string, platform: Platform): Promise<ResolvedBase> {
+    if (reference === "host") {
+      if (!platformMatches(platform, hostPlatform())) {
+        throw new PackagerOptionsError(`--base-image host builds for this machine (${formatPlatform(hostPlatform())}) only, not ${formatPlatform(platform)}`);
+      }
+      const base = await hostBaseImage(this.cache);
+      return { image: base, name: base.name, digest: undefined };
+    }
+    if (reference.startsWith("oci:")) {
+      const { dir, refName } = parseLayoutReference(reference.slice("oci:".length));
+      const image = await readImageFromLayout(dir, { refName, platform });
+      return { image, name: reference, digest: image.manifestDigest };
+    }
+    const ref = parseReference(reference);
+    const client = this.client(ref.registry, false);
+    const image = await readRemoteImage(client, ref.path, ref.digest ?? ref.tag ?? "latest", platform);
+    return {
+      image,
+      name: reference,
+      digest: image.manifestDigest,
+      source: { registry: client.endpoint.name, repository: ref.path },
+    };
+  }
+
+  private client(host: string, insecure: boolean): RegistryClient {
+    return new RegistryClient({
+      host,
+      insecure,
+      keychain: new DockerKeychain({ env: this.env }),
+      onProgress: (event) => this.onProgress(toProgress(event)),
+    });
+  }
+
+  /** Blobs first, manifest(s) last; base layers mounted from the base's repository when it is on the same registry. */
+  private async push(
+    images: { image: Image<Layer>; base: ResolvedBase }[],
+    index: { bytes: Buffer; digest: Sha256Digest } | undefined,
+    target: RegistryTarget,
+    repository: string,
+    tag: string,
+  ): Promise<number> {
+    const client = this.client(target.host, target.insecure);
+    let bytes = 0;
+    for (const { image, base } of images) {
+      const mountFrom = base.source && base.source.registry === client.endpoint.name ? base.source.repository : undefined;
+      const result = await client.pushManifest(repository, index ? image.manifestDigest : tag, {
+        manifest: image.manifestBytes,
+        mediaType: image.manifest.mediaType ?? MediaType.OCI_MANIFEST,
+        blobs: [
+          { digest: image.configDigest, size: image.configBytes.length, body: () => image.configBytes },
+          ...image.layers.map((layer) => ({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType, body: () => layer.open() })),
+        ],
+        ...(mountFrom ? { mountFrom } : {}),
+      });
+      bytes += result.bytesSent;
+      const uploaded = result.blobs.filter((b) => b.status === "uploaded").length;
+      this.onProgress({ phase: "push", message: `${repository}@${short(image.manifestDigest)}: ${uploaded} of ${result.blobs.length} blobs uploaded (${result.bytesSent} bytes), the rest already there` });
+    }
+    if (index) {
+      await client.putManifest(repository, tag, index.bytes, MediaType.OCI_INDEX);
+    }
+    return bytes;
+  }
+
+  private async load(image: Image<Layer>, name: string): Promise<void> {
+    await loadImage(await connectDaemon(this.env), image, name);
+    this.onProgress({ phase: "load", message: `loaded ${name} into the Docker daemon` });
+  }
+}
+
+/** `oci:<dir>[:<ref name>]` — a trailing `:name` (without `/`) names the image in the layout. */
+export function parseLayoutReference(value: string): { dir: string; refName: string | undefined } {
+  const colon = value.lastIndexOf(":");
+  if (colon > 0 && !value.slice(colon + 1).includes("/")) return { dir: value.slice(0, colon), refName: value.slice(colon + 1) };
+  return { dir: value, refName: undefined };
+}
+
+function imageIndex(images: { platform: Platform; image: Image<Layer> }[]): { bytes: Buffer; digest: Sha256Digest } {
+  const bytes = canonicalJson({
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_INDEX,
+    manifests: images.map(({ platform, image }) => ({
+      mediaType: image.manifest.mediaType ?? MediaType.OCI_MANIFEST,
+      digest: image.manifestDigest,
+      size: image.manifestBytes.length,
+      platform,
+    })),
+  });
+  return { bytes, digest: sha256(bytes) };
+}
+
+function short(digest: string): string {
+  return digest.slice("sha256:".length, "sha256:".length + 12);
+}
+
+function toProgress(event: RegistryProgress): ProgressEvent {
+  if (event.type === "retry") {
+    return { phase: "retry", message: `${event.step} (attempt ${event.attempt} failed: ${event.reason}; again in ${Math.round(event.delayMs)} ms)` };
+  }
+  const id = short(event.digest);
+  switch (event.type) {
+    case "start":
+      return { phase: "push", id, message: `${id}: uploading`, current: 0, total: event.size };
+    case "progress":
+      return { phase: "push", id, message: `${id}: uploading`, current: event.bytes, total: event.size };
+    case "skip":
+      return { phase: "push", id, message: `${id}: already there` };
+    case "mount":
+      return { phase: "push", id, message: `${id}: mounted from ${event.from}` };
+    case "done":
+      return { phase: "push", id, message: `${id}: pushed`, current: event.size, total: event.size };
+  }
+}
+
+type ProgressEvent = Parameters<ProgressListener>[0];

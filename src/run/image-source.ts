@@ -1,0 +1,29 @@
+import { ManifestError } from "../errors.js";
+
+/** Where a docker manifest's image lives, read from its `image` field. */
+export type ImageSource =
+  | { kind: "registry"; reference: string }
+  | { kind: "daemon"; id: string }
+  | { kind: "oci-layout"; dir: string; digest: string }
+  | { kind: "docker-archive"; file: string; configDigest: string };
+
+export function imageSource(image: string): ImageSource {
+  const pinned = (prefix: string) => {
+    const rest = image.slice(prefix.length);
+    const at = rest.lastIndexOf("@");
+    if (at <= 0 || !/^sha256:[a-f0-9]{64}$/.test(rest.slice(at + 1))) {
+      throw new ManifestError(`image ${JSON.stringify(image)}: expected ${prefix}<path>@sha256:<digest>`);
+    }
+    return { path: rest.slice(0, at), digest: rest.slice(at + 1) };
+  };
+  if (image.startsWith("oci:")) {
+    const { path, digest } = pinned("oci:");
+    return { kind: "oci-layout", dir: path, digest };
+  }
+  if (image.startsWith("docker-archive:")) {
+    const { path, digest } = pinned("docker-archive:");
+    return { kind: "docker-archive", file: path, configDigest: digest };
+  }
+  if (/^sha256:[a-f0-9]{64}$/.test(image)) return { kind: "daemon", id: image };
+  return { kind: "registry", reference: image };
+}

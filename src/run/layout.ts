@@ -1,0 +1,44 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { ManifestError } from "../errors.js";
+import { extractLayers } from "../image/extract.js";
+import { readImageFromLayout, type LayoutImage } from "../image/layout.js";
+import { unpackageDocker } from "../packagers/unpackage.js";
+import type { DockerPackageManifest } from "../manifest/schema.js";
+import { runFlow, type RunRecord } from "./local.js";
+
+/** The layers flowpack added on top of the base, as the manifest's metadata records them. */
+export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage): LayoutImage["layers"][number][] {
+  const recorded = (manifest.metadata?.layers ?? {}) as { dependencies?: string; app?: string };
+  const wanted = [recorded.dependencies, recorded.app].filter((d): d is string => typeof d === "string");
+  if (wanted.length === 0) throw new ManifestError("this manifest does not record which layers hold the flow (metadata.layers)");
+  return wanted.map((digest) => {
+    const layer = image.layers.find((l) => l.digest === digest);
+    if (!layer) throw new ManifestError(`layer ${digest} named by the manifest is not in the image`);
+    return layer;
+  });
+}
+
+/**
+ * Runs a flow packaged into an OCI layout without any daemon: only the dependency and app layers
+ * are extracted (safely: nothing may escape the folder), into a temporary root that is removed
+ * afterwards, and the flow runs in this process from `<root>/<imageFlowLocation>`.
+ */
+export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>): Promise<RunRecord> {
+  const tag = typeof manifest.metadata?.tag === "string" ? manifest.metadata.tag : undefined;
+  const image = await readImageFromLayout(dir, tag ? { refName: tag } : {});
+  if (image.manifestDigest !== digest) {
+    throw new ManifestError(`the OCI layout ${dir} holds ${image.manifestDigest} under "${tag ?? "its only image"}", not the pinned ${digest}`, {
+      hint: "package the flow again, or point the manifest at the layout it was written to",
+    });
+  }
+  const root = await mkdtemp(join(tmpdir(), "flowpack-run-"));
+  try {
+    await extractLayers(addedLayers(manifest, image), root);
+    const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
+    return await runFlow(flow, params);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
