@@ -70,7 +70,7 @@ export interface AssembleOptions<L extends LayerInfo = LayerInfo> {
   created?: Date | string;
   /** History entries for config-only changes (`empty_layer: true`), appended after the layers' entries. */
   configHistory?: Omit<HistoryEntry, "created" | "empty_layer">[];
-  /** `oci` (default) or `docker` media types for the manifest and config. Base layers keep theirs. */
+  /** `oci` (default) or `docker` media types for the manifest and config. Base and appended tar layers are named in that family too. */
   format?: "oci" | "docker";
   /** Manifest annotations (e.g. `org.opencontainers.image.base.digest`). */
   annotations?: Record<string, string>;
@@ -162,8 +162,8 @@ export function layerDescriptor(layer: LayerInfo, mediaType: string = layer.medi
 }
 
 /**
- * Base + appended layers + changes → a new image. Base layers keep their media types; appended
- * layers take the family of `format`. History gets one entry per appended layer (and
+ * Base + appended layers + changes → a new image. Every gzip or plain tar layer takes the media type
+ * of `format`'s family (the bytes are the same; strict readers such as umoci refuse mixed families). History gets one entry per appended layer (and
  * `configHistory` entries marked empty_layer), all stamped `created`.
  */
 export function assembleImage<B extends LayerInfo, A extends LayerInfo = B>(
@@ -220,7 +220,7 @@ export function assembleImage<B extends LayerInfo, A extends LayerInfo = B>(
       size: configBytes.length,
     },
     layers: [
-      ...base.layers.map((layer) => layerDescriptor(layer)),
+      ...base.layers.map((layer) => layerDescriptor(layer, layerMediaType(layer, format))),
       ...appended.map(({ layer }) => layerDescriptor(layer, layerMediaType(layer, format))),
     ],
   };

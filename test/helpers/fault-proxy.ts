@@ -39,6 +39,8 @@ export interface ProxiedRequest {
   path: string;
   fault?: Fault["kind"];
   authorization?: boolean;
+  /** Request body bytes received (what a client uploaded through the proxy). */
+  bytes: number;
 }
 
 export interface FaultProxy {
@@ -102,12 +104,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const server = createServer((req, res) => {
     const fault = pick(req);
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    requests.push({
+    const entry: ProxiedRequest = {
       method: req.method ?? "GET",
       path,
       ...(fault ? { fault: fault.kind } : {}),
       authorization: req.headers.authorization !== undefined,
-    });
+      bytes: 0,
+    };
+    requests.push(entry);
+    req.on("data", (chunk: Buffer) => (entry.bytes += chunk.length));
     if (!fault) {
       forward(req, res);
       return;

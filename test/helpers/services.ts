@@ -9,6 +9,7 @@ export interface Services {
   FLOWPACK_TEST_AUTH_USER: string;
   FLOWPACK_TEST_AUTH_PASSWORD: string;
   FLOWPACK_TEST_BASE_IMAGE: string;
+  FLOWPACK_TEST_BASE_IMAGE_DIGEST: string;
   FLOWPACK_TEST_BASE_LAYOUT: string;
   FLOWPACK_SERVICES_DIR: string;
 }

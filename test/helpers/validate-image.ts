@@ -78,6 +78,7 @@ async function inspectLayer(blob: Readable, gzip: boolean): Promise<LayerFacts> 
   const duplicates: string[] = [];
   let entries = 0;
   const extract = tarExtract();
+  extract.on("error", () => undefined); // surfaces through `reading` / the pipeline
   const reading = (async () => {
     for await (const entry of extract) {
       const name = entry.header.name.replace(/^\.\//, "").replace(/\/$/, "");

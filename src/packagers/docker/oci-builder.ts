@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Sha256Digest } from "../../_internal/digest.js";
 import { sha256 } from "../../_internal/digest.js";
 import { connectDaemon } from "../../engine/client.js";
-import { PackagerOptionsError } from "../../errors.js";
+import { DaemonUnreachableError, PackagerOptionsError } from "../../errors.js";
 import { loadImage } from "../../engine/load.js";
 import { writeDockerArchive } from "../../image/docker-archive.js";
 import { hostBaseImage } from "../../image/host-base.js";
@@ -230,7 +230,16 @@ export class OciBuilder {
   }
 
   private async load(image: Image<Layer>, name: string): Promise<void> {
-    await loadImage(await connectDaemon(this.env), image, name);
+    let docker: Awaited<ReturnType<typeof connectDaemon>>;
+    try {
+      docker = await connectDaemon(this.env);
+    } catch (error) {
+      if (!(error instanceof DaemonUnreachableError)) throw error;
+      throw new DaemonUnreachableError(`${error.message} (with no --registry, --oci-layout or --docker-archive, the image goes to the daemon)`, {
+        hint: "give --registry URL, --oci-layout DIR or --docker-archive FILE, or start Docker",
+      });
+    }
+    await loadImage(docker, image, name);
     this.onProgress({ phase: "load", message: `loaded ${name} into the Docker daemon` });
   }
 }

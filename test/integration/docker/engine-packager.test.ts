@@ -12,7 +12,7 @@ import { services } from "../../helpers/services.js";
 
 const work = mkdtempSync(join(tmpdir(), "flowpack-engine-"));
 let env: NodeJS.ProcessEnv;
-const packager = (options: DockerPackagerOptions = {}) => new DockerPackager({ env, ...options });
+const packager = (options: DockerPackagerOptions = {}) => new DockerPackager({ env, builder: "docker", ...options });
 
 /** A copy of the native-project fixture (one external package) that tests may edit. */
 function nativeProject(name: string): string {
@@ -99,7 +99,7 @@ describe("DockerPackager through the Docker Engine", () => {
   it("pushes to the authenticated registry with credentials from a docker config", async () => {
     const { FLOWPACK_TEST_AUTH_REGISTRY: registry, FLOWPACK_TEST_AUTH_USER: user, FLOWPACK_TEST_AUTH_PASSWORD: password } = services();
     const config = dockerConfig("auth-ok", registry, user, password);
-    const manifest = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: config }, registryUrl: `${registry}/private` }).package(
+    const manifest = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: config }, builder: "docker", registryUrl: `${registry}/private` }).package(
       example("hello", "flow.ts"),
     );
     expect(manifest.image).toMatch(new RegExp(`^${registry.replace(/\./g, "\\.")}/private/hello:fp-[a-f0-9]+@sha256:`));
@@ -109,7 +109,7 @@ describe("DockerPackager through the Docker Engine", () => {
     const { FLOWPACK_TEST_AUTH_REGISTRY: registry, FLOWPACK_TEST_AUTH_USER: user } = services();
     const wrong = "wrong-password-0f9e";
     const config = dockerConfig("auth-bad", registry, user, wrong);
-    const error = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: config }, registryUrl: registry })
+    const error = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: config }, builder: "docker", registryUrl: registry })
       .package(example("hello", "flow.ts"))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PushError);
@@ -128,7 +128,7 @@ describe("DockerPackager through the Docker Engine", () => {
     writeFileSync(join(project, ".npmrc"), `//registry.example/:_authToken=${canary}\n`);
     const config = dockerConfig("canary-config", registry, user, password);
     const out = join(work, "canary.json");
-    const r = await flowpack(["package", join(project, "src", "flow.ts"), "--packager", "docker", "--registry", registry, "-o", out], {
+    const r = await flowpack(["package", join(project, "src", "flow.ts"), "--packager", "docker", "--builder", "docker", "--registry", registry, "-o", out], {
       env: { ...env, DOCKER_CONFIG: config, NPM_TOKEN: canary },
     });
     expect(r.code, r.stderr).toBe(0);
@@ -219,10 +219,10 @@ describe("DockerPackager through the Docker Engine", () => {
   });
 
   it("an unreachable daemon: one line that says how to point flowpack at one (exit 3)", async () => {
-    const error = await new DockerPackager({ env: { ...env, DOCKER_HOST: `unix://${work}/no.sock` } }).package(example("hello", "flow.ts")).catch((e: unknown) => e);
+    const error = await new DockerPackager({ env: { ...env, DOCKER_HOST: `unix://${work}/no.sock` }, builder: "docker" }).package(example("hello", "flow.ts")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DaemonUnreachableError);
     expect((error as Error).message).toBe(`cannot reach the Docker daemon at unix://${work}/no.sock: no socket there`);
-    const r = await flowpack(["package", example("hello", "flow.ts"), "--packager", "docker"], { env: { ...env, DOCKER_HOST: `unix://${work}/no.sock` } });
+    const r = await flowpack(["package", example("hello", "flow.ts"), "--packager", "docker", "--builder", "docker"], { env: { ...env, DOCKER_HOST: `unix://${work}/no.sock` } });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("hint: start Docker, or set DOCKER_HOST");
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -55,11 +55,11 @@ function assemble(overrides: Parameters<typeof assembleImage>[1] = {}) {
 }
 
 describe("assembleImage", () => {
-  it("appends layers to rootfs, history and the manifest, keeping base media types", () => {
+  it("appends layers to rootfs, history and the manifest, naming every tar layer in the OCI family", () => {
     const image = assemble();
     expect(image.config.rootfs.diff_ids).toEqual([d("2"), d("4"), d("6")]);
     expect(image.manifest.layers).toEqual([
-      { mediaType: MediaType.DOCKER_LAYER_GZIP, digest: d("1"), size: 100 },
+      { mediaType: MediaType.OCI_LAYER_GZIP, digest: d("1"), size: 100 },
       { mediaType: MediaType.OCI_LAYER_GZIP, digest: d("3"), size: 200 },
       { mediaType: MediaType.OCI_LAYER_GZIP, digest: d("5"), size: 300 },
     ]);

@@ -191,6 +191,24 @@ describe("buildLayer", () => {
     );
   });
 
+  it("fails the same way for a large (streamed) file that grew, and stops on abort, leaving no output", async () => {
+    const big = join(tmp, "big-growing.bin");
+    await writeFile(big, randomBytes(2 * 1024 * 1024));
+    const out = join(tmp, "streamed", "layer.tgz");
+    await expect(
+      buildLayer([{ path: "big", type: "file", content: { fromFile: big, size: 1024 * 1024 + 1 } }], { output: { file: out } }),
+    ).rejects.toThrow(/big-growing\.bin changed while the layer was built \(expected 1048577 bytes, found more\)/);
+    await expect(
+      buildLayer([{ path: "big", type: "file", content: { fromFile: big, size: 3 * 1024 * 1024 } }], { output: { file: out } }),
+    ).rejects.toThrow(/expected 3145728 bytes, found 2097152/);
+    const controller = new AbortController();
+    controller.abort(new Error("stop now"));
+    await expect(
+      buildLayer([{ path: "big", type: "file", content: { fromFile: big, size: 2 * 1024 * 1024 } }], { output: { file: out }, signal: controller.signal }),
+    ).rejects.toThrow(/stop now/);
+    expect(await readdir(join(tmp, "streamed"))).toEqual([]);
+  });
+
   it("bufferLayer recomputes the same digest and diffID from the blob", async () => {
     const built = await buildLayer(entries(), { mtime: 0 });
     const again = await bufferLayer(await readAll(built.open()));

@@ -1,0 +1,264 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DaemonUnreachableError} from "../../../src/errors.js";
+import { PackagerOptionsError, RegistryAuthError } from "../../../src/errors.js";
+import { assembleImage } from "../../../src/image/image.js";
+import { readImageFromLayout } from "../../../src/image/layout.js";
+import { MediaType, canonicalJson } from "../../../src/image/oci.js";
+import type { DockerPackageManifest } from "../../../src/manifest/schema.js";
+import { DockerPackager } from "../../../src/packagers/docker/packager.js";
+import type { DockerPackagerOptions } from "../../../src/packagers/docker/options.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { anonymousKeychain } from "../../../src/registry/keychain.js";
+import { flowpack } from "../../helpers/cli.js";
+import { docker, skopeoRaw } from "../../helpers/docker.js";
+import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
+import { example, fixture, repoRoot } from "../../helpers/paths.js";
+import { services } from "../../helpers/services.js";
+import { startTokenAuthRegistry, type TokenAuthRegistry } from "../../helpers/token-server.js";
+import { validateLayoutImage, validateRegistryImage } from "../../helpers/validate-image.js";
+
+const exec = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), "flowpack-oci-"));
+let env: NodeJS.ProcessEnv;
+let base: string;
+const packager = (options: DockerPackagerOptions = {}) => new DockerPackager({ env, builder: "oci", baseImage: base, ...options });
+
+/** Registry view of a pushed image, checked by the independent validator. */
+async function validatePushed(image: string): Promise<string[]> {
+  const [name, digest] = image.split("@") as [string, string];
+  const slash = name.indexOf("/");
+  const host = name.slice(0, slash);
+  const repository = name.slice(slash + 1).replace(/:[^:/]+$/, "");
+  const client = new RegistryClient({ host, keychain: anonymousKeychain });
+  return validateRegistryImage({
+    getManifest: () => client.getManifest(repository, digest),
+    getBlob: (d) => client.getBlob(repository, d),
+  });
+}
+
+function dockerConfig(name: string, registry: string, user: string, password: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [registry]: { auth: Buffer.from(`${user}:${password}`).toString("base64") } } }));
+  return dir;
+}
+
+describe("the oci builder (no daemon)", () => {
+  beforeAll(() => {
+    env = { ...process.env, DOCKER_HOST: services().DOCKER_HOST, DOCKER_CONFIG: join(work, "no-config"), FLOWPACK_CACHE_DIR: join(work, "cache") };
+    base = services().FLOWPACK_TEST_BASE_IMAGE;
+  });
+
+  it("pushes an image that docker run executes, that skopeo and the validator accept, with base layers mounted", async () => {
+    const manifest = await packager({ registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/oci` }).package(example("report", "src", "flow.ts"));
+    expect(manifest.image).toMatch(/^127\.0\.0\.1:\d+\/oci\/daily-report:fp-[a-f0-9]{20}@sha256:[a-f0-9]{64}$/);
+    expect(manifest.metadata).toMatchObject({ builder: "oci", baseImage: base, baseImageDigest: services().FLOWPACK_TEST_BASE_IMAGE_DIGEST, platforms: ["linux/amd64"] });
+    expect(await validatePushed(manifest.image)).toEqual([]);
+    const raw = JSON.parse(await skopeoRaw(manifest.image)) as { mediaType: string; layers: unknown[]; annotations: Record<string, string> };
+    expect(raw.mediaType).toBe(MediaType.OCI_MANIFEST);
+    expect(raw.annotations["org.opencontainers.image.base.digest"]).toBe(services().FLOWPACK_TEST_BASE_IMAGE_DIGEST);
+    const run = await docker(["run", "--rm", "--network", "none", manifest.image, "-p", "day=2024-03-01", "-p", "limit=2"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ orders: 2, total: "37.50 EUR" });
+  });
+
+  it("writes an OCI layout that umoci and skopeo accept, and a docker-archive that docker load accepts", async () => {
+    const layout = join(work, "layout");
+    const archive = join(work, "image.tar");
+    const manifest = await packager({ ociLayout: layout, dockerArchive: archive }).package(example("hello", "flow.ts"));
+    const tag = manifest.metadata!.tag as string;
+    expect(manifest.image).toMatch(new RegExp(`^oci:${layout}@sha256:[a-f0-9]{64}$`));
+    expect(await validateLayoutImage(layout, tag)).toEqual([]);
+    const { stdout: stat } = await exec("umoci", ["stat", "--image", `${layout}:${tag}`]);
+    expect(stat).toContain("flowpack: app (bundle + runner)");
+    const { stdout: inspect } = await exec("skopeo", ["inspect", `oci:${layout}:${tag}`]);
+    expect(JSON.parse(inspect).Digest).toBe(manifest.image.split("@")[1]);
+    const bundle = join(work, "umoci-bundle");
+    await exec("umoci", ["unpack", "--rootless", "--image", `${layout}:${tag}`, bundle]);
+    expect(readFileSync(join(bundle, "rootfs", "opt", "flowpack", "flow.mjs"), "utf8")).toContain("Hello, ");
+
+    const loaded = await docker(["load", "-i", archive]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(loaded.stdout).toContain(`flowpack/hello:${tag}`);
+    const run = await docker(["run", "--rm", "--network", "none", `flowpack/hello:${tag}`, "-p", "name=archive"]);
+    expect(JSON.parse(run.stdout)).toEqual({ greeting: "Hello, archive!" });
+  });
+
+  it("runs an OCI-layout package with flowpack run and no daemon at all (host base: no network either)", async () => {
+    const layout = join(work, "host-layout");
+    const out = join(work, "host.json");
+    const noDaemon = { ...env, DOCKER_HOST: `unix://${work}/absent.sock` };
+    const packaged = await flowpack(["package", example("report", "src", "flow.ts"), "--packager", "docker", "--builder", "oci", "--base-image", "host", "--oci-layout", layout, "-o", out], { env: noDaemon });
+    expect(packaged.code, packaged.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(out, "utf8")) as DockerPackageManifest;
+    expect(await validateLayoutImage(layout, manifest.metadata!.tag as string)).toEqual([]);
+    const run = await flowpack(["run", out, "--param", "day=2024-04-01", "--param", "limit=1"], { env: noDaemon });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ day: "2024-04-01", orders: 1 });
+    // and the same image in a container: the host runtime layer is a working base
+    const inDocker = await flowpack(["run", out, "--on", "docker", "--network", "none", "--param", "day=2024-04-01"], { env });
+    expect(inDocker.code, inDocker.stderr).toBe(0);
+    expect(JSON.parse(inDocker.stdout)).toMatchObject({ orders: 5 });
+  });
+
+  it("gives the same image digest for the same inputs, from other folders, mtimes and umask", async () => {
+    const digests: string[] = [];
+    for (const [name, umask, when] of [["a", "022", "2001-02-03 04:05"], ["b", "077", "2021-06-07 08:09"]] as const) {
+      const copy = join(work, `repro-${name}`, "project");
+      const layout = join(work, `repro-${name}`, "layout");
+      const script = [
+        `umask ${umask}`,
+        `mkdir -p ${JSON.stringify(copy)}`,
+        `cp -r ${JSON.stringify(fixture("native-project"))}/. ${JSON.stringify(copy)}`,
+        `find ${JSON.stringify(copy)} -exec touch -h -d ${JSON.stringify(when)} {} +`,
+        `cd ${JSON.stringify(join(copy, "src"))}`,
+        `exec node ${JSON.stringify(join(repoRoot, "dist/cli/main.js"))} package flow.ts --packager docker --builder oci --base-image ${base} --oci-layout ${JSON.stringify(layout)} --quiet`,
+      ].join(" && ");
+      const { stdout } = await exec("sh", ["-c", script], { env: { ...env, FLOWPACK_CACHE_DIR: join(work, `cache-${name}`) } });
+      digests.push((JSON.parse(stdout) as DockerPackageManifest).image.split("@")[1]!);
+    }
+    expect(digests[1]).toBe(digests[0]);
+  });
+
+  describe("through a proxy that counts and breaks requests", () => {
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      proxy = await startFaultProxy(services().FLOWPACK_TEST_REGISTRY);
+    });
+    afterAll(() => proxy.close());
+
+    const blobBytes = () => proxy.requests.filter((r) => r.path.includes("/blobs/uploads/")).reduce((sum, r) => sum + r.bytes, 0);
+
+    it("a code-only change re-uploads only the app layer (and the config)", async () => {
+      const project = join(work, "code-only");
+      await exec("cp", ["-r", fixture("native-project"), project]);
+      const registryUrl = `${proxy.host}/counted`;
+      const first = await packager({ registryUrl }).package(join(project, "src", "flow.ts"));
+      const source = join(project, "src", "flow.ts");
+      writeFileSync(source, readFileSync(source, "utf8").replace("answer: answer()", "answer: answer() + 1"));
+      proxy.reset();
+      const second = await packager({ registryUrl }).package(source);
+      const layers = second.metadata!.layers as { dependencies: string; app: string };
+      expect(layers.dependencies).toBe((first.metadata!.layers as { dependencies: string }).dependencies);
+      const raw = JSON.parse(await skopeoRaw(second.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY))) as {
+        config: { size: number };
+        layers: { digest: string; size: number }[];
+      };
+      const app = raw.layers.find((l) => l.digest === layers.app)!;
+      expect(blobBytes()).toBe(app.size + raw.config.size);
+      const run = await docker(["run", "--rm", "--network", "none", second.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY)]);
+      expect(JSON.parse(run.stdout)).toEqual({ answer: 43 });
+    });
+
+    it("rides out 503s, 429 with Retry-After and connection resets at each step of a push", async () => {
+      proxy.reset();
+      proxy.inject({ method: "HEAD", path: /\/blobs\/sha256:/, fault: { kind: "status", status: 503 } });
+      proxy.inject({ method: "POST", path: /\/blobs\/uploads\/$/, fault: { kind: "status", status: 429, headers: { "retry-after": "1" } } });
+      proxy.inject({ method: "PUT", path: /\/blobs\/uploads\//, fault: { kind: "reset" } });
+      proxy.inject({ method: "PUT", path: /\/manifests\//, fault: { kind: "status", status: 502 } });
+      const manifest = await packager({ registryUrl: `${proxy.host}/faults`, tag: "weather" }).package(example("hello", "flow.ts"));
+      expect(proxy.requests.filter((r) => r.fault).length).toBe(4);
+      expect(await validatePushed(manifest.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY))).toEqual([]);
+    });
+
+    it("a push that keeps failing says so clearly, leaves no tag behind, and a rerun completes it", async () => {
+      proxy.reset();
+      proxy.inject({ method: "PUT", path: /\/blobs\/uploads\//, times: Infinity, fault: { kind: "status", status: 500 } });
+      const failing = packager({ registryUrl: `${proxy.host}/interrupted`, tag: "v1" });
+      const error = await failing.package(example("hello", "flow.ts")).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/interrupted/);
+      expect((error as Error).message).not.toMatch(/_state=|\?/);
+      const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
+      expect(await client.headManifest("interrupted/hello", "v1")).toBeUndefined();
+      proxy.reset();
+      const manifest = await failing.package(example("hello", "flow.ts"));
+      expect(await validatePushed(manifest.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY))).toEqual([]);
+    });
+  });
+
+  describe("authentication", () => {
+    let tokens: TokenAuthRegistry;
+    beforeAll(async () => {
+      tokens = await startTokenAuthRegistry({ upstream: services().FLOWPACK_TEST_REGISTRY, users: { robot: "s3cret-robot-pass" } });
+    });
+    afterAll(() => tokens.close());
+
+    it("pushes with Basic credentials from a docker config", async () => {
+      const { FLOWPACK_TEST_AUTH_REGISTRY: registry, FLOWPACK_TEST_AUTH_USER: user, FLOWPACK_TEST_AUTH_PASSWORD: password } = services();
+      const manifest = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: dockerConfig("basic", registry, user, password) }, builder: "oci", baseImage: base, registryUrl: `${registry}/oci` }).package(
+        example("hello", "flow.ts"),
+      );
+      expect(manifest.image).toContain(`${registry}/oci/hello:`);
+    });
+
+    it("pushes with Bearer tokens, and bad credentials give a clear error with no secret in it", async () => {
+      const good = dockerConfig("bearer", tokens.host, "robot", "s3cret-robot-pass");
+      const manifest = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: good }, builder: "oci", baseImage: base, registryUrl: `${tokens.host}/bearer` }).package(
+        example("hello", "flow.ts"),
+      );
+      expect(manifest.image).toContain(`${tokens.host}/bearer/hello:`);
+      expect(tokens.tokenRequests.some((r) => r.user === "robot")).toBe(true);
+
+      const bad = dockerConfig("bearer-bad", tokens.host, "robot", "wrong-pass-77");
+      const error = await new DockerPackager({ env: { ...env, DOCKER_CONFIG: bad }, builder: "oci", baseImage: base, registryUrl: `${tokens.host}/bearer` })
+        .package(example("hello", "flow.ts"))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RegistryAuthError);
+      const text = `${(error as Error).message} ${(error as RegistryAuthError).hint ?? ""}`;
+      expect(text).toContain(tokens.host);
+      for (const secret of ["wrong-pass-77", Buffer.from("robot:wrong-pass-77").toString("base64")]) expect(text).not.toContain(secret);
+    });
+  });
+
+  describe("several platforms", () => {
+    it("builds an image index from a multi-platform base", async () => {
+      // A two-platform base: the test base, and the same layers under an arm64 config.
+      const amd64 = await readImageFromLayout(services().FLOWPACK_TEST_BASE_LAYOUT);
+      const arm64 = assembleImage({ config: { ...amd64.config, architecture: "arm64", variant: "v8" }, layers: amd64.layers });
+      const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
+      const entries = [];
+      for (const [image, platform] of [[amd64, { os: "linux", architecture: "amd64" }], [arm64, { os: "linux", architecture: "arm64", variant: "v8" }]] as const) {
+        await client.pushManifest("multi/base", image.manifestDigest, {
+          manifest: image.manifestBytes,
+          mediaType: MediaType.OCI_MANIFEST,
+          blobs: [{ digest: image.configDigest, size: image.configBytes.length, body: () => image.configBytes }, ...image.layers.map((l) => ({ digest: l.digest, size: l.size, body: () => l.open() }))],
+          mountFrom: "flowpack-test/node",
+        });
+        entries.push({ mediaType: MediaType.OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBytes.length, platform });
+      }
+      await client.putManifest("multi/base", "1", canonicalJson({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: entries }), MediaType.OCI_INDEX);
+
+      const manifest = await packager({
+        baseImage: `${services().FLOWPACK_TEST_REGISTRY}/multi/base:1`,
+        platform: "linux/amd64,linux/arm64",
+        registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/multi`,
+      }).package(example("hello", "flow.ts"));
+      const index = JSON.parse(await skopeoRaw(manifest.image)) as { mediaType: string; manifests: { platform: { architecture: string } }[] };
+      expect(index.mediaType).toBe(MediaType.OCI_INDEX);
+      expect(index.manifests.map((m) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+      expect(manifest.metadata!.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+      const run = await docker(["run", "--rm", "--network", "none", "--platform", "linux/amd64", manifest.image]);
+      expect(JSON.parse(run.stdout)).toEqual({ greeting: "Hello, world!" });
+    });
+
+    it("a native addon for another platform is a clear error naming the package and the way out", async () => {
+      const error = await packager({ platform: "linux/arm64", ociLayout: join(work, "never") }).package(fixture("native-project", "src", "flow.ts")).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PackagerOptionsError);
+      expect((error as Error).message).toMatch(/fake-native has a native addon built for linux\/amd64, not linux\/arm64/);
+      expect((error as PackagerOptionsError).hint).toMatch(/--builder docker --dependencies in-image/);
+    });
+  });
+
+  it("says where to put the image when there is nowhere", async () => {
+    const error = await new DockerPackager({ env: { ...env, DOCKER_HOST: `unix://${work}/absent.sock` }, builder: "oci", baseImage: base })
+      .package(example("hello", "flow.ts"))
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/cannot reach the Docker daemon .* the image goes to the daemon/);
+    expect((error as DaemonUnreachableError).hint).toBe("give --registry URL, --oci-layout DIR or --docker-archive FILE, or start Docker");
+  });
+});
