@@ -21,13 +21,20 @@ export {
 } from "./manifest/registry.js";
 export { MANIFEST_VERSION } from "./manifest/schema.js";
 
+// Environment
+export { NodeEnvironment } from "./environment/node.js";
+
 // Packagers
 export { FilePackager } from "./packagers/file.js";
+export { DockerPackager, LOCAL_REPOSITORY } from "./packagers/docker/packager.js";
+export { DEFAULT_IMAGE_FLOW_LOCATION, parseRegistryUrl } from "./packagers/docker/options.js";
 export { unpackage } from "./packagers/unpackage.js";
 export { ContentStore } from "./store/content-store.js";
 
 // Running
 export { runFlow } from "./run/local.js";
+export { runInContainer } from "./run/docker.js";
+export { runFromLayout } from "./run/layout.js";
 
 // Errors
 export {
@@ -71,5 +78,9 @@ export type {
 export type { Packager } from "./packagers/packager.js";
 export type { PackageTarget, PackageOptions } from "./packagers/source.js";
 export type { FilePackagerOptions } from "./packagers/file.js";
+export type { DockerPackagerOptions, RegistryTarget } from "./packagers/docker/options.js";
+export type { NodeEnvironmentData, PackageManagerName } from "./environment/node.js";
+export type { DockerRunOptions } from "./run/docker.js";
+export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
 export type { ExitCode, ParameterIssue } from "./errors.js";
