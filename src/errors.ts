@@ -3,9 +3,9 @@
  * The CLI maps `exitCode` to the process exit status and prints `message` (+ `hint`) on one line.
  *
  * Exit codes: 1 the flow failed · 2 bad input (usage, parameters, manifest, config) ·
- * 3 infrastructure (daemon/registry unreachable, build or push failed).
+ * 3 infrastructure (daemon/registry unreachable, build or push failed) · 130 interrupted (Ctrl-C).
  */
-export type ExitCode = 1 | 2 | 3;
+export type ExitCode = 1 | 2 | 3 | 130;
 
 export interface FlowpackErrorOptions {
   hint?: string;
@@ -152,4 +152,11 @@ export class RegistryAuthError extends RegistryError {
 
 export class ContainerRunError extends InfrastructureError {
   override readonly code = "CONTAINER_FAILED";
+}
+
+// ── interrupted (exit 130, as shells report SIGINT) ─────────────────────────
+
+export class InterruptedError extends FlowpackError {
+  override readonly code = "INTERRUPTED";
+  override readonly exitCode = 130;
 }

@@ -60,6 +60,7 @@ export {
   RegistryError,
   RegistryAuthError,
   ContainerRunError,
+  InterruptedError,
 } from "./errors.js";
 
 // Types

@@ -42,6 +42,11 @@ export const BUNDLE_FILE = "flow.mjs";
 // A unique name avoids clashing with a user's own top-level `require` binding.
 const REQUIRE_SHIM = 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst __flowpack_require = __flowpackCreateRequire(import.meta.url);';
 
+/** The bundle's code with its closing `//# sourceMappingURL=` comment pointing at `mapName`. */
+export function withSourceMapName(code: Buffer, mapName: string): Buffer {
+  return Buffer.from(code.toString("utf8").replace(/(?<=^|\n)\/\/# sourceMappingURL=[^\r\n]*(?=\s*$)/, `//# sourceMappingURL=${mapName}`));
+}
+
 export async function bundleFlow(entryPath: string, options: BundleOptions = {}): Promise<Bundle> {
   const entry = resolve(entryPath);
   if (!existsSync(entry) || !statSync(entry).isFile()) {

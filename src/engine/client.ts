@@ -12,17 +12,17 @@ export function daemonAddress(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * A Docker Engine client configured like the docker CLI: DOCKER_HOST (unix://, tcp://, npipe://),
- * DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS. dockerode's modem reads those variables itself.
+ * DOCKER_TLS_VERIFY (any non-empty value) and DOCKER_CERT_PATH for TLS, read from `env` only (never from this process).
  */
 export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker {
   const host = env.DOCKER_HOST;
-  if (!host) return new Docker({ socketPath: "/var/run/docker.sock" });
+  if (!host) return dockerClient({ socketPath: "/var/run/docker.sock" });
   const invalid = () =>
     new DaemonUnreachableError(`DOCKER_HOST=${redactUrl(host)} is not a daemon address`, {
       hint: "use unix:///path/to/docker.sock or tcp://host:2376",
     });
-  if (host.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
-  if (host.startsWith("npipe://")) return new Docker({ socketPath: host.slice("npipe://".length).replace(/\//g, "\\") });
+  if (host.startsWith("unix://")) return dockerClient({ socketPath: host.slice("unix://".length) });
+  if (host.startsWith("npipe://")) return dockerClient({ socketPath: host.slice("npipe://".length).replace(/\//g, "\\") });
   let url: URL;
   try {
     url = new URL(host);
@@ -30,15 +30,24 @@ export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker
     throw invalid();
   }
   if (!["tcp:", "http:", "https:"].includes(url.protocol)) throw invalid();
-  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "" && env.DOCKER_TLS_VERIFY !== "0");
+  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "");
   const certPath = env.DOCKER_CERT_PATH ?? join(homedir(), ".docker");
   const read = (file: string) => readFileSync(join(certPath, file));
-  return new Docker({
+  return dockerClient({
     host: url.hostname,
     port: Number(url.port || (tls ? 2376 : 2375)),
     protocol: tls ? "https" : "http",
     ...(tls ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : {}),
   });
+}
+
+/**
+ * dockerode's modem also reads DOCKER_HOST, DOCKER_CERT_PATH, … from process.env, and those win for
+ * every field not given: each one is given here, so only `env` decides where the client connects.
+ */
+function dockerClient(options: Docker.DockerOptions): Docker {
+  const unset = ["socketPath", "host", "port", "protocol", "ca", "cert", "key", "pathPrefix", "timeout", "username"];
+  return new Docker({ ...Object.fromEntries(unset.map((field) => [field, undefined])), ...options });
 }
 
 /** Pings the daemon (bounded); an unreachable daemon is a one-line error saying how to point at one. */

@@ -1,3 +1,4 @@
+import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 
 /** One JSON message of the Engine's build/push/pull streams. */
@@ -19,8 +20,10 @@ export type EngineMessage = z.infer<typeof engineMessageSchema>;
  */
 export async function* engineMessages(stream: NodeJS.ReadableStream): AsyncGenerator<EngineMessage> {
   let buffered = "";
+  // A chunk may end inside a multi-byte UTF-8 character: the decoder keeps those bytes for the next.
+  const decoder = new StringDecoder("utf8");
   for await (const chunk of stream) {
-    buffered += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
+    buffered += typeof chunk === "string" ? chunk : decoder.write(chunk as Buffer);
     let newline: number;
     while ((newline = buffered.indexOf("\n")) !== -1) {
       const line = buffered.slice(0, newline).trim();
@@ -28,6 +31,7 @@ export async function* engineMessages(stream: NodeJS.ReadableStream): AsyncGener
       if (line) yield parseLine(line);
     }
   }
+  buffered += decoder.end();
   if (buffered.trim()) yield parseLine(buffered.trim());
 }
 

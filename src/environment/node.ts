@@ -149,6 +149,10 @@ export interface InstalledPackage {
 export function installedClosure(projectRoot: string, externals: ExternalDependency[]): InstalledPackage[] {
   const byTarget = new Map<string, InstalledPackage>();
   const visited = new Set<string>();
+  const sorted = [...externals].sort((a, b) => a.name.localeCompare(b.name));
+  // The flow imports its externals from node_modules/<name>: those slots are theirs from the start,
+  // so another version needed deeper down nests under its dependent instead of taking (or losing) one.
+  const reserved = new Map(sorted.map((e) => [`node_modules/${e.name}`, findPackage(e.name, projectRoot)?.dir]));
   const visit = (name: string, fromDir: string, parentTarget: string | undefined, requiredBy: string): void => {
     const pkg = findPackage(name, fromDir);
     if (!pkg) {
@@ -157,8 +161,8 @@ export function installedClosure(projectRoot: string, externals: ExternalDepende
       });
     }
     const hoisted = `node_modules/${name}`;
-    const atHoisted = byTarget.get(hoisted);
-    const target = !atHoisted || atHoisted.dir === pkg.dir || !parentTarget ? hoisted : `${parentTarget}/node_modules/${name}`;
+    const atHoisted = byTarget.get(hoisted)?.dir ?? reserved.get(hoisted);
+    const target = !atHoisted || atHoisted === pkg.dir || !parentTarget ? hoisted : `${parentTarget}/node_modules/${name}`;
     if (visited.has(`${pkg.dir}\0${target}`)) return;
     visited.add(`${pkg.dir}\0${target}`);
     byTarget.set(target, { name: pkg.name, version: pkg.version, dir: pkg.dir, target });
@@ -169,7 +173,7 @@ export function installedClosure(projectRoot: string, externals: ExternalDepende
       visit(dep, pkg.dir, target, `${pkg.name}@${pkg.version}`);
     }
   };
-  for (const external of [...externals].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const external of sorted) {
     visit(external.name, projectRoot, undefined, "the flow");
   }
   return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));

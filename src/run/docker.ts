@@ -1,5 +1,5 @@
 import type { FlowpackError} from "../errors.js";
-import { ContainerRunError, FlowRunError, ParameterValidationError, UsageError } from "../errors.js";
+import { ContainerRunError, FlowRunError, InterruptedError, ParameterValidationError, UsageError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
@@ -49,6 +49,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     onStderr: options.onLog ?? ((chunk) => process.stderr.write(chunk)),
     signal: options.signal,
   });
+  if (options.signal?.aborted) throw new InterruptedError("interrupted: the container was stopped and removed");
   let output: unknown;
   try {
     output = JSON.parse(result.stdout);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { dirname, join } from "node:path";
-import { bundleFlow } from "../../bundle/bundle.js";
+import { bundleFlow, withSourceMapName } from "../../bundle/bundle.js";
 import { RUNNER_FILE, runnerBundle } from "../../run/runner-bundle.js";
 import { writeFileAtomic } from "../../_internal/fs.js";
 import { toJson, type Output } from "../output.js";
@@ -18,7 +18,7 @@ export function registerBundle(program: Command, output: () => Output): void {
       const out = output();
       const bundle = await bundleFlow(entry, { external: flags.external });
       const mapName = `${flags.output.split(/[\\/]/).pop()}.map`;
-      const code = Buffer.from(bundle.code.toString("utf8").replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${mapName}`));
+      const code = withSourceMapName(bundle.code, mapName);
       await writeFileAtomic(`${flags.output}.map`, bundle.map);
       await writeFileAtomic(flags.output, code);
       if (flags.withRunner) await writeFileAtomic(join(dirname(flags.output), RUNNER_FILE), (await runnerBundle()).code);

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { posix } from "node:path";
 import { sha256, type Sha256Digest } from "../../_internal/digest.js";
-import type { Bundle } from "../../bundle/bundle.js";
+import { withSourceMapName, type Bundle } from "../../bundle/bundle.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { redactUrl } from "../../registry/redact.js";
@@ -57,9 +57,8 @@ export interface PlanInput {
 export function planImage(input: PlanInput): ImagePlan {
   const appDir = posix.dirname(input.imageFlowLocation);
   const bundleName = posix.basename(input.imageFlowLocation);
-  const code = Buffer.from(
-    input.bundle.code.toString("utf8").replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${bundleName}.map`),
-  );
+  // Only the trailing comment esbuild appends: the same text inside a string in the code stays as is.
+  const code = withSourceMapName(input.bundle.code, `${bundleName}.map`);
   const appFiles: LayerEntry[] = [
     { path: input.imageFlowLocation, type: "file", mode: 0o644, content: code },
     { path: `${input.imageFlowLocation}.map`, type: "file", mode: 0o644, content: input.bundle.map },

@@ -169,12 +169,13 @@ describe("the oci builder (no daemon)", () => {
     it("a push that keeps failing says so clearly, leaves no tag behind, and a rerun completes it", async () => {
       proxy.reset();
       proxy.inject({ method: "PUT", path: /\/blobs\/uploads\//, times: Infinity, fault: { kind: "status", status: 500 } });
-      const failing = packager({ registryUrl: `${proxy.host}/interrupted`, tag: "v1" });
+      const namespace = `interrupted${Date.now().toString(36)}`; // the registry outlives test runs
+      const failing = packager({ registryUrl: `${proxy.host}/${namespace}`, tag: "v1" });
       const error = await failing.package(example("hello", "flow.ts")).catch((e: unknown) => e);
       expect((error as Error).message).toMatch(/interrupted/);
       expect((error as Error).message).not.toMatch(/_state=|\?/);
       const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
-      expect(await client.headManifest("interrupted/hello", "v1")).toBeUndefined();
+      expect(await client.headManifest(`${namespace}/hello`, "v1")).toBeUndefined();
       proxy.reset();
       const manifest = await failing.package(example("hello", "flow.ts"));
       expect(await validatePushed(manifest.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY))).toEqual([]);

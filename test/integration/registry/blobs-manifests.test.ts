@@ -167,7 +167,7 @@ describe("blobs", () => {
         ["GET", "status", false],
         ["GET", "redirect", true],
       ]);
-      expect(storage.requests).toEqual([{ method: "GET", path: `/v2/${repo}/blobs/${blob.digest}`, authorization: false }]);
+      expect(storage.requests).toEqual([{ method: "GET", path: `/v2/${repo}/blobs/${blob.digest}`, authorization: false, bytes: 0 }]);
     } finally {
       await storage.close();
     }
