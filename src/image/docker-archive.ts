@@ -1,12 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { createHash } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { pack as tarPack, type Pack as TarPack } from "tar-stream";
-import { ImageFormatError } from "./errors.js";
+import type { Pack as TarPack } from "tar-stream";
+import { ImageFormatError } from "../errors.js";
+import { writeTar } from "./tar-output.js";
 import type { Image } from "./image.js";
 import type { Layer } from "./layer.js";
 import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
@@ -187,30 +185,8 @@ export async function writeDockerArchive(
       throw new ImageFormatError(`repo tag ${JSON.stringify(tag)} must be name:tag (docker load records tags, not digests)`);
     }
   }
-  const target = typeof output === "string" ? resolve(output) : undefined;
-  const temporary = target === undefined ? undefined : `${target}.${randomBytes(6).toString("hex")}.tmp`;
-  if (target !== undefined) await mkdir(dirname(target), { recursive: true });
-  const sink = temporary !== undefined ? createWriteStream(temporary, { flags: "wx", mode: 0o644 }) : (output as Writable);
-
-  const pack = tarPack();
-  pack.on("error", () => undefined); // a failure surfaces through `producing` / `consuming`
-  const producing = produceArchive(pack, image, options);
-  const consuming = pipeline(
-    async function* () {
-      for await (const chunk of pack) yield chunk as Buffer;
-    },
-    sink,
-    options.signal ? { signal: options.signal } : {},
-  );
-  const stop = (error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error)));
-  producing.catch(stop);
-  consuming.catch(stop);
-  const [produced, consumed] = await Promise.allSettled([producing, consuming]);
-  const failure = produced.status === "rejected" ? produced.reason : consumed.status === "rejected" ? consumed.reason : undefined;
-  if (failure !== undefined) {
-    if (temporary !== undefined) await rm(temporary, { force: true });
-    throw failure;
-  }
-  if (target !== undefined && temporary !== undefined) await rename(temporary, target);
-  return (produced as PromiseFulfilledResult<DockerArchiveManifestEntry>).value;
+  return writeTar((pack) => produceArchive(pack, image, options), {
+    ...(typeof output === "string" ? { file: output } : { sink: output }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }

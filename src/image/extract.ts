@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
 import { resolveWithin } from "./contain.js";
-import { UnsafeLayerEntryError } from "./errors.js";
+import { UnsafeLayerEntryError } from "../errors.js";
 import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
 
 /**

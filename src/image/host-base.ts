@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, posix, resolve } from "node:path";
-import { ImageFormatError } from "./errors.js";
+import { ImageFormatError } from "../errors.js";
 import type { LayerCache} from "./layer-cache.js";
 import { entriesKey } from "./layer-cache.js";
 import type { Layer, LayerEntry } from "./layer.js";

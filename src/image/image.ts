@@ -1,5 +1,5 @@
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
-import { ImageFormatError } from "./errors.js";
+import { ImageFormatError } from "../errors.js";
 import { sourceDateEpoch, type LayerInfo } from "./layer.js";
 import {
   canonicalJson,

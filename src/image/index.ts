@@ -100,4 +100,4 @@ export type { DockerArchiveOptions, DockerArchiveManifestEntry } from "./docker-
 export { extractLayers } from "./extract.js";
 export type { ExtractableLayer, ExtractOptions, ExtractResult } from "./extract.js";
 
-export { ImageReferenceError, LayerError, ImageFormatError, ImageLayoutError, UnsafeLayerEntryError } from "./errors.js";
+export { ImageReferenceError, LayerError, ImageFormatError, ImageLayoutError, UnsafeLayerEntryError } from "../errors.js";

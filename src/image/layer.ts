@@ -1,15 +1,15 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, type Stats } from "node:fs";
-import { mkdir, open, readlink, realpath, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, relative as relativeNative, resolve, sep } from "node:path";
+import { createHash } from "node:crypto";
+import { createReadStream, lstatSync, readdirSync, readFileSync, type Stats } from "node:fs";
+import { open, readlink, realpath, stat } from "node:fs/promises";
+import { join, relative as relativeNative, resolve, sep } from "node:path";
 import { posix } from "node:path";
 import { Readable, Transform, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { constants as zlibConstants, createGunzip, createGzip, type Gzip } from "node:zlib";
-import { pack as tarPack, type Header, type Pack as TarPack } from "tar-stream";
+import type { Header, Pack as TarPack } from "tar-stream";
 import type { Sha256Digest } from "../_internal/digest.js";
 import { resolveWithin } from "./contain.js";
-import { LayerError } from "./errors.js";
+import { LayerError } from "../errors.js";
+import { writeTar } from "./tar-output.js";
 import { compareCodePoints, isGzipLayerMediaType, MediaType } from "./oci.js";
 
 /**
@@ -481,33 +481,14 @@ export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLa
   const plan = planEntries(entries, options.parentOwner ?? { uid: 0, gid: 0 });
   options.signal?.throwIfAborted();
 
-  const pack = tarPack();
-  pack.on("error", () => undefined); // a failure surfaces through `producing` / `consuming`
   const gzip = new DeterministicGzip(level);
   const target = options.output?.file === undefined ? undefined : resolve(options.output.file);
-  const temporary = target === undefined ? undefined : `${target}.${randomBytes(6).toString("hex")}.tmp`;
-  if (target !== undefined) await mkdir(dirname(target), { recursive: true });
-  const sink = temporary === undefined ? new Collector() : createWriteStream(temporary, { flags: "wx", mode: 0o644 });
-
-  const producing = produceTar(pack, plan, mtime, options.signal);
-  const consuming = pipeline(
-    async function* () {
-      for await (const chunk of pack) yield chunk as Buffer;
-    },
-    gzip,
-    sink,
-    options.signal ? { signal: options.signal } : {},
-  );
-  const stop = (error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error)));
-  producing.catch(stop);
-  consuming.catch(stop);
-  const [produced, consumed] = await Promise.allSettled([producing, consuming]);
-  const failure = produced.status === "rejected" ? produced.reason : consumed.status === "rejected" ? consumed.reason : undefined;
-  if (failure !== undefined) {
-    if (temporary !== undefined) await rm(temporary, { force: true });
-    throw failure;
-  }
-  if (target !== undefined && temporary !== undefined) await rename(temporary, target);
+  const collector = target === undefined ? new Collector() : undefined;
+  await writeTar((pack) => produceTar(pack, plan, mtime, options.signal), {
+    ...(target !== undefined ? { file: target } : { sink: collector }),
+    through: [gzip],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 
   const info = {
     digest: `sha256:${gzip.compressedHash.digest("hex")}` as Sha256Digest,
@@ -518,7 +499,7 @@ export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLa
     entryCount: plan.length,
   };
   if (target !== undefined) return { ...info, path: target, open: () => createReadStream(target) };
-  const bytes = Buffer.concat((sink as Collector).chunks);
+  const bytes = Buffer.concat(collector!.chunks);
   return { ...info, path: undefined, open: () => Readable.from([bytes], { objectMode: false }) };
 }
 

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { ImageLayoutError } from "./errors.js";
+import { ImageLayoutError } from "../errors.js";
 import { imageFromParts, type Image } from "./image.js";
 import { fileLayer, type Layer } from "./layer.js";
 import {

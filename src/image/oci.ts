@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ImageFormatError } from "./errors.js";
+import { ImageFormatError } from "../errors.js";
 
 /**
  * The OCI image format as data: media types, zod schemas for manifests, indexes and configs,

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import type { Sha256Digest } from "../_internal/digest.js";
-import { ImageReferenceError } from "./errors.js";
+import { ImageReferenceError } from "../errors.js";
 
 /**
  * Image references: `[host[:port]/]path[:tag][@sha256:<hex>]`, with Docker Hub normalisation

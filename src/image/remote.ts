@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import type { Sha256Digest } from "../_internal/digest.js";
 import type { RegistryClient } from "../registry/client.js";
-import { ImageFormatError } from "./errors.js";
+import { ImageFormatError } from "../errors.js";
 import type { Layer } from "./layer.js";
 import {
   formatPlatform,
