@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import Docker from "dockerode";
+import { createRequire } from "node:module";
+import type Docker from "dockerode";
 import { DaemonUnreachableError } from "../errors.js";
 import { redactUrl } from "../registry/redact.js";
 
@@ -45,9 +46,14 @@ export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker
  * dockerode's modem also reads DOCKER_HOST, DOCKER_CERT_PATH, … from process.env, and those win for
  * every field not given: each one is given here, so only `env` decides where the client connects.
  */
+// dockerode (with its transports) is large: loaded on first use, so commands that never talk to a
+// daemon do not pay for it.
+let DockerClass: typeof Docker | undefined;
+
 function dockerClient(options: Docker.DockerOptions): Docker {
+  DockerClass ??= createRequire(import.meta.url)("dockerode") as typeof Docker;
   const unset = ["socketPath", "host", "port", "protocol", "ca", "cert", "key", "pathPrefix", "timeout", "username"];
-  return new Docker({ ...Object.fromEntries(unset.map((field) => [field, undefined])), ...options });
+  return new DockerClass({ ...Object.fromEntries(unset.map((field) => [field, undefined])), ...options });
 }
 
 /** Pings the daemon (bounded); an unreachable daemon is a one-line error saying how to point at one. */

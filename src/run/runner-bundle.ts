@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
@@ -15,12 +15,28 @@ let cached: Promise<{ code: Buffer; digest: Sha256Digest }> | undefined;
  * (deterministic: the same flowpack gives the same bytes). Built once per process.
  */
 export function runnerBundle(): Promise<{ code: Buffer; digest: Sha256Digest }> {
-  cached ??= build();
+  cached ??= prebuilt() ?? build();
   return cached;
 }
 
+const here = dirname(fileURLToPath(import.meta.url));
+/** Where `npm run build` leaves the runner: dist/runner.mjs (absent when running from src/). */
+const PREBUILT = resolve(here, "..", RUNNER_FILE);
+
+function prebuilt(): Promise<{ code: Buffer; digest: Sha256Digest }> | undefined {
+  if (!here.endsWith(`${sep}dist${sep}run`) || !existsSync(PREBUILT)) return undefined;
+  const code = readFileSync(PREBUILT);
+  return Promise.resolve({ code, digest: sha256(code) });
+}
+
+/** Writes the runner where a built flowpack finds it (run by `npm run build`). */
+export async function writePrebuiltRunner(): Promise<string> {
+  const { code } = await build();
+  writeFileSync(PREBUILT, code);
+  return PREBUILT;
+}
+
 async function build(): Promise<{ code: Buffer; digest: Sha256Digest }> {
-  const here = dirname(fileURLToPath(import.meta.url));
   const entry = ["entrypoint.js", "entrypoint.ts"].map((f) => resolve(here, f)).find((f) => existsSync(f));
   if (!entry) throw new BundleError(`flowpack's runner entrypoint is missing next to ${here}`);
   const result = await esbuild.build({
