@@ -7,6 +7,9 @@
 # Usage: scripts/services.sh start|stop|restart|status|env|json|selftest|clean
 # See scripts/README.md.
 set -euo pipefail
+# No job control, even when an exported SHELLOPTS asks for it: spawn() relies on background
+# children staying in our process group, so that setsid(1) execs in place and $! is the daemon.
+set +m
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
