@@ -8,6 +8,7 @@ import type { DockerPackagerOptions } from "../../../src/packagers/docker/option
 import { flowpack } from "../../helpers/cli.js";
 import { docker, skopeoInspect } from "../../helpers/docker.js";
 import { example, fixture } from "../../helpers/paths.js";
+import { validatePushed } from "../../helpers/registry-image.js";
 import { services } from "../../helpers/services.js";
 
 const work = mkdtempSync(join(tmpdir(), "flowpack-engine-"));
@@ -53,6 +54,7 @@ describe("DockerPackager through the Docker Engine", () => {
     expect(manifest.image).toMatch(new RegExp(`^${registry.replace(/\./g, "\\.")}/acme/flows/daily-report:fp-[a-f0-9]{20}@sha256:[a-f0-9]{64}$`));
     const digest = manifest.image.split("@")[1];
     expect((await skopeoInspect(manifest.image.split("@")[0]!)).Digest).toBe(digest);
+    expect(await validatePushed(manifest.image)).toEqual([]);
     // the temporary local tag is gone
     expect((await docker(["image", "inspect", manifest.image.split("@")[0]!])).code).not.toBe(0);
     const run = await docker(["run", "--rm", "--network", "none", manifest.image, "-p", "day=2024-03-01", "-p", "limit=2"]);
@@ -88,6 +90,7 @@ describe("DockerPackager through the Docker Engine", () => {
 
     const before = (await skopeoInspect(first.image)).Layers;
     const after = (await skopeoInspect(changed.image)).Layers;
+    expect(await validatePushed(changed.image)).toEqual([]);
     expect(after.length).toBe(before.length);
     expect(after.slice(0, -1)).toEqual(before.slice(0, -1)); // base layers and the dependency layer
     expect(after.at(-1)).not.toBe(before.at(-1)); // the app layer

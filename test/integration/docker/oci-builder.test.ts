@@ -20,26 +20,14 @@ import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
 import { example, fixture, repoRoot } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
 import { startTokenAuthRegistry, type TokenAuthRegistry } from "../../helpers/token-server.js";
-import { validateLayoutImage, validateRegistryImage } from "../../helpers/validate-image.js";
+import { validatePushed } from "../../helpers/registry-image.js";
+import { validateLayoutImage } from "../../helpers/validate-image.js";
 
 const exec = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), "flowpack-oci-"));
 let env: NodeJS.ProcessEnv;
 let base: string;
 const packager = (options: DockerPackagerOptions = {}) => new DockerPackager({ env, builder: "oci", baseImage: base, ...options });
-
-/** Registry view of a pushed image, checked by the independent validator. */
-async function validatePushed(image: string): Promise<string[]> {
-  const [name, digest] = image.split("@") as [string, string];
-  const slash = name.indexOf("/");
-  const host = name.slice(0, slash);
-  const repository = name.slice(slash + 1).replace(/:[^:/]+$/, "");
-  const client = new RegistryClient({ host, keychain: anonymousKeychain });
-  return validateRegistryImage({
-    getManifest: () => client.getManifest(repository, digest),
-    getBlob: (d) => client.getBlob(repository, d),
-  });
-}
 
 function dockerConfig(name: string, registry: string, user: string, password: string): string {
   const dir = join(work, name);
