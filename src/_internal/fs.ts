@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { UsageError } from "../errors.js";
 
 /**
  * Writes `data` to `path` so that readers see either the old file or the whole new one:
@@ -23,4 +25,33 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Writes a file the user asked for (`--output`): its folder is created when missing, and a failure
+ * is a UsageError naming the path and the reason, not an internal error about a temporary file.
+ */
+export async function writeOutputFile(path: string, data: Uint8Array | string): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, data);
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${reasonOf(error)}`, { cause: error });
+  }
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EEXIST: "a file is in the way of its folder",
+  ENOTDIR: "a parent is not a folder",
+  EISDIR: "it is a folder",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+};
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (code && REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
 }

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { dirname, relative, resolve, sep } from "node:path";
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
@@ -60,6 +61,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
   const plugin: esbuild.Plugin = {
     name: "flowpack-externals",
     setup(build) {
+      ownCopy(build);
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (isBuiltin(args.path)) return undefined;
         const name = packageNameOf(args.path);
@@ -75,7 +77,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
         if (name === "flowpack" && !pkg) {
           // The project does not depend on flowpack itself: bundle the copy that is running.
           const own = ownEntry();
-          if (own) return { path: own };
+          if (own) return inOwnNamespace(own);
         }
         return undefined;
       });
@@ -95,7 +97,8 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
       format: "esm",
       target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
       sourcemap: "linked",
-      sourcesContent: true,
+      // Mappings only: stack traces need no embedded sources, and the map ships with every code change.
+      sourcesContent: false,
       keepNames: true,
       logLevel: "silent",
       banner: { js: REQUIRE_SHIM },
@@ -134,8 +137,39 @@ function formatMessages(messages: esbuild.Message[]): string {
     .join("; ");
 }
 
+const here = dirname(fileURLToPath(import.meta.url));
+/** This copy of flowpack's package folder (src/ and dist/ sit one level below it). */
+const OWN_ROOT = resolve(here, "..", "..");
+/**
+ * Files of the running flowpack copy (and the packages it resolves) live in this esbuild namespace,
+ * named relative to its own folder, so the bundle's bytes do not depend on where flowpack is
+ * installed relative to the project (an npx cache, a global install, another checkout).
+ */
+const OWN_NAMESPACE = "flowpack";
+
 /** This copy of flowpack's public entry (dist/index.js when built, src/index.ts under a TS loader). */
 function ownEntry(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url));
   return ["../index.js", "../index.ts"].map((p) => resolve(here, p)).find((p) => existsSync(p));
+}
+
+function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
+  const rel = relative(OWN_ROOT, path);
+  if (rel.startsWith("..") || isAbsolute(rel)) return undefined;
+  // flowpack's own modules are side-effect free (package.json "sideEffects": false): unused ones drop out.
+  const own = !rel.split(sep).includes("node_modules");
+  return { path: rel.split(sep).join("/"), namespace: OWN_NAMESPACE, ...(own ? { sideEffects: false } : {}) };
+}
+
+function ownCopy(build: esbuild.PluginBuild): void {
+  build.onResolve({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
+    if (isBuiltin(args.path)) return { path: args.path, external: true };
+    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+    if (resolved.errors.length > 0) return { errors: resolved.errors };
+    if (resolved.external) return resolved;
+    return inOwnNamespace(resolved.path) ?? { path: resolved.path, sideEffects: resolved.sideEffects };
+  });
+  build.onLoad({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
+    const file = join(OWN_ROOT, args.path);
+    return { contents: await readFile(file), loader: /\.[cm]?ts$/.test(file) ? "ts" : "js", resolveDir: dirname(file) };
+  });
 }

@@ -47,13 +47,17 @@ const NATIVE_LOADERS = ["node-gyp-build", "bindings", "prebuild-install", "@mapb
 
 /**
  * Whether a package carries a native addon (and so cannot be bundled): a `binding.gyp`,
- * `gypfile: true`, a dependency on a native loader, or `.node` files where builds put them.
+ * `gypfile: true`, a dependency on a native loader, or `.node` files where builds and prebuilt
+ * platform packages put them (build/Release, prebuilds, the package root, lib, dist, bin).
  */
 export function isNativePackage(pkg: PackageInfo): boolean {
   if (pkg.json.gypfile === true || existsSync(join(pkg.dir, "binding.gyp"))) return true;
   const deps = { ...(pkg.json.dependencies as Record<string, string> | undefined) };
   if (NATIVE_LOADERS.some((loader) => loader in deps)) return true;
-  return ["build/Release", "prebuilds"].some((sub) => containsNodeFile(join(pkg.dir, sub), 3));
+  return (
+    ["build/Release", "prebuilds"].some((sub) => containsNodeFile(join(pkg.dir, sub), 3)) ||
+    ["", "lib", "dist", "bin"].some((sub) => containsNodeFile(join(pkg.dir, sub), 0))
+  );
 }
 
 function containsNodeFile(dir: string, depth: number): boolean {

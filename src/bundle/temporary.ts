@@ -1,30 +1,44 @@
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../_internal/fs.js";
+import { importScript } from "../flow/select.js";
+import { defaultCacheDir } from "../image/layer-cache.js";
 import { BUNDLE_FILE, type Bundle } from "./bundle.js";
 
 /** The parts of a bundle needed to import it. */
-export type LoadableBundle = Pick<Bundle, "code" | "digest" | "projectRoot"> & { map?: Buffer };
+export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buffer };
 
 /**
- * Writes a bundle where it can be imported: under the project's `node_modules/.cache` so that its
- * external packages resolve as they do in the project, else under the OS temp folder.
- * Named by digest, so repeated loads of the same code reuse one file.
+ * Imports a bundle and returns its module namespace. The bundle is written to a fresh private
+ * folder (mkdtemp) under the project's `node_modules/.cache/flowpack`, so that its external
+ * packages resolve as they do in the project; without a project (no package.json) under the
+ * per-user cache folder instead. The folder is removed once the import has completed (the module
+ * stays loaded).
  */
-export async function writeTemporaryBundle(bundle: LoadableBundle): Promise<string> {
-  const hex = bundle.digest.slice("sha256:".length, "sha256:".length + 16);
-  for (const base of [join(bundle.projectRoot, "node_modules", ".cache", "flowpack"), join(tmpdir(), "flowpack")]) {
+export async function importBundle(bundle: LoadableBundle): Promise<Record<string, unknown>> {
+  const dir = await temporaryFolder(bundle.projectRoot);
+  try {
+    const file = join(dir, BUNDLE_FILE);
+    if (bundle.map) await writeFileAtomic(`${file}.map`, bundle.map);
+    await writeFileAtomic(file, bundle.code);
+    return await importScript(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function temporaryFolder(projectRoot: string): Promise<string> {
+  const bases = [join(defaultCacheDir(), "bundles")];
+  if (existsSync(join(projectRoot, "package.json"))) bases.unshift(join(projectRoot, "node_modules", ".cache", "flowpack"));
+  let failure: unknown;
+  for (const base of bases) {
     try {
-      const dir = join(base, hex);
-      mkdirSync(dir, { recursive: true });
-      const file = join(dir, BUNDLE_FILE);
-      if (bundle.map) await writeFileAtomic(`${file}.map`, bundle.map);
-      await writeFileAtomic(file, bundle.code);
-      return file;
-    } catch {
-      // not writable: try the next place
+      await mkdir(base, { recursive: true });
+      return await mkdtemp(join(base, "bundle-"));
+    } catch (error) {
+      failure ??= error; // not writable: try the next place
     }
   }
-  throw new Error("no writable folder for a temporary bundle (tried the project's node_modules/.cache and the OS temp folder)");
+  throw new Error(`no writable folder for a temporary bundle (tried ${bases.join(", ")}): ${(failure as Error).message}`);
 }

@@ -7,7 +7,8 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerPackage } from "./commands/package.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchema } from "./commands/schema.js";
-import { createOutput, reportError, type Output } from "./output.js";
+import { reportError } from "../_internal/report.js";
+import { createOutput, type Output } from "./output.js";
 
 const version = FLOWPACK_VERSION;
 

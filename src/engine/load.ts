@@ -22,12 +22,23 @@ export async function loadArchive(docker: Docker, archive: Readable): Promise<vo
   }
 }
 
-/** Streams an image into the daemon as a docker-archive, tagged `name`. */
+/**
+ * Streams an image into the daemon as a docker-archive, tagged `name`. Whichever side fails first
+ * stops the other: a writer failure ends the upload, and when the daemon refuses the image the
+ * archive stream is destroyed and the writer (with its open layer files) is waited for.
+ */
 export async function loadImage(docker: Docker, image: Image<Layer>, name: string): Promise<void> {
   const stream = new PassThrough();
   const writing = writeDockerArchive(image, stream, { repoTags: [name] });
   writing.catch((error: unknown) => stream.destroy(error instanceof Error ? error : new Error(String(error))));
-  await Promise.all([loadArchive(docker, stream), writing]);
+  const loading = loadArchive(docker, stream);
+  try {
+    await Promise.all([loading, writing]);
+  } catch (error) {
+    stream.destroy();
+    await Promise.allSettled([writing]);
+    throw error;
+  }
 }
 
 export function loadArchiveFile(docker: Docker, file: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { ContainerRunError } from "../errors.js";
+import { ContainerRunError, InterruptedError } from "../errors.js";
 import type { Credentials } from "../registry/keychain.js";
-import { reasonOf } from "./client.js";
+import { reasonOf, withTimeout } from "./client.js";
 import { engineAuthConfig } from "./push.js";
 import { engineMessages, messageError } from "./stream.js";
 
@@ -32,16 +32,25 @@ async function hasImage(docker: Docker, image: string): Promise<boolean> {
 }
 
 /** Pulls an image through the Engine, raising the stream's errors. */
-export async function pullImage(docker: Docker, image: string, credentials: Credentials | undefined, registryHost: string): Promise<void> {
+export async function pullImage(docker: Docker, image: string, credentials: Credentials | undefined, registryHost: string, signal?: AbortSignal): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.pull(image, { authconfig: engineAuthConfig(credentials, registryHost) });
   } catch (error) {
     throw new ContainerRunError(`cannot pull ${image}: ${reasonOf(error)}`);
   }
-  for await (const message of engineMessages(stream)) {
-    const failure = messageError(message);
-    if (failure) throw new ContainerRunError(`cannot pull ${image}: ${failure.trim()}`);
+  const stop = () => (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const message of engineMessages(stream)) {
+      const failure = messageError(message);
+      if (failure) throw new ContainerRunError(`cannot pull ${image}: ${failure.trim()}`);
+    }
+  } catch (error) {
+    if (signal?.aborted) throw new InterruptedError("interrupted while pulling; no container was started");
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
 }
 
@@ -50,9 +59,11 @@ export async function pullImage(docker: Docker, image: string, credentials: Cred
  * logs). The container is removed afterwards, also when the run is aborted (Ctrl-C).
  */
 export async function runContainer(docker: Docker, image: string, options: ContainerRunOptions = {}): Promise<ContainerResult> {
+  const interrupted = () => new InterruptedError("interrupted: no container was started");
   if (options.pull && !(await hasImage(docker, image))) {
-    await pullImage(docker, image, options.pull.credentials, options.pull.registryHost);
+    await pullImage(docker, image, options.pull.credentials, options.pull.registryHost, options.signal);
   }
+  if (options.signal?.aborted) throw interrupted();
   let container: Docker.Container;
   try {
     container = await docker.createContainer({
@@ -71,6 +82,7 @@ export async function runContainer(docker: Docker, image: string, options: Conta
   const abort = () => void container.kill().catch(() => undefined);
   options.signal?.addEventListener("abort", abort, { once: true });
   try {
+    if (options.signal?.aborted) throw interrupted();
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -81,9 +93,11 @@ export async function runContainer(docker: Docker, image: string, options: Conta
     const ended = new Promise<void>((resolve) => stream.on("end", resolve));
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 2_000))]);
+    // The attach stream ends once the daemon has sent everything; never return a cut result.
+    await withTimeout(ended, 30_000, "the container's output did not end within 30 s of its exit");
     return { exitCode: StatusCode, stdout: Buffer.concat(chunks).toString("utf8") };
   } catch (error) {
+    if (error instanceof InterruptedError) throw error;
     throw new ContainerRunError(`container from ${image} failed: ${reasonOf(error)}`);
   } finally {
     options.signal?.removeEventListener("abort", abort);

@@ -85,14 +85,18 @@ export function flow(
     validateParameters,
     async run(raw: unknown, context: Partial<FlowContext> = {}) {
       const params = validateParameters(raw);
-      const ctx: FlowContext = {
-        flowName: name,
-        runId: context.runId ?? randomUUID(),
-        log: context.log ?? createLogger(name),
-      };
-      return fn(params, ctx);
+      return fn(params, createContext(name, context));
     },
   }) as AnyFlow;
+}
+
+/** The `ctx` a flow function gets: what `context` gives, a fresh run ID and a logger otherwise. */
+export function createContext(flowName: string, context: Partial<FlowContext> = {}): FlowContext {
+  return {
+    flowName,
+    runId: context.runId ?? randomUUID(),
+    log: context.log ?? createLogger(flowName),
+  };
 }
 
 /** Structural check for a flow made by any copy of flowpack that speaks this protocol. */

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { bundleFlow } from "../bundle/bundle.js";
-import { writeTemporaryBundle } from "../bundle/temporary.js";
+import { importBundle } from "../bundle/temporary.js";
 import { UsageError } from "../errors.js";
 import type { AnyFlow } from "./flow.js";
 import { flowsOf, importScript, pickFlow } from "./select.js";
@@ -17,9 +17,6 @@ export async function loadFlowFromScript(path: string, flowName?: string): Promi
   if (!existsSync(absolute) || !statSync(absolute).isFile()) {
     throw new UsageError(`flow script not found: ${path}`);
   }
-  let modulePath = absolute;
-  if (TYPESCRIPT.has(extname(absolute))) {
-    modulePath = await writeTemporaryBundle(await bundleFlow(absolute));
-  }
-  return pickFlow(flowsOf(await importScript(modulePath)), flowName, path);
+  const namespace = TYPESCRIPT.has(extname(absolute)) ? await importBundle(await bundleFlow(absolute)) : await importScript(absolute);
+  return pickFlow(flowsOf(namespace), flowName, path);
 }

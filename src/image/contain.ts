@@ -21,7 +21,8 @@ export function staysInside(relativePath: string): boolean {
   return relativePath !== ".." && !relativePath.startsWith("../") && !relativePath.startsWith("/");
 }
 
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+/** `lstat`, or undefined when nothing is there (ENOENT, ENOTDIR). */
+export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (error) {

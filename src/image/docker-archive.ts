@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Pack as TarPack } from "tar-stream";
 import { ImageFormatError } from "../errors.js";
+import { drained, verified } from "./streams.js";
 import { writeTar } from "./tar-output.js";
 import type { Image } from "./image.js";
 import type { Layer } from "./layer.js";
@@ -56,7 +57,7 @@ async function addStream(pack: TarPack, name: string, size: number, source: Asyn
     for await (const chunk of source) {
       written += chunk.length;
       if (written > size) throw new ImageFormatError(`${what} is longer than its recorded ${size} bytes`);
-      if (!sink!.write(chunk)) await Promise.race([once(sink!, "drain"), done]);
+      if (!sink!.write(chunk)) await Promise.race([drained(sink!, "the archive entry"), done]);
     }
     if (written !== size) throw new ImageFormatError(`${what} is ${written} bytes, not its recorded ${size}`);
     sink!.end(undefined);
@@ -65,41 +66,6 @@ async function addStream(pack: TarPack, name: string, size: number, source: Asyn
     sink?.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
-}
-
-function once(emitter: NodeJS.EventEmitter, event: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const onEvent = () => {
-      emitter.off("error", onError);
-      emitter.off("close", onClose);
-      resolvePromise();
-    };
-    const onError = (error: Error) => {
-      emitter.off(event, onEvent);
-      emitter.off("close", onClose);
-      reject(error);
-    };
-    const onClose = () => {
-      emitter.off(event, onEvent);
-      emitter.off("error", onError);
-      reject(new Error("archive entry closed early"));
-    };
-    emitter.once(event, onEvent);
-    emitter.once("error", onError);
-    emitter.once("close", onClose);
-  });
-}
-
-/** Passes chunks through while hashing them; `check` runs when the stream ends. */
-async function* verified(source: Readable, check: (digest: string, size: number) => void): AsyncGenerator<Buffer> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-    yield chunk;
-  }
-  check(`sha256:${hash.digest("hex")}`, size);
 }
 
 function gunzipped(layer: Layer): Readable {

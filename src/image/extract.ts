@@ -1,13 +1,14 @@
-import { createWriteStream, type Stats } from "node:fs";
-import { chmod, link, lstat, mkdir, readdir, rm, symlink, unlink } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { chmod, link, mkdir, readdir, rm, symlink, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
-import { resolveWithin } from "./contain.js";
+import { lstatOrUndefined, resolveWithin } from "./contain.js";
 import { UnsafeLayerEntryError } from "../errors.js";
 import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
+import { drained } from "./streams.js";
 
 /**
  * Extracts layers (gzip or plain tar) into a folder, in order, refusing anything that could write
@@ -228,7 +229,7 @@ class LayerExtraction {
     const feeding = (async () => {
       for await (const chunk of tarBytes(layer)) {
         this.options.signal?.throwIfAborted();
-        if (!extract.write(chunk)) await drained(extract);
+        if (!extract.write(chunk)) await drained(extract, "the tar reader");
       }
       extract.end(undefined);
     })();
@@ -246,33 +247,6 @@ class LayerExtraction {
       throw error;
     }
     await feeding;
-  }
-}
-
-function drained(emitter: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const done = (error?: Error) => {
-      emitter.off("drain", onDrain);
-      emitter.off("error", onError);
-      emitter.off("close", onClose);
-      if (error) reject(error);
-      else resolvePromise();
-    };
-    const onDrain = () => done();
-    const onError = (error: Error) => done(error);
-    const onClose = () => done(new Error("tar reader closed early"));
-    emitter.on("drain", onDrain);
-    emitter.on("error", onError);
-    emitter.on("close", onClose);
-  });
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw error;
   }
 }
 

@@ -1,20 +1,23 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { sha256, type Sha256Digest } from "../_internal/digest.js";
-import { buildLayer, fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { buildLayer, DEFAULT_COMPRESSION_LEVEL, fileLayer, resolveMtime, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
+import { MediaType } from "./oci.js";
 
 /** `$FLOWPACK_CACHE_DIR`, else `$XDG_CACHE_HOME/flowpack`, else `~/.cache/flowpack`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLOWPACK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "flowpack");
 }
 
+const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({
-  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
-  diffId: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+  digest: sha256Digest,
+  diffId: sha256Digest,
   size: z.number().int().nonnegative(),
   mediaType: z.string(),
 });
@@ -22,28 +25,67 @@ const infoSchema = z.strictObject({
 /**
  * Built layers kept on disk, keyed by their inputs, so an unchanged layer (a dependency tree, the
  * host's Node.js runtime) is reused without reading, tarring and gzipping it again.
+ *
+ * `layers/<key>.json` records a layer's digests; its blob is `layers/blobs/<digest hex>.tar.gz`,
+ * renamed into place only once built and hashed. A record therefore only ever names a blob by its
+ * content, and processes building the same key at once never write into the same file.
  */
 export class LayerCache {
   constructor(readonly dir: string = defaultCacheDir()) {}
 
-  /** The cached layer for `key`, or a freshly built one (then cached). */
+  /**
+   * The cached layer for `key`, or a freshly built one (then cached). The build options that change
+   * the bytes — the effective mtime (`SOURCE_DATE_EPOCH` when not given), compression level, media
+   * type, parent owner — are resolved here and made part of the key.
+   */
   async layer(key: string, entries: () => Promise<LayerEntry[]> | LayerEntry[], options: BuildLayerOptions = {}): Promise<{ layer: Layer; cached: boolean }> {
-    const base = join(this.dir, "layers", sha256(key).slice("sha256:".length));
-    const cached = await this.read(base);
+    const resolved: BuildLayerOptions = {
+      ...options,
+      mtime: resolveMtime(options.mtime),
+      compressionLevel: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
+      mediaType: options.mediaType ?? MediaType.OCI_LAYER_GZIP,
+    };
+    const fullKey = JSON.stringify({
+      key,
+      mtime: resolved.mtime,
+      compressionLevel: resolved.compressionLevel,
+      mediaType: resolved.mediaType,
+      parentOwner: options.parentOwner ?? { uid: 0, gid: 0 },
+    });
+    const id = sha256(fullKey).slice("sha256:".length);
+    const record = join(this.dir, "layers", `${id}.json`);
+    const cached = await this.read(record);
     if (cached) return { layer: cached, cached: true };
-    await mkdir(join(this.dir, "layers"), { recursive: true });
-    const built = await buildLayer(await entries(), { ...options, output: { file: `${base}.tar.gz` } });
-    const info = { digest: built.digest, diffId: built.diffId, size: built.size, mediaType: built.mediaType };
-    await writeFileAtomic(`${base}.json`, JSON.stringify(info));
-    return { layer: built, cached: false };
+
+    await mkdir(join(this.dir, "layers", "blobs"), { recursive: true });
+    const temporary = join(this.dir, "layers", "blobs", `${id}.${randomBytes(6).toString("hex")}.building`);
+    let info: z.infer<typeof infoSchema>;
+    try {
+      const built = await buildLayer(await entries(), { ...resolved, output: { file: temporary } });
+      info = { digest: built.digest, diffId: built.diffId, size: built.size, mediaType: built.mediaType };
+      await rename(temporary, this.blobPath(built.digest));
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await writeFileAtomic(record, JSON.stringify(info));
+    return { layer: this.cachedLayer(info), cached: false };
   }
 
-  private async read(base: string): Promise<Layer | undefined> {
+  private blobPath(digest: string): string {
+    return join(this.dir, "layers", "blobs", `${digest.slice("sha256:".length)}.tar.gz`);
+  }
+
+  private cachedLayer(info: z.infer<typeof infoSchema>): Layer {
+    return fileLayer(this.blobPath(info.digest), { ...info, digest: info.digest as Sha256Digest, diffId: info.diffId as Sha256Digest });
+  }
+
+  private async read(record: string): Promise<Layer | undefined> {
     try {
-      const info = infoSchema.parse(JSON.parse(await readFile(`${base}.json`, "utf8")));
-      const blob = await stat(`${base}.tar.gz`);
-      if (blob.size !== info.size) return undefined;
-      return fileLayer(`${base}.tar.gz`, { ...info, digest: info.digest as Sha256Digest, diffId: info.diffId as Sha256Digest });
+      const info = infoSchema.parse(JSON.parse(await readFile(record, "utf8")));
+      const blob = await stat(this.blobPath(info.digest));
+      if (!blob.isFile() || blob.size !== info.size) return undefined;
+      return this.cachedLayer(info);
     } catch {
       return undefined;
     }
@@ -52,10 +94,10 @@ export class LayerCache {
 
 /**
  * A cache key for entries that come from files: paths, modes and link targets, and for each
- * source file its path, size and modification time (a stat, not a read). Build options that change
- * the bytes (mtime, compression) are part of it.
+ * source file its path, size and modification time (a stat, not a read). The build options are
+ * added by `LayerCache.layer`.
  */
-export function entriesKey(kind: string, entries: readonly LayerEntry[], options: Record<string, unknown> = {}): string {
+export function entriesKey(kind: string, entries: readonly LayerEntry[]): string {
   const parts = entries.map((e) => {
     const content = e.content;
     let source: unknown = null;
@@ -67,5 +109,5 @@ export function entriesKey(kind: string, entries: readonly LayerEntry[], options
     }
     return [e.path, e.type, e.mode ?? null, e.uid ?? null, e.gid ?? null, e.linkTarget ?? null, source];
   });
-  return JSON.stringify({ kind, version: 1, options, parts });
+  return JSON.stringify({ kind, version: 1, parts });
 }

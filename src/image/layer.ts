@@ -7,8 +7,9 @@ import { Readable, Transform, Writable } from "node:stream";
 import { constants as zlibConstants, createGunzip, createGzip, type Gzip } from "node:zlib";
 import type { Header, Pack as TarPack } from "tar-stream";
 import type { Sha256Digest } from "../_internal/digest.js";
-import { resolveWithin } from "./contain.js";
+import { resolveWithin, staysInside } from "./contain.js";
 import { LayerError } from "../errors.js";
+import { drained } from "./streams.js";
 import { writeTar } from "./tar-output.js";
 import { compareCodePoints, isGzipLayerMediaType, MediaType } from "./oci.js";
 
@@ -99,7 +100,8 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
   return Number(raw);
 }
 
-function resolveMtime(mtime: number | Date | undefined): number {
+/** The mtime (seconds) a layer is built with: `mtime` as given, else `SOURCE_DATE_EPOCH`, else 0. */
+export function resolveMtime(mtime: number | Date | undefined): number {
   if (mtime === undefined) return sourceDateEpoch();
   const seconds = mtime instanceof Date ? Math.floor(mtime.getTime() / 1000) : mtime;
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0o77777777777) {
@@ -246,32 +248,6 @@ function tarHeader(entry: PlannedEntry, mtime: Date, size: number): TarHeader {
   return header;
 }
 
-/** Resolves when `writable` can take more data; rejects if it fails or closes first. */
-function drained(writable: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const cleanup = () => {
-      writable.off("drain", onDrain);
-      writable.off("error", onError);
-      writable.off("close", onClose);
-    };
-    const onDrain = () => {
-      cleanup();
-      resolvePromise();
-    };
-    const onError = (error: unknown) => {
-      cleanup();
-      reject(error instanceof Error ? error : new Error(String(error)));
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error("the layer's tar stream closed early"));
-    };
-    writable.on("drain", onDrain);
-    writable.on("error", onError);
-    writable.on("close", onClose);
-  });
-}
-
 function addEntry(pack: TarPack, header: TarHeader, buffer?: Buffer): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const callback = (error?: Error | null) => (error ? reject(error) : resolvePromise());
@@ -301,7 +277,7 @@ async function addFileEntry(pack: TarPack, header: TarHeader, file: string, size
       signal?.throwIfAborted();
       read += chunk.length;
       if (read > size) throw changed(read);
-      if (!sink!.write(chunk)) await drained(sink!);
+      if (!sink!.write(chunk)) await drained(sink!, "the layer's tar stream");
     }
     if (read !== size) throw changed(read);
     sink!.end(undefined);
@@ -553,10 +529,6 @@ export interface DirectoryLayer extends BuiltLayer {
   readonly fileBytes: number;
 }
 
-function isInside(relativePath: string): boolean {
-  return relativePath !== ".." && !relativePath.startsWith("../") && !posix.isAbsolute(relativePath);
-}
-
 /**
  * Walks `dir` into layer entries: regular files (mode 0755 when any execute bit is set, else 0644),
  * directories (0755) and symlinks whose target stays inside `dir` (absolute targets inside `dir` are
@@ -633,12 +605,12 @@ async function symlinkTargetInside(root: string, realRoot: string, rel: string, 
     // An absolute host path is meaningless in the image; keep it only if it names something in the folder.
     const inside = relativeNative(root, resolve(target));
     const insideReal = relativeNative(realRoot, resolve(target));
-    const relToRoot = isInside(inside.split(sep).join("/")) ? inside : isInside(insideReal.split(sep).join("/")) ? insideReal : undefined;
+    const relToRoot = staysInside(inside.split(sep).join("/")) ? inside : staysInside(insideReal.split(sep).join("/")) ? insideReal : undefined;
     if (relToRoot === undefined) throw refuse("outside the folder");
     linkTarget = posix.relative(posix.dirname(`/${rel}`), `/${relToRoot.split(sep).join("/")}`) || ".";
   }
   const lexical = posix.normalize(posix.join(posix.dirname(rel), linkTarget));
-  if (!isInside(lexical)) throw refuse("outside the folder");
+  if (!staysInside(lexical)) throw refuse("outside the folder");
   // Through other symlinks a target can leave the folder although its text stays inside: follow it step by step.
   const from = posix.dirname(rel) === "." ? [] : posix.dirname(rel).split("/");
   if ((await resolveWithin(root, from, linkTarget, { absolute: "escape" })) === undefined) {

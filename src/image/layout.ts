@@ -9,8 +9,10 @@ import { writeFileAtomic } from "../_internal/fs.js";
 import { ImageLayoutError } from "../errors.js";
 import { imageFromParts, type Image } from "./image.js";
 import { fileLayer, type Layer } from "./layer.js";
+import { verifiedStream } from "./streams.js";
 import {
   canonicalJson,
+  checkConfigPlatform,
   formatPlatform,
   hostPlatform,
   isImageIndexMediaType,
@@ -78,6 +80,14 @@ function checkLayoutMarker(dir: string, text: string): void {
   }
   if (typeof version !== "string" || !version.startsWith("1.")) {
     throw new ImageLayoutError(`${join(dir, OCI_LAYOUT_FILE)} does not declare a supported imageLayoutVersion (1.x)`);
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -236,9 +246,18 @@ export async function readBlob(layoutDir: string, digest: string, size?: number)
 }
 
 export interface ReadLayoutOptions {
-  /** Which image: its `org.opencontainers.image.ref.name`. Optional when the layout holds one image. */
+  /** Which image: its `org.opencontainers.image.ref.name`. Optional when the layout holds one image; only a hint with `digest`. */
   refName?: string;
-  /** For multi-platform entries (an index): which platform (default: `hostPlatform()`). */
+  /**
+   * Which image, by the digest of its manifest (or of an index holding it): an index.json entry, a
+   * manifest inside a nested index, or a manifest whose blob is still in `blobs/` although
+   * index.json no longer names it (its ref name moved on). Takes precedence over `refName`.
+   */
+  digest?: string;
+  /**
+   * For multi-platform entries (an index): which platform (default: `hostPlatform()`). When given,
+   * the chosen image's config must be for this platform too.
+   */
   platform?: Platform;
 }
 
@@ -249,31 +268,22 @@ export interface LayoutImage extends Image<Layer> {
   readonly layoutDir: string;
 }
 
+const refNameOf = (entry: Descriptor) => entry.annotations?.[REF_NAME_ANNOTATION];
+
 function describeEntries(index: ImageIndex): string {
-  const names = index.manifests.map((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? `(unnamed ${entry.digest.slice(0, 19)}…)`);
+  const names = index.manifests.map((entry) => refNameOf(entry) ?? `(unnamed ${entry.digest.slice(0, 19)}…)`);
   return names.length === 0 ? "it holds no images" : `it holds: ${names.join(", ")}`;
 }
 
-/** Reads an image (manifest, config, layers as file-backed `Layer`s) from an OCI layout. */
+/**
+ * Reads an image (manifest, config, layers as file-backed `Layer`s) from an OCI layout. Manifest and
+ * config are verified against their digests when read; a layer's bytes as its stream is consumed.
+ */
 export async function readImageFromLayout(layoutDir: string, options: ReadLayoutOptions = {}): Promise<LayoutImage> {
   const dir = resolve(layoutDir);
   const index = await readLayoutIndex(dir);
-  let candidates = index.manifests;
-  if (options.refName !== undefined) {
-    candidates = candidates.filter((entry) => entry.annotations?.[REF_NAME_ANNOTATION] === options.refName);
-    if (candidates.length === 0) {
-      throw new ImageLayoutError(`the OCI layout ${dir} has no image named ${JSON.stringify(options.refName)}; ${describeEntries(index)}`);
-    }
-  }
-  if (candidates.length !== 1) {
-    throw new ImageLayoutError(
-      candidates.length === 0
-        ? `the OCI layout ${dir} holds no images`
-        : `the OCI layout ${dir} holds ${candidates.length} images${options.refName === undefined ? "" : ` named ${JSON.stringify(options.refName)}`}: say which one by ref name (${describeEntries(index)})`,
-    );
-  }
-  const entry = candidates[0]!;
-  const refName = entry.annotations?.[REF_NAME_ANNOTATION];
+  const { entry, refName } =
+    options.digest !== undefined ? await entryByDigest(dir, index, options.digest, options.refName) : entryByRefName(dir, index, options.refName);
   const wanted = options.platform ?? hostPlatform();
   const descriptor = await resolveManifestDescriptor(dir, entry, wanted, 0);
 
@@ -281,6 +291,7 @@ export async function readImageFromLayout(layoutDir: string, options: ReadLayout
   const manifest = parseImageManifest(manifestBytes, `manifest ${descriptor.digest} in ${dir}`);
   const configBytes = await readBlob(dir, manifest.config.digest, manifest.config.size);
   const config = parseImageConfig(configBytes, `config ${manifest.config.digest} in ${dir}`);
+  if (options.platform !== undefined) checkConfigPlatform(config, options.platform, `image ${descriptor.digest} in ${dir}`);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
     throw new ImageLayoutError(`image ${descriptor.digest} in ${dir}: the manifest lists ${manifest.layers.length} layers but the config ${diffIds.length} diff_ids`);
@@ -291,7 +302,12 @@ export async function readImageFromLayout(layoutDir: string, options: ReadLayout
     if (!(await blobExists(path, layer.size))) {
       throw new ImageLayoutError(`layer blob ${layer.digest} (${layer.size} bytes) is missing or truncated in ${dir}`);
     }
-    layers.push(fileLayer(path, { digest: layer.digest as Sha256Digest, diffId: diffIds[i]!, size: layer.size, mediaType: layer.mediaType }));
+    const file = fileLayer(path, { digest: layer.digest as Sha256Digest, diffId: diffIds[i]!, size: layer.size, mediaType: layer.mediaType });
+    const corrupted = (actual: { digest: string; size: number }) =>
+      new ImageLayoutError(`layer ${i} (${layer.digest}) in ${dir} is corrupted: its blob is ${actual.size} bytes hashing to ${actual.digest}`, {
+        hint: "the layout changed after it was written: write the image to it again",
+      });
+    layers.push({ ...file, open: () => verifiedStream(file.open(), layer, corrupted) });
   }
   return {
     ...imageFromParts({ manifest, manifestBytes, config, configBytes, layers }),
@@ -299,6 +315,78 @@ export async function readImageFromLayout(layoutDir: string, options: ReadLayout
     refName,
     layoutDir: dir,
   };
+}
+
+function entryByRefName(dir: string, index: ImageIndex, refName: string | undefined): { entry: Descriptor; refName: string | undefined } {
+  let candidates = index.manifests;
+  if (refName !== undefined) {
+    candidates = candidates.filter((entry) => refNameOf(entry) === refName);
+    if (candidates.length === 0) {
+      throw new ImageLayoutError(`the OCI layout ${dir} has no image named ${JSON.stringify(refName)}; ${describeEntries(index)}`);
+    }
+  }
+  if (candidates.length !== 1) {
+    throw new ImageLayoutError(
+      candidates.length === 0
+        ? `the OCI layout ${dir} holds no images`
+        : `the OCI layout ${dir} holds ${candidates.length} images${refName === undefined ? "" : ` named ${JSON.stringify(refName)}`}: say which one by ref name (${describeEntries(index)})`,
+    );
+  }
+  const entry = candidates[0]!;
+  return { entry, refName: refNameOf(entry) };
+}
+
+/**
+ * The entry for `digest`: from index.json (the one named `refName` first), else from a nested
+ * index, else — blobs are content-addressed — the manifest or index blob itself, even when
+ * index.json no longer names it.
+ */
+async function entryByDigest(dir: string, index: ImageIndex, digest: string, refName: string | undefined): Promise<{ entry: Descriptor; refName: string | undefined }> {
+  if (!isSha256Digest(digest)) throw new ImageLayoutError(`invalid image digest ${JSON.stringify(digest)} (expected sha256:<64 hex>)`);
+  const hinted =
+    refName === undefined ? index.manifests : [...index.manifests.filter((e) => refNameOf(e) === refName), ...index.manifests.filter((e) => refNameOf(e) !== refName)];
+  const direct = hinted.find((e) => e.digest === digest);
+  if (direct) return { entry: direct, refName: refNameOf(direct) };
+  for (const top of hinted) {
+    const nested = await findInIndex(dir, top, digest, 0);
+    if (nested) return { entry: nested, refName: refNameOf(top) };
+  }
+  if (await isFile(blobPath(dir, digest))) {
+    const bytes = await readBlob(dir, digest);
+    return { entry: { mediaType: sniffMediaType(dir, digest, bytes), digest, size: bytes.length }, refName: undefined };
+  }
+  const moved = refName === undefined ? undefined : index.manifests.find((e) => refNameOf(e) === refName);
+  throw new ImageLayoutError(
+    `the OCI layout ${dir} does not hold the image ${digest}${moved ? ` (${JSON.stringify(refName)} now names ${moved.digest})` : ""}; ${describeEntries(index)}`,
+    { hint: "its blobs are no longer in the layout: write the image there again (for a flow: package it again)" },
+  );
+}
+
+/** A descriptor for `digest` inside `entry` when `entry` is an index (searched depth-first); blobs that are gone are skipped. */
+async function findInIndex(dir: string, entry: Descriptor, digest: string, depth: number): Promise<Descriptor | undefined> {
+  if (!isImageIndexMediaType(entry.mediaType) || depth > 4 || !(await blobExists(blobPath(dir, entry.digest), entry.size))) return undefined;
+  const nested = parseImageIndex(await readBlob(dir, entry.digest, entry.size), `index ${entry.digest} in ${dir}`);
+  for (const child of nested.manifests) {
+    if (child.digest === digest) return child;
+    const found = await findInIndex(dir, child, digest, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The media type of a manifest or index blob read by digest: its `mediaType`, else what its fields say. */
+function sniffMediaType(dir: string, digest: string, bytes: Buffer): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    value = undefined;
+  }
+  const object = typeof value === "object" && value !== null ? (value as { mediaType?: unknown; manifests?: unknown; config?: unknown }) : undefined;
+  if (typeof object?.mediaType === "string") return object.mediaType;
+  if (Array.isArray(object?.manifests)) return MediaType.OCI_INDEX;
+  if (object?.config !== undefined) return MediaType.OCI_MANIFEST;
+  throw new ImageLayoutError(`blob ${digest} in ${dir} is neither an image manifest nor an index`);
 }
 
 async function resolveManifestDescriptor(dir: string, entry: Descriptor, platform: Platform, depth: number): Promise<Descriptor> {

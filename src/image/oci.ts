@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isSha256Digest } from "../_internal/digest.js";
 import { ImageFormatError } from "../errors.js";
 
 /**
@@ -58,7 +59,7 @@ export const digestSchema = z
   .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
 export const sha256DigestSchema = z
   .string()
-  .regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 lowercase hex digits>")
+  .refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>")
   .transform((s) => s as `sha256:${string}`);
 const annotationsSchema = z.record(z.string(), z.string());
 
@@ -248,6 +249,25 @@ export function platformMatches(wanted: Platform, candidate: Platform): boolean 
     wanted.architecture === candidate.architecture &&
     normalisedVariant(wanted) === normalisedVariant(candidate)
   );
+}
+
+/** The platform an image's config says it is built for. */
+export function configPlatform(config: ImageConfig): Platform {
+  return config.variant === undefined ? { os: config.os, architecture: config.architecture } : { os: config.os, architecture: config.architecture, variant: config.variant };
+}
+
+/**
+ * Refuses an image whose config is not for `wanted`: os and architecture must agree, and the
+ * variant too when the config gives one. `what` names the image in the error.
+ */
+export function checkConfigPlatform(config: ImageConfig, wanted: Platform, what: string): void {
+  const actual = configPlatform(config);
+  const matches = actual.variant === undefined ? actual.os === wanted.os && actual.architecture === wanted.architecture : platformMatches(wanted, actual);
+  if (!matches) {
+    throw new ImageFormatError(`${what} is built for ${formatPlatform(actual)}, not ${formatPlatform(wanted)}`, {
+      hint: `use a base image that has ${formatPlatform(wanted)} (a multi-platform index), or build for ${formatPlatform(actual)}`,
+    });
+  }
 }
 
 /** Node's `process.arch` → OCI (GOARCH) architecture names. */

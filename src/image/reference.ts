@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
-import type { Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, type Sha256Digest } from "../_internal/digest.js";
 import { ImageReferenceError } from "../errors.js";
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, isLoopbackHostname, resolveEndpoint } from "../registry/host.js";
 
 /**
  * Image references: `[host[:port]/]path[:tag][@sha256:<hex>]`, with Docker Hub normalisation
@@ -22,9 +23,9 @@ export interface ParseReferenceOptions {
   defaultTag?: string | null;
 }
 
-export const DOCKER_HUB_REGISTRY = "docker.io";
+export const DOCKER_HUB_REGISTRY = DOCKER_HUB;
 /** Where Docker Hub's registry API actually lives. */
-export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
+export { DOCKER_HUB_API_HOST };
 export const DEFAULT_TAG = "latest";
 
 export const PATH_COMPONENT_RULE = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
@@ -34,11 +35,16 @@ const MAX_NAME_LENGTH = 255;
 
 const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_RULE}$`);
 const TAG = new RegExp(`^${TAG_RULE}$`);
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:.]+\\])(?::([0-9]+))?$`);
-/** Other spellings of Docker Hub that mean `docker.io`. */
-const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+/** `docker.io` and the other spellings of Docker Hub (index.docker.io, …): the registry client's rule. */
+function isDockerHub(host: string): boolean {
+  try {
+    return resolveEndpoint(host).isDockerHub;
+  } catch {
+    return false;
+  }
+}
 
 function fail(input: string, rule: string): never {
   throw new ImageReferenceError(`invalid image reference ${JSON.stringify(input)}: ${rule}`, {
@@ -60,7 +66,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
     if (!raw.startsWith("sha256:")) {
       fail(input, `digest ${JSON.stringify(raw)} uses an unsupported algorithm (only sha256 digests are supported)`);
     }
-    if (!DIGEST.test(raw)) fail(input, `digest ${JSON.stringify(raw)} must match ${DIGEST_RULE} (64 lowercase hex digits)`);
+    if (!isSha256Digest(raw)) fail(input, `digest ${JSON.stringify(raw)} must match ${DIGEST_RULE} (64 lowercase hex digits)`);
     digest = raw as Sha256Digest;
   }
 
@@ -125,7 +131,7 @@ function normaliseRegistry(input: string, host: string): string {
     fail(input, `registry host ${JSON.stringify(host)} has an invalid IPv6 address`);
   }
   const lower = host.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB_REGISTRY : lower;
+  return isDockerHub(lower) ? DOCKER_HUB_REGISTRY : lower;
 }
 
 /** `registry/path[:tag][@digest]`, fully qualified (`docker.io/library/node:20`). */
@@ -144,7 +150,7 @@ export function familiarReference(ref: ImageReference): string {
 
 /** The same image pinned to `digest` (the tag is kept for readability). */
 export function withDigest(ref: ImageReference, digest: string): ImageReference {
-  if (!DIGEST.test(digest)) {
+  if (!isSha256Digest(digest)) {
     throw new ImageReferenceError(`invalid digest ${JSON.stringify(digest)}: must match ${DIGEST_RULE}`);
   }
   return Object.freeze({ ...ref, digest: digest as Sha256Digest });
@@ -166,7 +172,7 @@ export function repository(ref: ImageReference): string {
 /** The host[:port] to open HTTP connections to (`registry-1.docker.io` for Docker Hub). */
 export function registryHost(refOrRegistry: ImageReference | string): string {
   const registry = typeof refOrRegistry === "string" ? refOrRegistry : refOrRegistry.registry;
-  return DOCKER_HUB_ALIASES.has(registry.toLowerCase()) ? DOCKER_HUB_API_HOST : registry;
+  return isDockerHub(registry) ? DOCKER_HUB_API_HOST : registry;
 }
 
 /**
@@ -174,17 +180,14 @@ export function registryHost(refOrRegistry: ImageReference | string): string {
  * `::1` (also as `[::1]:port`). Registries on such hosts are usually spoken to over plain HTTP.
  */
 export function isLoopbackHost(hostWithPort: string): boolean {
-  let host = hostWithPort.trim().toLowerCase();
-  if (host.startsWith("[")) {
-    host = host.slice(1, host.indexOf("]") === -1 ? undefined : host.indexOf("]"));
-  } else if (isIP(host) !== 6) {
-    const colon = host.lastIndexOf(":");
-    if (colon !== -1) host = host.slice(0, colon);
+  const value = hostWithPort.trim();
+  if (value === "" || /[/?#@\s]/.test(value)) return false;
+  let hostname: string;
+  try {
+    // A bare IPv6 address (`::1`) has colons but no port; the URL parser normalises every spelling.
+    hostname = new URL(isIP(value) === 6 ? `http://[${value}]` : `http://${value}`).hostname;
+  } catch {
+    return false;
   }
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) {
-    return host === "::1" || /^(?:0{1,4}:){7}0{0,3}1$/.test(host) || /^::ffff:127\./.test(host);
-  }
-  return false;
+  return isLoopbackHostname(hostname);
 }

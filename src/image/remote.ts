@@ -4,6 +4,7 @@ import type { RegistryClient } from "../registry/client.js";
 import { ImageFormatError } from "../errors.js";
 import type { Layer } from "./layer.js";
 import {
+  checkConfigPlatform,
   formatPlatform,
   isImageIndexMediaType,
   parseImageConfig,
@@ -40,9 +41,7 @@ export async function readRemoteImage(client: RegistryClient, repository: string
   const parsed = parseImageManifest(manifest.bytes, `manifest of ${repository}:${reference}`);
   const configBytes = Buffer.from(await client.getBlob(repository, parsed.config.digest, { size: parsed.config.size }));
   const config = parseImageConfig(configBytes, `config of ${repository}:${reference}`);
-  if (config.architecture && config.architecture !== platform.architecture) {
-    throw new ImageFormatError(`${repository}:${reference} is built for ${config.os}/${config.architecture}, not ${formatPlatform(platform)}`);
-  }
+  checkConfigPlatform(config, platform, `${repository}:${reference}`);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== parsed.layers.length) {
     throw new ImageFormatError(`${repository}:${reference}: the manifest lists ${parsed.layers.length} layers but the config ${diffIds.length} diff_ids`);

@@ -14,8 +14,8 @@ export const sha256DigestSchema = z
 export const absolutePosixPathSchema = z
   .string()
   .refine(
-    (p) => p.startsWith("/") && !p.includes("\\") && !p.includes("\0") && !p.split("/").includes(".."),
-    "expected an absolute POSIX path without '..' (e.g. /opt/flowpack/flow.mjs)",
+    (p) => p.startsWith("/") && !p.includes("\\") && ![...p].some((c) => c < " " || c === "\u007f") && !p.split("/").includes(".."),
+    "expected an absolute POSIX path without '..' or control characters (e.g. /opt/flowpack/flow.mjs)",
   );
 
 const commonShape = {

@@ -5,7 +5,7 @@ import type { FilePackageManifest } from "../manifest/schema.js";
 import { ContentStore } from "../store/content-store.js";
 import type { Packager } from "./packager.js";
 import { flowsOf, importScript, pickFlow } from "../flow/select.js";
-import { bundleTarget, type PackageOptions, type PackageTarget } from "./source.js";
+import { CREATED_BY, bundleTarget, metadataOf, type PackageOptions, type PackageTarget } from "./source.js";
 
 export interface FilePackagerOptions {
   /** The content-addressed store folder. Default: `.flowpack/store` in the flow's project. */
@@ -64,13 +64,5 @@ async function packageImportReference(
   const serializer = { type: "import" as const, module, exportName };
   const store = new ContentStore(storeRoot);
   const key = await store.put(Buffer.from(JSON.stringify(serializer)));
-  return baseManifest("file", flow).finalize({ serializer, key, store: store.root, metadata: { createdBy: "flowpack" } });
-}
-
-export function metadataOf(bundle: { entry: string; externals: { name: string; version: string }[] }): Record<string, unknown> {
-  return {
-    entry: bundle.entry,
-    ...(bundle.externals.length > 0 ? { externals: bundle.externals } : {}),
-    createdBy: "flowpack",
-  };
+  return baseManifest("file", flow).finalize({ serializer, key, store: store.root, metadata: { createdBy: CREATED_BY } });
 }

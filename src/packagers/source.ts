@@ -1,8 +1,9 @@
+import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js";
-import { writeTemporaryBundle } from "../bundle/temporary.js";
+import { importBundle } from "../bundle/temporary.js";
 import { InvalidFlowError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
-import { flowsOf, importScript, pickFlow } from "../flow/select.js";
+import { flowsOf, pickFlow } from "../flow/select.js";
 
 /** What a packager packages: a flow object (from code) or the path of the script that defines it. */
 export type PackageTarget = AnyFlow | string;
@@ -35,6 +36,18 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
     flowName ??= target.name;
   }
   const bundle = await bundleFlow(entry, options);
-  const namespace = await importScript(await writeTemporaryBundle(bundle));
+  const namespace = await importBundle(bundle);
   return { bundle, flow: pickFlow(flowsOf(namespace), flowName, entry) };
+}
+
+/** `createdBy` in every manifest's metadata: this copy of flowpack and its version. */
+export const CREATED_BY = `flowpack@${FLOWPACK_VERSION}`;
+
+/** Metadata every packager records about a bundle: its entry, external packages and creator. */
+export function metadataOf(bundle: { entry: string; externals: { name: string; version: string }[] }): Record<string, unknown> {
+  return {
+    entry: bundle.entry,
+    ...(bundle.externals.length > 0 ? { externals: bundle.externals } : {}),
+    createdBy: CREATED_BY,
+  };
 }

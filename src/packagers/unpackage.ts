@@ -1,6 +1,5 @@
-import type { Sha256Digest } from "../_internal/digest.js";
 import { findProjectRoot } from "../bundle/packages.js";
-import { writeTemporaryBundle } from "../bundle/temporary.js";
+import { importBundle } from "../bundle/temporary.js";
 import { MissingFlowError, StoreError } from "../errors.js";
 import { isFlow, type AnyFlow } from "../flow/flow.js";
 import { flowsOf, importScript, pickFlow } from "../flow/select.js";
@@ -49,11 +48,10 @@ export async function unpackageFile(manifest: FilePackageManifest, options: Unpa
     }
     return value;
   }
-  const file = await writeTemporaryBundle({
+  const namespace = await importBundle({
     code: bytes,
-    digest: manifest.key as Sha256Digest,
     projectRoot: options.projectRoot ?? findProjectRoot(process.cwd()),
     map: serializer.sourceMap ? await store.get(serializer.sourceMap) : undefined,
   });
-  return pickFlow(flowsOf(await importScript(file)), manifest.flowName, `the bundle ${manifest.key}`);
+  return pickFlow(flowsOf(namespace), manifest.flowName, `the bundle ${manifest.key}`);
 }

@@ -3,13 +3,15 @@ import { ContainerRunError, FlowRunError, InterruptedError, ParameterValidationE
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
+import { slugify } from "../flow/name.js";
 import { readImageFromLayout } from "../image/layout.js";
 import { parseReference } from "../image/reference.js";
 import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
+import { LOCAL_REPOSITORY } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { RUNNER_ENV } from "./entrypoint-env.js";
-import { imageSource } from "./image-source.js";
+import { imageSource, layoutTag } from "./image-source.js";
 import type { RunRecord } from "./local.js";
 
 export interface DockerRunOptions {
@@ -32,8 +34,8 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
   let image = manifest.image;
   let pull: Awaited<ReturnType<typeof pullOptions>>;
   if (source.kind === "oci-layout") {
-    const layout = await readImageFromLayout(source.dir, typeof manifest.metadata?.tag === "string" ? { refName: manifest.metadata.tag } : {});
-    await loadImage(docker, layout, `flowpack/${manifest.flowName}:run`);
+    const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
+    await loadImage(docker, layout, runImageName(manifest.flowName));
     image = layout.configDigest;
   } else if (source.kind === "docker-archive") {
     await loadArchiveFile(docker, source.file);
@@ -65,6 +67,11 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
   if (result.exitCode === 1) throw new FlowRunError(message);
   if (result.exitCode === 2) throw new UsageError(message);
   throw new ContainerRunError(message) as FlowpackError;
+}
+
+/** The local name a layout's image is loaded under to run it: `flowpack/<flow slug>:run`, as the packager names images. */
+export function runImageName(flowName: string): string {
+  return `${LOCAL_REPOSITORY}/${slugify(flowName)}:run`;
 }
 
 async function pullOptions(image: string, env: NodeJS.ProcessEnv) {

@@ -8,13 +8,13 @@
  * manifest in FLOWPACK_MANIFEST; parameters from FLOWPACK_PARAMS (JSON), --params and --param.
  */
 import { parseArgs } from "node:util";
-import { reportError, toJson } from "../cli/output.js";
+import { reportError, toJson } from "../_internal/report.js";
 import { UsageError } from "../errors.js";
 import { flowsOf, importScript, pickFlow } from "../flow/select.js";
 import { parseManifest } from "../manifest/registry.js";
 import { RUNNER_ENV } from "./entrypoint-env.js";
 import { runFlow } from "./local.js";
-import { parseParamPairs, parseParamsOption } from "./parameters.js";
+import { resolveParameters } from "./parameters.js";
 
 function target(env: NodeJS.ProcessEnv): { flowName: string; location: string } {
   const manifestJson = env[RUNNER_ENV.manifest];
@@ -45,12 +45,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ json: bool
   }
   const { flowName, location } = target(env);
   const flow = pickFlow(flowsOf(await importScript(location)), flowName, location);
-  const fromEnv = env[RUNNER_ENV.params];
-  const params = {
-    ...(fromEnv ? parseParamsOption(fromEnv) : {}),
-    ...(values.params ? parseParamsOption(values.params) : {}),
-    ...parseParamPairs(values.param ?? [], flow.parameterSchema()),
-  };
+  const params = resolveParameters(flow.parameterSchema(), { env: env[RUNNER_ENV.params], params: values.params, pairs: values.param });
   const record = await runFlow(flow, params);
   process.stdout.write(values.json ? toJson(record) : toJson(record.result));
   return { json: Boolean(values.json) };

@@ -1,4 +1,6 @@
+import { isSha256Digest } from "../_internal/digest.js";
 import { ManifestError } from "../errors.js";
+import type { DockerPackageManifest } from "../manifest/schema.js";
 
 /** Where a docker manifest's image lives, read from its `image` field. */
 export type ImageSource =
@@ -11,7 +13,7 @@ export function imageSource(image: string): ImageSource {
   const pinned = (prefix: string) => {
     const rest = image.slice(prefix.length);
     const at = rest.lastIndexOf("@");
-    if (at <= 0 || !/^sha256:[a-f0-9]{64}$/.test(rest.slice(at + 1))) {
+    if (at <= 0 || !isSha256Digest(rest.slice(at + 1))) {
       throw new ManifestError(`image ${JSON.stringify(image)}: expected ${prefix}<path>@sha256:<digest>`);
     }
     return { path: rest.slice(0, at), digest: rest.slice(at + 1) };
@@ -24,6 +26,11 @@ export function imageSource(image: string): ImageSource {
     const { path, digest } = pinned("docker-archive:");
     return { kind: "docker-archive", file: path, configDigest: digest };
   }
-  if (/^sha256:[a-f0-9]{64}$/.test(image)) return { kind: "daemon", id: image };
+  if (isSha256Digest(image)) return { kind: "daemon", id: image };
   return { kind: "registry", reference: image };
+}
+
+/** The ref name a manifest's image was written under in its OCI layout: a hint only, the pinned digest decides. */
+export function layoutTag(manifest: DockerPackageManifest): string | undefined {
+  return typeof manifest.metadata?.tag === "string" ? manifest.metadata.tag : undefined;
 }

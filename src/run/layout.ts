@@ -6,6 +6,7 @@ import { extractLayers } from "../image/extract.js";
 import { readImageFromLayout, type LayoutImage } from "../image/layout.js";
 import { unpackageDocker } from "../packagers/unpackage.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
+import { layoutTag } from "./image-source.js";
 import { runFlow, type RunRecord } from "./local.js";
 
 /** The layers flowpack added on top of the base, as the manifest's metadata records them. */
@@ -26,13 +27,9 @@ export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage)
  * afterwards, and the flow runs in this process from `<root>/<imageFlowLocation>`.
  */
 export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>): Promise<RunRecord> {
-  const tag = typeof manifest.metadata?.tag === "string" ? manifest.metadata.tag : undefined;
-  const image = await readImageFromLayout(dir, tag ? { refName: tag } : {});
-  if (image.manifestDigest !== digest) {
-    throw new ManifestError(`the OCI layout ${dir} holds ${image.manifestDigest} under "${tag ?? "its only image"}", not the pinned ${digest}`, {
-      hint: "package the flow again, or point the manifest at the layout it was written to",
-    });
-  }
+  // The pinned digest picks the image, even when the tag has moved on to a newer one; its layers
+  // are checked against their digests as they are extracted.
+  const image = await readImageFromLayout(dir, { digest, refName: layoutTag(manifest) });
   const root = await mkdtemp(join(tmpdir(), "flowpack-run-"));
   try {
     await extractLayers(addedLayers(manifest, image), root);

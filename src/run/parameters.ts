@@ -1,31 +1,68 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "../errors.js";
+import { UsageError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
+import { RUNNER_ENV } from "./entrypoint-env.js";
 
 export type Parameters = Record<string, unknown>;
 
+/** Where a run's parameters come from, lowest precedence first. */
+export interface ParameterSources {
+  /** The value of FLOWPACK_PARAMS: JSON or `@file`. */
+  env?: string;
+  /** `--params`: JSON or `@file`. */
+  params?: string;
+  /** `--param KEY=VALUE`, each coerced by the schema. */
+  pairs?: string[];
+}
+
 /**
- * `--params` value: inline JSON or `@file` holding JSON; must be an object.
+ * The one way flowpack gathers a run's parameters (CLI and in-image runner): FLOWPACK_PARAMS,
+ * then --params, then --param pairs, later ones overriding earlier keys.
  */
-export function parseParamsOption(value: string): Parameters {
+export function resolveParameters(schema: JsonSchema, sources: ParameterSources): Parameters {
+  return {
+    ...(sources.env ? parseParamsOption(sources.env, RUNNER_ENV.params) : {}),
+    ...(sources.params ? parseParamsOption(sources.params) : {}),
+    ...parseParamPairs(sources.pairs ?? [], schema),
+  };
+}
+
+/**
+ * Keys the schema does not declare, when it allows no others (`additionalProperties` absent or
+ * false: zod's plain objects strip unknown keys, so a typo would otherwise be ignored silently).
+ */
+export function unknownParameterIssues(params: Parameters, schema: JsonSchema): ParameterIssue[] {
+  if (schema.additionalProperties !== undefined && schema.additionalProperties !== false) return [];
+  const properties = (schema.properties ?? {}) as Record<string, unknown>;
+  const known = Object.keys(properties).join(", ") || "(none)";
+  return Object.keys(params)
+    .filter((key) => !Object.hasOwn(properties, key))
+    .map((key) => ({ path: key, message: `unknown parameter; known parameters: ${known}` }));
+}
+
+/**
+ * `--params` value (or FLOWPACK_PARAMS, named by `label`): inline JSON or `@file` holding JSON;
+ * must be an object.
+ */
+export function parseParamsOption(value: string, label = "--params"): Parameters {
   let text = value;
   if (value.startsWith("@")) {
     try {
       text = readFileSync(value.slice(1), "utf8");
     } catch {
-      throw new UsageError(`--params: cannot read ${value.slice(1)}`);
+      throw new UsageError(`${label}: cannot read ${value.slice(1)}`);
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--params: not valid JSON: ${(error as Error).message}`, {
-      hint: `pass an object, e.g. --params '{"day":"2024-01-31"}' or --params @params.json`,
+    throw new UsageError(`${label}: not valid JSON: ${(error as Error).message}`, {
+      hint: `pass an object, e.g. '{"day":"2024-01-31"}', or @params.json to read one from a file`,
     });
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new UsageError("--params: expected a JSON object");
+    throw new UsageError(`${label}: expected a JSON object`);
   }
   return parsed as Parameters;
 }

@@ -1,28 +1,30 @@
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import { ParameterValidationError, type ParameterIssue } from "../errors.js";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
-import type { Parameters } from "./parameters.js";
+import { unknownParameterIssues, type Parameters } from "./parameters.js";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
 
 /**
  * Checks parameters against a manifest's JSON Schema before anything runs, reporting every
  * violation with its path, and unknown parameters too (a typo should not be ignored silently).
+ * `source` names the manifest when its schema itself is broken (a ManifestError, exit 2).
  */
-export function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema): void {
-  const issues: ParameterIssue[] = [];
-  const properties = (schema.properties ?? {}) as Record<string, unknown>;
-  if (schema.additionalProperties === undefined || schema.additionalProperties === false) {
-    const known = Object.keys(properties);
-    for (const key of Object.keys(params)) {
-      if (!Object.hasOwn(properties, key)) {
-        issues.push({ path: key, message: `unknown parameter; known parameters: ${known.join(", ") || "(none)"}` });
-      }
-    }
-  }
-  const validate = ajv.compile({ ...schema, $id: undefined });
+export function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): void {
+  const validate = compile(schema, source);
+  const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
   if (!validate(params)) issues.push(...(validate.errors ?? []).map(toIssue));
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);
+}
+
+function compile(schema: JsonSchema, source: string): ValidateFunction {
+  try {
+    return ajv.compile({ ...schema, $id: undefined });
+  } catch (error) {
+    throw new ManifestError(`${source}: flowParameterSchema is not a usable JSON Schema: ${(error as Error).message}`, {
+      hint: "package the flow again, or fix the manifest's flowParameterSchema",
+    });
+  }
 }
 
 function toIssue(error: ErrorObject): ParameterIssue {

@@ -97,7 +97,7 @@ describe("resolveDockerOptions errors", () => {
 
   it("refuses a relative imageFlowLocation", () => {
     expect(failure({ imageFlowLocation: "opt/flow.mjs" }).message).toBe(
-      "invalid DockerPackager options: imageFlowLocation: expected an absolute POSIX path without '..' (e.g. /opt/flowpack/flow.mjs)",
+      "invalid DockerPackager options: imageFlowLocation: expected an absolute POSIX path without '..' or control characters (e.g. /opt/flowpack/flow.mjs)",
     );
     expect(failure({ imageFlowLocation: "/opt/../flow.mjs" }).message).toContain("imageFlowLocation: ");
   });

@@ -54,7 +54,7 @@ const LABELS =
   'LABEL "org.opencontainers.image.title"="etl" "org.opencontainers.image.base.name"="node:20-bookworm-slim" "dev.flowpack.flow"="etl" "dev.flowpack.version"="0.1.0"';
 
 describe("renderBuild", () => {
-  it("copy mode: metadata, then the dependency layer, then the app, then user and labels", () => {
+  it("copy mode: metadata, then the runner, the dependency layer and the app, then user and labels", () => {
     const { dockerfile } = renderBuild(planImage(input()), depEntries);
     expect(dockerfile).toBe(
       [
@@ -64,6 +64,7 @@ describe("renderBuild", () => {
         "WORKDIR /opt/flowpack",
         'ENTRYPOINT ["node","/opt/flowpack/runner.mjs"]',
         "CMD []",
+        "COPY rootfs-runner/ /",
         "COPY rootfs-deps/ /",
         "COPY rootfs-app/ /",
         "USER 1000:1000",
@@ -76,7 +77,7 @@ describe("renderBuild", () => {
   it("copies no dependency layer when there are no dependency entries", () => {
     const { dockerfile, context } = renderBuild(planImage(input({ dependencies: [] })), []);
     expect(dockerfile).not.toContain("rootfs-deps");
-    expect(dockerfile.split("\n").filter((l) => l.startsWith("COPY"))).toEqual(["COPY rootfs-app/ /"]);
+    expect(dockerfile.split("\n").filter((l) => l.startsWith("COPY"))).toEqual(["COPY rootfs-runner/ /", "COPY rootfs-app/ /"]);
     expect(context.some((e) => e.path.startsWith("rootfs-deps/"))).toBe(false);
   });
 
@@ -87,6 +88,7 @@ describe("renderBuild", () => {
     const lines = dockerfile.trimEnd().split("\n");
     expect(lines.slice(5)).toEqual([
       "CMD []",
+      "COPY rootfs-runner/ /",
       'RUN ["npm","install","--omit=dev","--no-audit","--no-fund","--no-package-lock","sharp@0.33.5"]',
       "COPY rootfs-app/ /",
       "USER 1000:1000",
@@ -95,7 +97,7 @@ describe("renderBuild", () => {
     expect(context.some((e) => e.path.startsWith("rootfs-deps/"))).toBe(false);
 
     const several = renderBuild({ ...plan, installCommands: [["echo", "one"], ["echo", "two words"]] }, []).dockerfile;
-    expect(several).toContain('CMD []\nRUN ["echo","one"]\nRUN ["echo","two words"]\nCOPY rootfs-app/ /\n');
+    expect(several).toContain('COPY rootfs-runner/ /\nRUN ["echo","one"]\nRUN ["echo","two words"]\nCOPY rootfs-app/ /\n');
   });
 
   it("quotes env values and labels as JSON strings", () => {
@@ -110,20 +112,20 @@ describe("renderBuild", () => {
     expect(lines.at(-2)).toBe('LABEL "with space"="a\\"b" "plain"="x"');
   });
 
-  it("lays the context out as rootfs-deps/…, rootfs-app/… and the Dockerfile, keeping the entries' content", () => {
+  it("lays the context out as rootfs-runner/…, rootfs-deps/…, rootfs-app/… and the Dockerfile, keeping the entries' content", () => {
     const plan = planImage(input());
     const { dockerfile, context } = renderBuild(plan, depEntries);
     expect(context.map((e) => e.path)).toEqual([
+      "rootfs-runner/opt/flowpack/runner.mjs",
       "rootfs-deps/opt/flowpack/node_modules/sharp",
       "rootfs-deps/opt/flowpack/node_modules/sharp/package.json",
       "rootfs-app/opt/flowpack/flow.mjs",
       "rootfs-app/opt/flowpack/flow.mjs.map",
-      "rootfs-app/opt/flowpack/runner.mjs",
       "Dockerfile",
     ]);
-    expect(context[1]?.content).toEqual(Buffer.from("{}"));
-    expect(context[0]?.type).toBe("dir");
-    expect(context[4]?.content).toEqual(runnerCode);
+    expect(context[2]?.content).toEqual(Buffer.from("{}"));
+    expect(context[1]?.type).toBe("dir");
+    expect(context[0]?.content).toEqual(runnerCode);
     const last = context.at(-1);
     expect(last).toEqual({ path: "Dockerfile", type: "file", mode: 0o644, content: Buffer.from(dockerfile) });
     // The caller's entries are not modified.
@@ -167,7 +169,8 @@ describe("planImage", () => {
 
   it("rewrites the bundle's sourceMappingURL to the basename of imageFlowLocation and places the map beside it", () => {
     const plan = planImage(input({ imageFlowLocation: "/srv/app/main.mjs" }));
-    const [code, map, runner] = plan.appFiles;
+    const [code, map] = plan.appFiles;
+    const [runner] = plan.runnerFiles;
     expect(code?.path).toBe("/srv/app/main.mjs");
     expect(code?.content?.toString()).toBe('console.log("hi");\n//# sourceMappingURL=main.mjs.map\n');
     expect(map?.path).toBe("/srv/app/main.mjs.map");

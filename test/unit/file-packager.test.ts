@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FLOWPACK_VERSION } from "../../src/_internal/version.js";
 import { PackagerOptionsError } from "../../src/errors.js";
 import { serializeManifest, parseManifest } from "../../src/manifest/registry.js";
 import { FilePackager } from "../../src/packagers/file.js";
@@ -32,6 +33,7 @@ describe("FilePackager", () => {
   it("records externals in metadata", async () => {
     const m = await new FilePackager({ store: store() }).package(fixture("native-project", "src", "flow.ts"));
     expect(m.metadata).toMatchObject({ entry: "src/flow.ts", externals: [{ name: "fake-native", version: "1.2.3" }] });
+    expect(m.metadata?.createdBy).toBe(`flowpack@${FLOWPACK_VERSION}`);
     const flow = await unpackage(m, { projectRoot: fixture("native-project") });
     await expect(flow.run({})).resolves.toEqual({ answer: 42 });
   });
@@ -46,6 +48,7 @@ describe("FilePackager", () => {
     try {
       const m = await new FilePackager({ store: store(), serializer: { type: "import", module } }).package("unused", { flowName: "second" });
       expect(m.serializer).toEqual({ type: "import", module, exportName: "second" });
+      expect(m.metadata).toEqual({ createdBy: `flowpack@${FLOWPACK_VERSION}` });
       await expect((await unpackage(m)).run({})).resolves.toBe(2);
     } finally {
       (await import("node:fs")).rmSync(module);

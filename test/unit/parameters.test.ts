@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ParameterValidationError, UsageError } from "../../src/errors.js";
+import { ManifestError, ParameterValidationError, UsageError } from "../../src/errors.js";
 import { flow } from "../../src/flow/flow.js";
-import { coerce, parseParamPairs, parseParamsOption } from "../../src/run/parameters.js";
+import { coerce, parseParamPairs, parseParamsOption, resolveParameters, unknownParameterIssues } from "../../src/run/parameters.js";
 import { validateAgainstSchema } from "../../src/run/validate.js";
 
 const schema = flow(
@@ -76,5 +76,54 @@ describe("validation against the manifest's schema", () => {
 
   it("accepts valid parameters", () => {
     expect(() => validateAgainstSchema("p", { day: "x", limit: 2 }, schema)).not.toThrow();
+  });
+});
+
+describe("resolveParameters: one path for the CLI and the in-image runner", () => {
+  it("merges FLOWPACK_PARAMS, then --params, then --param (coerced), later keys winning", () => {
+    expect(
+      resolveParameters(schema, {
+        env: '{"day":"from-env","limit":1,"dry":true}',
+        params: '{"limit":2,"mode":"delta"}',
+        pairs: ["limit=3", "ratio=0.5"],
+      }),
+    ).toEqual({ day: "from-env", limit: 3, dry: true, mode: "delta", ratio: 0.5 });
+    expect(resolveParameters(schema, {})).toEqual({});
+  });
+
+  it("names FLOWPACK_PARAMS when its JSON is bad", () => {
+    expect(() => resolveParameters(schema, { env: "[1]" })).toThrowError(/^FLOWPACK_PARAMS: expected a JSON object/);
+    expect(() => resolveParameters(schema, { params: "{" })).toThrowError(/^--params: not valid JSON/);
+  });
+});
+
+describe("unknown parameters", () => {
+  it("are reported unless the schema allows additional properties", () => {
+    const known = { type: "object", properties: { a: {}, b: {} } };
+    expect(unknownParameterIssues({ a: 1, c: 2 }, known)).toEqual([{ path: "c", message: "unknown parameter; known parameters: a, b" }]);
+    expect(unknownParameterIssues({ c: 2 }, { ...known, additionalProperties: false })).toHaveLength(1);
+    expect(unknownParameterIssues({ c: 2 }, { ...known, additionalProperties: {} })).toEqual([]);
+    expect(unknownParameterIssues({ c: 2 }, { ...known, additionalProperties: { type: "number" } })).toEqual([]);
+    expect(unknownParameterIssues({ c: 2 }, { type: "object" })[0]?.message).toBe("unknown parameter; known parameters: (none)");
+  });
+});
+
+describe("a malformed flowParameterSchema in a manifest", () => {
+  it("is a ManifestError (exit 2) naming the manifest, not an internal error", () => {
+    for (const broken of [
+      { type: "object", properties: { day: { type: "strin" } } },
+      { type: "object", properties: { day: { $ref: "https://example.com/schemas/day.json" } } },
+    ]) {
+      const error = (() => {
+        try {
+          validateAgainstSchema("p", { day: "x" }, broken, "/tmp/m.json");
+        } catch (e) {
+          return e;
+        }
+      })() as ManifestError;
+      expect(error).toBeInstanceOf(ManifestError);
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toMatch(/^\/tmp\/m\.json: flowParameterSchema is not a usable JSON Schema: /);
+    }
   });
 });

@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { dirname, join } from "node:path";
 import { bundleFlow, withSourceMapName } from "../../bundle/bundle.js";
 import { RUNNER_FILE, runnerBundle } from "../../run/runner-bundle.js";
-import { writeFileAtomic } from "../../_internal/fs.js";
-import { toJson, type Output } from "../output.js";
+import { sha256 } from "../../_internal/digest.js";
+import { writeOutputFile } from "../../_internal/fs.js";
+import { toJson } from "../../_internal/report.js";
+import type { Output } from "../output.js";
 import { collect } from "./package.js";
 
 export function registerBundle(program: Command, output: () => Output): void {
@@ -19,12 +21,14 @@ export function registerBundle(program: Command, output: () => Output): void {
       const bundle = await bundleFlow(entry, { external: flags.external });
       const mapName = `${flags.output.split(/[\\/]/).pop()}.map`;
       const code = withSourceMapName(bundle.code, mapName);
-      await writeFileAtomic(`${flags.output}.map`, bundle.map);
-      await writeFileAtomic(flags.output, code);
-      if (flags.withRunner) await writeFileAtomic(join(dirname(flags.output), RUNNER_FILE), (await runnerBundle()).code);
-      const summary = { output: flags.output, bytes: code.length, digest: bundle.digest, externals: bundle.externals };
+      await writeOutputFile(`${flags.output}.map`, bundle.map);
+      await writeOutputFile(flags.output, code);
+      if (flags.withRunner) await writeOutputFile(join(dirname(flags.output), RUNNER_FILE), (await runnerBundle()).code);
+      // The digest of the bytes written (the sourceMappingURL names this file's map), not esbuild's.
+      const digest = sha256(code);
+      const summary = { output: flags.output, bytes: code.length, digest, externals: bundle.externals };
       if (out.json) out.result(toJson(summary));
-      else out.info(`bundled ${entry} → ${flags.output} (${code.length} bytes, ${bundle.digest})`);
+      else out.info(`bundled ${entry} → ${flags.output} (${code.length} bytes, ${digest})`);
       for (const warning of bundle.warnings) out.info(`warning: ${warning}`);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { PackageManifest } from "../../manifest/registry.js";
 import { readManifestFile } from "../manifest-file.js";
-import { toJson, type Output } from "../output.js";
+import { toJson } from "../../_internal/report.js";
+import type { Output } from "../output.js";
 
 export function registerInspect(program: Command, output: () => Output): void {
   program

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { writeFileAtomic } from "../../_internal/fs.js";
+import { writeOutputFile } from "../../_internal/fs.js";
 import { UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
+import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
 import { DockerPackager } from "../../packagers/docker/packager.js";
 import { FilePackager } from "../../packagers/file.js";
 import type { Packager } from "../../packagers/packager.js";
@@ -15,7 +16,7 @@ interface PackageFlags {
   output?: string;
   external: string[];
   store?: string;
-  builder: string;
+  builder?: string;
   baseImage?: string;
   dockerfile?: string;
   context?: string;
@@ -23,7 +24,7 @@ interface PackageFlags {
   imageFlowLocation?: string;
   registry?: string;
   tag?: string;
-  dependencies: string;
+  dependencies?: string;
   ociLayout?: string;
   dockerArchive?: string;
   quiet?: boolean;
@@ -40,15 +41,15 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
     .option("-q, --quiet", "no progress on stderr")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
-    .option("--builder <builder>", "docker: auto | docker | oci", "auto")
+    .option("--builder <builder>", "docker: auto | docker | oci (default: auto)")
     .option("--base-image <ref>", "docker: image to build on: a reference, oci:<dir>[:<name>], or host (default node:<major>-bookworm-slim)")
     .option("--dockerfile <path>", "docker: build your own Dockerfile instead")
     .option("--context <dir>", "docker: build context for --dockerfile (default: its folder)")
     .option("--platform <os/arch[,…]>", "docker: target platform(s), e.g. linux/amd64,linux/arm64 (several: oci builder)")
-    .option("--image-flow-location <path>", "docker: where the bundle goes in the image", "/opt/flowpack/flow.mjs")
+    .option("--image-flow-location <path>", `docker: where the bundle goes in the image (default: ${DEFAULT_IMAGE_FLOW_LOCATION})`)
     .option("--registry <url>", "docker: push here, e.g. ghcr.io/acme/flows (namespace kept)")
     .option("--tag <tag>", "docker: tag to push (default: derived from the image's inputs)")
-    .option("--dependencies <mode>", "docker: copy (installed here, own layer) | in-image (RUN install)", "copy")
+    .option("--dependencies <mode>", "docker: copy (installed here, own layer; default) | in-image (RUN install)")
     .option("--oci-layout <dir>", "oci builder: write the image into this OCI layout")
     .option("--docker-archive <file>", "oci builder: write a docker-load-able tarball")
     .action(async (entry: string, flags: PackageFlags) => {
@@ -66,17 +67,19 @@ export function registerPackage(program: Command, output: () => Output): void {
 
 function createPackager(flags: PackageFlags, onProgress: ProgressListener): Packager {
   if (flags.packager === "file") {
-    const dockerOnly = ["baseImage", "dockerfile", "context", "platform", "registry", "tag", "ociLayout", "dockerArchive"] as const;
+    const dockerOnly = [
+      "builder", "baseImage", "dockerfile", "context", "platform", "imageFlowLocation", "registry", "tag", "dependencies", "ociLayout", "dockerArchive",
+    ] as const;
     const misplaced = dockerOnly.filter((k) => flags[k] !== undefined);
     if (misplaced.length > 0) throw new UsageError(`--${kebab(misplaced[0]!)} applies to --packager docker only`);
     return new FilePackager({ store: flags.store });
   }
   if (flags.packager === "docker") {
     if (flags.store) throw new UsageError("--store applies to --packager file only");
-    if (flags.builder !== "auto" && flags.builder !== "docker" && flags.builder !== "oci") {
+    if (flags.builder !== undefined && flags.builder !== "auto" && flags.builder !== "docker" && flags.builder !== "oci") {
       throw new UsageError(`unknown --builder ${JSON.stringify(flags.builder)}; known: auto, docker, oci`);
     }
-    if (!["copy", "in-image"].includes(flags.dependencies)) {
+    if (flags.dependencies !== undefined && flags.dependencies !== "copy" && flags.dependencies !== "in-image") {
       throw new UsageError(`unknown --dependencies ${JSON.stringify(flags.dependencies)}; known: copy, in-image`);
     }
     return new DockerPackager({
@@ -87,7 +90,7 @@ function createPackager(flags: PackageFlags, onProgress: ProgressListener): Pack
       imageFlowLocation: flags.imageFlowLocation,
       registryUrl: flags.registry,
       tag: flags.tag,
-      dependencies: flags.dependencies === "in-image" ? "inImage" : undefined,
+      dependencies: flags.dependencies === "in-image" ? "inImage" : flags.dependencies,
       builder: flags.builder,
       ociLayout: flags.ociLayout,
       dockerArchive: flags.dockerArchive,
@@ -100,7 +103,7 @@ function createPackager(flags: PackageFlags, onProgress: ProgressListener): Pack
 async function emit(out: Output, manifest: PackageManifest, path: string | undefined): Promise<void> {
   const text = serializeManifest(manifest);
   if (path) {
-    await writeFileAtomic(path, text);
+    await writeOutputFile(path, text);
     const where = manifest.type === "docker" ? manifest.image : manifest.key;
     out.info(`packaged flow "${manifest.flowName}" (${manifest.type}: ${where}) → ${path}`);
     if (out.json) out.result(text);

@@ -1,14 +1,17 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { UsageError } from "../../errors.js";
 import { unpackage } from "../../packagers/unpackage.js";
 import { runInContainer } from "../../run/docker.js";
 import { imageSource } from "../../run/image-source.js";
 import { runFromLayout } from "../../run/layout.js";
 import { runFlow, type RunRecord } from "../../run/local.js";
-import { parseParamPairs, parseParamsOption } from "../../run/parameters.js";
+import { RUNNER_ENV } from "../../run/entrypoint-env.js";
+import { resolveParameters } from "../../run/parameters.js";
 import { validateAgainstSchema } from "../../run/validate.js";
 import { readManifestFile } from "../manifest-file.js";
-import { toJson, type Output } from "../output.js";
+import { toJson } from "../../_internal/report.js";
+import type { Output } from "../output.js";
 import { collect } from "./package.js";
 
 interface RunFlags {
@@ -30,20 +33,24 @@ export function registerRun(program: Command, output: () => Output): void {
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
       const manifest = await readManifestFile(manifestPath);
-      const params = {
-        ...(flags.params ? parseParamsOption(flags.params) : {}),
-        ...parseParamPairs(flags.param, manifest.flowParameterSchema),
-      };
-      validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema);
       const source = manifest.type === "docker" ? imageSource(manifest.image) : undefined;
       const on = flags.on === "auto" ? (!source || source.kind === "oci-layout" ? "local" : "docker") : flags.on;
+      if (on !== "local" && on !== "docker") throw new UsageError(`unknown --on ${JSON.stringify(flags.on)}; known: auto, local, docker`);
+      if (on === "local" && flags.network !== undefined) throw new UsageError("--network applies to runs in a container (--on docker) only");
+      if (on === "docker" && manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);
+      if (on === "local" && manifest.type === "docker" && source?.kind !== "oci-layout" && !insideImage(manifest.imageFlowLocation)) {
+        throw new UsageError(`--on local cannot run ${manifestPath}: its flow is inside the image ${manifest.image}`, {
+          hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
+        });
+      }
+      const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
+      validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, manifestPath);
       let record: RunRecord;
       if (on === "local" && manifest.type === "docker" && source?.kind === "oci-layout") {
         record = await runFromLayout(manifest, source.dir, source.digest, params);
-      } else if (on === "local") {
+      } else if (on === "local" || manifest.type !== "docker") {
         record = await runFlow(await unpackage(manifest), params);
-      } else if (on === "docker") {
-        if (manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);
+      } else {
         const controller = new AbortController();
         const interrupt = () => controller.abort();
         process.once("SIGINT", interrupt);
@@ -54,9 +61,12 @@ export function registerRun(program: Command, output: () => Output): void {
           process.off("SIGINT", interrupt);
           process.off("SIGTERM", interrupt);
         }
-      } else {
-        throw new UsageError(`unknown --on ${JSON.stringify(flags.on)}; known: auto, local, docker`);
       }
       out.result(out.json ? toJson(record) : toJson(record.result));
     });
+}
+
+/** True in a flowpack image (its runner's environment is set) whose flow bundle is where the manifest says. */
+function insideImage(imageFlowLocation: string): boolean {
+  return Boolean(process.env[RUNNER_ENV.flowLocation]) && existsSync(imageFlowLocation);
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { manifestJsonSchema } from "../../manifest/registry.js";
-import { toJson, type Output } from "../output.js";
+import { toJson } from "../../_internal/report.js";
+import type { Output } from "../output.js";
 
 export function registerSchema(program: Command, output: () => Output): void {
   program

@@ -32,8 +32,6 @@ export interface OciOutputs {
 export interface OciBuildRequest {
   plan: ImagePlan;
   dependencyEntries: LayerEntry[];
-  /** Packages with native addons in the dependency layer (built for this machine only). */
-  nativeDependencies: string[];
   /** A registry reference, `oci:<dir>[:<ref name>]`, or `host`. */
   base: string;
   platforms: Platform[];
@@ -50,7 +48,7 @@ export interface OciBuildResult {
   baseName: string;
   baseDigest: string | undefined;
   platforms: string[];
-  layers: { dependencies?: Sha256Digest; app: Sha256Digest };
+  layers: { runner: Sha256Digest; dependencies?: Sha256Digest; app: Sha256Digest };
   bytesUploaded: number | undefined;
 }
 
@@ -82,16 +80,16 @@ export class OciBuilder {
         hint: "give --registry URL, --oci-layout DIR or --docker-archive FILE",
       });
     }
-    const host = hostPlatform();
-    const foreign = request.platforms.filter((p) => !platformMatches(p, host));
-    if (foreign.length > 0 && request.nativeDependencies.length > 0) {
-      throw new PackagerOptionsError(
-        `${request.nativeDependencies.join(", ")} ${request.nativeDependencies.length === 1 ? "has a native addon" : "have native addons"} built for ${formatPlatform(host)}, not ${foreign.map(formatPlatform).join(", ")}`,
-        { hint: "build on a machine of that platform, or use --builder docker --dependencies in-image" },
+    if (request.platforms.length > 1) {
+      const single = [outputs.ociLayout && "--oci-layout", outputs.dockerArchive && "--docker-archive", outputs.daemon && "the Docker daemon"].filter(
+        (name): name is string => typeof name === "string",
       );
-    }
-    if (request.platforms.length > 1 && (outputs.dockerArchive || outputs.daemon)) {
-      throw new PackagerOptionsError("a docker-archive or a daemon holds one platform; build several platforms to --registry or --oci-layout");
+      if (single.length > 0) {
+        throw new PackagerOptionsError(
+          `${single.join(", ")} ${single.length === 1 ? "holds" : "hold"} one platform; several platforms (${request.platforms.map(formatPlatform).join(", ")}) go to --registry only`,
+          { hint: "give --registry URL alone, or one --platform" },
+        );
+      }
     }
 
     const progress = this.onProgress;
@@ -101,6 +99,8 @@ export class OciBuilder {
       dependencies = layer;
       progress({ phase: "layer", message: `dependencies ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
     }
+    // The runner changes only with flowpack itself: its own layer is skipped by registries on code changes.
+    const runner = await buildLayer(plan.runnerFiles);
     const app = await buildLayer(plan.appFiles);
     progress({ phase: "layer", message: `app ${short(app.digest)} (${app.size} bytes)` });
 
@@ -110,8 +110,9 @@ export class OciBuilder {
       progress({ phase: "base", message: `${base.name}${base.digest ? `@${base.digest}` : ""} (${formatPlatform(platform)})` });
       const image = assembleImage<Layer>(base.image, {
         layers: [
+          { layer: runner, history: { created_by: "flowpack: runner" } },
           ...(dependencies ? [{ layer: dependencies, history: { created_by: "flowpack: dependencies", comment: plan.dependencies.map((d) => `${d.name}@${d.version}`).join(" ") } }] : []),
-          { layer: app, history: { created_by: "flowpack: app (bundle + runner)" } },
+          { layer: app, history: { created_by: "flowpack: app (bundle)" } },
         ],
         changes: {
           env: plan.env,
@@ -139,7 +140,6 @@ export class OciBuilder {
     }
     if (outputs.ociLayout) {
       const dir = resolve(outputs.ociLayout);
-      if (images.length > 1) throw new PackagerOptionsError("--oci-layout holds one platform per build here; use --registry for several");
       await writeImageToLayout(dir, first.image, { refName: request.tag });
       progress({ phase: "write", message: `OCI layout ${dir} (${request.tag})` });
       image ??= `oci:${dir}@${digest}`;
@@ -160,7 +160,7 @@ export class OciBuilder {
       baseName: first.base.name,
       baseDigest: first.base.digest,
       platforms: request.platforms.map(formatPlatform),
-      layers: { ...(dependencies ? { dependencies: dependencies.digest } : {}), app: app.digest },
+      layers: { runner: runner.digest, ...(dependencies ? { dependencies: dependencies.digest } : {}), app: app.digest },
       bytesUploaded,
     };
   }

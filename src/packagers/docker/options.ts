@@ -5,6 +5,7 @@ import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
 import { PackagerOptionsError } from "../../errors.js";
 import { parsePlatform, type Platform } from "../../image/oci.js";
+import { parseReference } from "../../image/reference.js";
 import type { ProgressListener } from "../../progress.js";
 
 export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";
@@ -60,6 +61,23 @@ const optionsSchema = z.strictObject({
   onProgress: z.function().optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
 });
+
+/** `host` and `oci:<dir>` are bases only the oci builder can use; anything else must be an image reference. */
+function checkBaseImage(baseImage: string, builder: "docker" | "oci"): void {
+  const special = baseImage === "host" || baseImage.startsWith("oci:");
+  if (special && builder === "docker") {
+    throw new PackagerOptionsError(`baseImage ${JSON.stringify(baseImage)} is for the oci builder; the Docker Engine builds FROM an image reference`, {
+      hint: "use --builder oci, or a base such as node:20-bookworm-slim",
+    });
+  }
+  if (!special) {
+    try {
+      parseReference(baseImage);
+    } catch (error) {
+      throw new PackagerOptionsError(`baseImage: ${(error as Error).message}`);
+    }
+  }
+}
 
 /** A registry URL split into what the daemon and the registry client need. */
 export interface RegistryTarget {
@@ -156,6 +174,7 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
     }
   }
   const baseImage = o.dockerfile ? undefined : (o.baseImage ?? (o.environment ?? undefined)?.defaultBaseImage() ?? `node:${process.versions.node.split(".")[0]}-bookworm-slim`);
+  if (baseImage !== undefined) checkBaseImage(baseImage, builder);
   return {
     baseImage,
     environment: o.environment,

@@ -3,12 +3,13 @@ import { FLOWPACK_VERSION } from "../../_internal/version.js";
 import { isNativePackage, readPackage } from "../../bundle/packages.js";
 import { installedClosure, NodeEnvironment } from "../../environment/node.js";
 import { slugify } from "../../flow/name.js";
-import { formatPlatform, hostPlatform } from "../../image/oci.js";
+import { formatPlatform, hostPlatform, platformMatches, type Platform } from "../../image/oci.js";
+import { PackagerOptionsError } from "../../errors.js";
 import { baseManifest } from "../../manifest/registry.js";
 import type { DockerPackageManifest } from "../../manifest/schema.js";
 import { ignoreProgress } from "../../progress.js";
 import { runnerBundle } from "../../run/runner-bundle.js";
-import { metadataOf } from "../file.js";
+import { metadataOf } from "../source.js";
 import type { Packager } from "../packager.js";
 import { bundleTarget, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";
 import { dependencyEntries } from "./dependencies.js";
@@ -16,6 +17,26 @@ import { EngineBuilder } from "./engine-builder.js";
 import { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
 import { contentTag, planImage, type ImagePlan } from "./plan.js";
+
+/** The default tag of an image: `fp-` and the first 20 hex digits of its content digest. */
+export function imageTag(digest: string): string {
+  return `fp-${digest.replace(/^sha256:/, "").slice(0, 20)}`;
+}
+
+/**
+ * Dependencies with native addons were built for this machine: refuse to put them in an image for
+ * another platform (either builder), unless the image installs them itself.
+ */
+function checkNativePlatforms(platforms: Platform[], nativeDependencies: string[], mode: "copy" | "inImage"): void {
+  const host = hostPlatform();
+  const foreign = platforms.filter((p) => !platformMatches(p, host));
+  if (mode === "inImage" || foreign.length === 0 || nativeDependencies.length === 0) return;
+  const packages = nativeDependencies.join(", ");
+  throw new PackagerOptionsError(
+    `${packages} ${nativeDependencies.length === 1 ? "has a native addon" : "have native addons"} built for ${formatPlatform(host)}, not ${foreign.map(formatPlatform).join(", ")}`,
+    { hint: "build on a machine of that platform, or use --builder docker --dependencies in-image" },
+  );
+}
 
 /** Local repository that keeps every image flowpack builds through a daemon: `flowpack/<flow>:<tag>`. */
 export const LOCAL_REPOSITORY = "flowpack";
@@ -46,22 +67,25 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     if (o.dockerfile) {
       const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
       const imageId = await builder.buildDockerfile(o.dockerfile, o.context ?? dirname(o.dockerfile));
-      const tag = o.tag ?? `fp-${imageId.replace(/^sha256:/, "").slice(0, 20)}`;
+      const tag = o.tag ?? imageTag(imageId);
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
       const { plan, entries, nativeDependencies } = await this.plan(bundled);
-      const tag = o.tag ?? contentTag(plan);
+      checkNativePlatforms(o.platforms ?? [hostPlatform()], nativeDependencies, o.dependencies);
       metadata.baseImage = plan.baseImage;
       if (o.builder === "docker") {
         const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
         const imageId = await builder.buildPlan(plan, entries);
+        // Engine images are content-addressed by their config: unchanged inputs hit the build
+        // cache and give the same ID, so the tag derived from it is stable too.
+        const tag = o.tag ?? imageTag(imageId);
         image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
         if (o.platforms) metadata.platforms = o.platforms.map(formatPlatform);
       } else {
+        const tag = o.tag ?? contentTag(plan);
         const result = await new OciBuilder(o.env, o.onProgress).build({
           plan,
           dependencyEntries: entries,
-          nativeDependencies,
           base: plan.baseImage,
           platforms: o.platforms ?? [hostPlatform()],
           tag,

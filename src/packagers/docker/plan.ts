@@ -24,7 +24,9 @@ export interface ImagePlan {
   imageFlowLocation: string;
   /** Folder of the flow bundle; external packages go to its node_modules. */
   appDir: string;
-  /** The app layer: bundle, its source map, the runner. */
+  /** The runner layer: flowpack's in-image entrypoint (changes only with flowpack itself). */
+  runnerFiles: LayerEntry[];
+  /** The app layer: the bundle and its source map (the only layer a code change touches). */
   appFiles: LayerEntry[];
   /** The dependency layer's packages, or none. */
   dependencies: InstalledPackage[];
@@ -62,8 +64,8 @@ export function planImage(input: PlanInput): ImagePlan {
   const appFiles: LayerEntry[] = [
     { path: input.imageFlowLocation, type: "file", mode: 0o644, content: code },
     { path: `${input.imageFlowLocation}.map`, type: "file", mode: 0o644, content: input.bundle.map },
-    { path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code },
   ];
+  const runnerFiles: LayerEntry[] = [{ path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code }];
   const git = gitInfo(input.bundle.projectRoot);
   const labels: Record<string, string> = {
     "org.opencontainers.image.title": input.flowName,
@@ -84,6 +86,7 @@ export function planImage(input: PlanInput): ImagePlan {
     flowName: input.flowName,
     imageFlowLocation: input.imageFlowLocation,
     appDir,
+    runnerFiles,
     appFiles,
     dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
     dependencyMode: input.dependencyMode,
@@ -97,6 +100,7 @@ export function planImage(input: PlanInput): ImagePlan {
   const inputsDigest = sha256(
     JSON.stringify({
       ...plan,
+      runnerFiles: runnerFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
       appFiles: appFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
       dependencies: plan.dependencies.map((d) => [d.target, d.name, d.version]),
       salt: input.salt ?? "",

@@ -3,17 +3,20 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DaemonUnreachableError} from "../../../src/errors.js";
-import { PackagerOptionsError, RegistryAuthError } from "../../../src/errors.js";
+import { ImageFormatError, ImageLayoutError, PackagerOptionsError, RegistryAuthError } from "../../../src/errors.js";
 import { assembleImage } from "../../../src/image/image.js";
-import { readImageFromLayout } from "../../../src/image/layout.js";
+import { blobPath, readImageFromLayout, readLayoutIndex } from "../../../src/image/layout.js";
 import { MediaType, canonicalJson } from "../../../src/image/oci.js";
 import type { DockerPackageManifest } from "../../../src/manifest/schema.js";
 import { DockerPackager } from "../../../src/packagers/docker/packager.js";
 import type { DockerPackagerOptions } from "../../../src/packagers/docker/options.js";
 import { RegistryClient } from "../../../src/registry/client.js";
 import { anonymousKeychain } from "../../../src/registry/keychain.js";
+import { runInContainer } from "../../../src/run/docker.js";
+import { runFromLayout } from "../../../src/run/layout.js";
 import { flowpack } from "../../helpers/cli.js";
 import { docker, skopeoRaw } from "../../helpers/docker.js";
 import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
@@ -63,7 +66,8 @@ describe("the oci builder (no daemon)", () => {
     expect(manifest.image).toMatch(new RegExp(`^oci:${layout}@sha256:[a-f0-9]{64}$`));
     expect(await validateLayoutImage(layout, tag)).toEqual([]);
     const { stdout: stat } = await exec("umoci", ["stat", "--image", `${layout}:${tag}`]);
-    expect(stat).toContain("flowpack: app (bundle + runner)");
+    expect(stat).toContain("flowpack: app (bundle)");
+    expect(stat).toContain("flowpack: runner");
     const { stdout: inspect } = await exec("skopeo", ["inspect", `oci:${layout}:${tag}`]);
     expect(JSON.parse(inspect).Digest).toBe(manifest.image.split("@")[1]);
     const bundle = join(work, "umoci-bundle");
@@ -92,6 +96,50 @@ describe("the oci builder (no daemon)", () => {
     const inDocker = await flowpack(["run", out, "--on", "docker", "--network", "none", "--param", "day=2024-04-01"], { env });
     expect(inDocker.code, inDocker.stderr).toBe(0);
     expect(JSON.parse(inDocker.stdout)).toMatchObject({ orders: 5 });
+  });
+
+  describe("running an OCI-layout package", () => {
+    const layoutBase = () => `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`;
+
+    it("runs the pinned image after its tag moved on to another, in this process and in a container, whatever the flow's name", async () => {
+      const project = join(work, "moved-tag");
+      mkdirSync(project, { recursive: true });
+      writeFileSync(join(project, "package.json"), JSON.stringify({ name: "moved-tag", version: "1.0.0", type: "module" }));
+      const source = join(project, "flow.ts");
+      // `etl_` is a valid flow name but not a valid image name: the local name is slugified.
+      const write = (version: number) =>
+        writeFileSync(source, `import { flow } from "flowpack";\nexport const etl = flow({ name: "etl_" }, async () => ({ version: ${version} }));\n`);
+      const layout = join(work, "moved-tag-layout");
+      write(1);
+      const first = await packager({ baseImage: layoutBase(), ociLayout: layout, tag: "dev" }).package(source);
+      write(2);
+      const second = await packager({ baseImage: layoutBase(), ociLayout: layout, tag: "dev" }).package(source);
+      const pinned = first.image.split("@")[1]!;
+      expect(second.image).not.toBe(first.image);
+      expect((await readLayoutIndex(layout)).manifests.map((m) => m.digest)).not.toContain(pinned);
+
+      expect((await runFromLayout(first, layout, pinned, {})).result).toEqual({ version: 1 });
+      expect((await runFromLayout(second, layout, second.image.split("@")[1]!, {})).result).toEqual({ version: 2 });
+      const inDocker = await runInContainer(first, {}, { env, network: "none", onLog: () => undefined });
+      expect(inDocker.result).toEqual({ version: 1 });
+    });
+
+    it("refuses to run a layer whose blob was swapped for another of the same size", async () => {
+      const layout = join(work, "swapped-layout");
+      const manifest = await packager({ baseImage: layoutBase(), ociLayout: layout }).package(example("hello", "flow.ts"));
+      const app = (manifest.metadata!.layers as { app: string }).app;
+      const original = readFileSync(blobPath(layout, app));
+      // Same tar, other code; the source map's mappings blanked so it compresses smaller, then padded
+      // with the zeros gunzip ignores: a valid gzip of exactly the recorded size.
+      const tar = gunzipSync(original).toString("latin1").replaceAll("Hello, ", "Owned, ").replace(/"mappings":"([^"]*)"/, (_, m: string) => `"mappings":"${"A".repeat(m.length)}"`);
+      const evil = gzipSync(Buffer.from(tar, "latin1"), { level: 9 });
+      expect(evil.length).toBeLessThanOrEqual(original.length);
+      writeFileSync(blobPath(layout, app), Buffer.concat([evil, Buffer.alloc(original.length - evil.length)]));
+
+      const error = await runFromLayout(manifest, layout, manifest.image.split("@")[1]!, { name: "x" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImageLayoutError);
+      expect((error as Error).message).toMatch(new RegExp(`^layer \\d+ \\(${app}\\) in ${layout} is corrupted: its blob is ${original.length} bytes hashing to sha256:[a-f0-9]{64}$`));
+    });
   });
 
   it("gives the same image digest for the same inputs, from other folders, mtimes and umask", async () => {
@@ -128,7 +176,9 @@ describe("the oci builder (no daemon)", () => {
       const registryUrl = `${proxy.host}/counted`;
       const first = await packager({ registryUrl }).package(join(project, "src", "flow.ts"));
       const source = join(project, "src", "flow.ts");
-      writeFileSync(source, readFileSync(source, "utf8").replace("answer: answer()", "answer: answer() + 1"));
+      // A change this run has never made: the registry outlives test runs, and identical code gives identical layers.
+      const marker = `run-${Date.now()}`;
+      writeFileSync(source, readFileSync(source, "utf8").replace("answer: answer()", `answer: answer() + 1, marker: "${marker}"`));
       proxy.reset();
       const second = await packager({ registryUrl }).package(source);
       const layers = second.metadata!.layers as { dependencies: string; app: string };
@@ -140,7 +190,7 @@ describe("the oci builder (no daemon)", () => {
       const app = raw.layers.find((l) => l.digest === layers.app)!;
       expect(blobBytes()).toBe(app.size + raw.config.size);
       const run = await docker(["run", "--rm", "--network", "none", second.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY)]);
-      expect(JSON.parse(run.stdout)).toEqual({ answer: 43 });
+      expect(JSON.parse(run.stdout)).toEqual({ answer: 43, marker });
     });
 
     it("rides out 503s, 429 with Retry-After and connection resets at each step of a push", async () => {
@@ -205,8 +255,8 @@ describe("the oci builder (no daemon)", () => {
   });
 
   describe("several platforms", () => {
-    it("builds an image index from a multi-platform base", async () => {
-      // A two-platform base: the test base, and the same layers under an arm64 config.
+    /** A two-platform base: the test base, and the same layers under an arm64 config. */
+    async function multiPlatformBase(): Promise<string> {
       const amd64 = await readImageFromLayout(services().FLOWPACK_TEST_BASE_LAYOUT);
       const arm64 = assembleImage({ config: { ...amd64.config, architecture: "arm64", variant: "v8" }, layers: amd64.layers });
       const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
@@ -221,9 +271,13 @@ describe("the oci builder (no daemon)", () => {
         entries.push({ mediaType: MediaType.OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBytes.length, platform });
       }
       await client.putManifest("multi/base", "1", canonicalJson({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: entries }), MediaType.OCI_INDEX);
+      return `${services().FLOWPACK_TEST_REGISTRY}/multi/base:1`;
+    }
 
+    it("builds an image index from a multi-platform base", async () => {
+      const multiBase = await multiPlatformBase();
       const manifest = await packager({
-        baseImage: `${services().FLOWPACK_TEST_REGISTRY}/multi/base:1`,
+        baseImage: multiBase,
         platform: "linux/amd64,linux/arm64",
         registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/multi`,
       }).package(example("hello", "flow.ts"));
@@ -233,6 +287,39 @@ describe("the oci builder (no daemon)", () => {
       expect(manifest.metadata!.platforms).toEqual(["linux/amd64", "linux/arm64"]);
       const run = await docker(["run", "--rm", "--network", "none", "--platform", "linux/amd64", manifest.image]);
       expect(JSON.parse(run.stdout)).toEqual({ greeting: "Hello, world!" });
+    });
+
+    it("refuses several platforms to an OCI layout before anything is pushed: they go to --registry only", async () => {
+      const namespace = `multi-layout${Date.now().toString(36)}`; // the registry outlives test runs
+      const error = await packager({
+        baseImage: await multiPlatformBase(),
+        platform: "linux/amd64,linux/arm64",
+        registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/${namespace}`,
+        ociLayout: join(work, "multi-layout"),
+        tag: "v1",
+      })
+        .package(example("hello", "flow.ts"))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PackagerOptionsError);
+      expect((error as Error).message).toBe("--oci-layout holds one platform; several platforms (linux/amd64, linux/arm64) go to --registry only");
+      const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
+      expect(await client.headManifest(`${namespace}/hello`, "v1")).toBeUndefined();
+    });
+
+    it("refuses a single-platform OCI-layout base for another platform, naming both, before anything is pushed", async () => {
+      const namespace = `layout-base${Date.now().toString(36)}`;
+      const error = await packager({
+        baseImage: `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`,
+        platform: "linux/amd64,linux/arm64",
+        registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/${namespace}`,
+        tag: "v1",
+      })
+        .package(example("hello", "flow.ts"))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImageFormatError);
+      expect((error as Error).message).toMatch(/ is built for linux\/amd64, not linux\/arm64$/);
+      const client = new RegistryClient({ host: services().FLOWPACK_TEST_REGISTRY, keychain: anonymousKeychain });
+      expect(await client.headManifest(`${namespace}/hello`, "v1")).toBeUndefined();
     });
 
     it("a native addon for another platform is a clear error naming the package and the way out", async () => {

@@ -9,6 +9,8 @@ import {
   blobPath,
   buildLayer,
   canonicalJson,
+  extractLayers,
+  ImageFormatError,
   ImageLayoutError,
   initLayout,
   MediaType,
@@ -140,5 +142,80 @@ describe("OCI image layout", () => {
     expect(error).toBeInstanceOf(ImageLayoutError);
     expect((error as Error).message).toMatch(/is not an OCI image layout \(no oci-layout file\)/);
     await expect(writeImageToLayout(dir, await makeImage("x"), { refName: "bad name!" })).rejects.toThrow(/does not match the OCI grammar/);
+  });
+
+  describe("by digest", () => {
+    it("finds an index.json entry by digest, whatever the ref names say", async () => {
+      const dir = join(tmp, "two-images");
+      const index = await readLayoutIndex(dir);
+      const one = index.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === "one")!;
+      const read = await readImageFromLayout(dir, { digest: one.digest });
+      expect(read.manifestDigest).toBe(one.digest);
+      expect(read.refName).toBe("one");
+      // the ref name is only a hint: the digest decides
+      expect((await readImageFromLayout(dir, { digest: one.digest, refName: "two" })).manifestDigest).toBe(one.digest);
+    });
+
+    it("still reads the pinned image after its ref name moved on, straight from its blobs", async () => {
+      const dir = join(tmp, "moved");
+      const old = await makeImage("old");
+      const next = await makeImage("new");
+      await writeImageToLayout(dir, old, { refName: "latest" });
+      await writeImageToLayout(dir, next, { refName: "latest" });
+      expect((await readLayoutIndex(dir)).manifests.map((m) => m.digest)).toEqual([next.manifestDigest]);
+      const read = await readImageFromLayout(dir, { digest: old.manifestDigest, refName: "latest" });
+      expect(read.manifestDigest).toBe(old.manifestDigest);
+      expect(read.configBytes.equals(old.configBytes)).toBe(true);
+      expect(read.refName).toBeUndefined();
+      expect((await readAll(read.layers[1]!.open())).equals(await readAll(old.layers[1]!.open()))).toBe(true);
+
+      // once its blobs are gone, the error says what the name points at now
+      await rm(blobPath(dir, old.manifestDigest));
+      const error = await readImageFromLayout(dir, { digest: old.manifestDigest, refName: "latest" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImageLayoutError);
+      expect((error as Error).message).toContain(`does not hold the image ${old.manifestDigest} ("latest" now names ${next.manifestDigest})`);
+    });
+
+    it("finds a manifest inside a nested index by digest", async () => {
+      const dir = join(tmp, "multi");
+      const index = await readLayoutIndex(dir);
+      const nested = JSON.parse((await readBlob(dir, index.manifests[0]!.digest)).toString()) as { manifests: { digest: string }[] };
+      const amd64 = nested.manifests[1]!.digest;
+      const read = await readImageFromLayout(dir, { digest: amd64, platform: { os: "linux", architecture: "amd64" } });
+      expect(read.manifestDigest).toBe(amd64);
+      expect(read.refName).toBe("multi");
+    });
+  });
+
+  it("refuses a single-platform image asked for another platform, naming both", async () => {
+    const dir = join(tmp, "single-platform");
+    const image = await makeImage("amd64 only");
+    await writeImageToLayout(dir, image, { refName: "x" });
+    expect((await readImageFromLayout(dir, { platform: { os: "linux", architecture: "amd64" } })).manifestDigest).toBe(image.manifestDigest);
+    for (const platform of [{ os: "linux", architecture: "arm64" }, { os: "windows", architecture: "amd64" }]) {
+      const error = await readImageFromLayout(dir, { platform }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImageFormatError);
+      expect((error as Error).message).toMatch(new RegExp(`is built for linux/amd64, not ${platform.os}/${platform.architecture}$`));
+    }
+  });
+
+  it("checks layer bytes against their digest as they are read, so extracting a swapped blob of the same size fails", async () => {
+    const dir = join(tmp, "swapped");
+    const base = await syntheticBase();
+    // Stored (level 0) gzip: two contents of the same length give blobs of the same size.
+    const good = await buildLayer([{ path: "app/run.js", type: "file", content: "console.log('good');\n" }], { mtime: 0, compressionLevel: 0 });
+    const evil = await buildLayer([{ path: "app/run.js", type: "file", content: "console.log('evil');\n" }], { mtime: 0, compressionLevel: 0 });
+    expect(evil.size).toBe(good.size);
+    const image = assembleImage(base, { layers: [{ layer: good }] });
+    await writeImageToLayout(dir, image, { refName: "x" });
+    await writeFile(blobPath(dir, good.digest), await readAll(evil.open()));
+
+    const read = await readImageFromLayout(dir, { refName: "x" });
+    const target = join(tmp, "swapped-root");
+    const error = await extractLayers([read.layers[1]!], target).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageLayoutError);
+    expect((error as Error).message).toBe(
+      `layer 1 (${good.digest}) in ${dir} is corrupted: its blob is ${good.size} bytes hashing to ${evil.digest}`,
+    );
   });
 });

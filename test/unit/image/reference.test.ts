@@ -22,6 +22,8 @@ describe("parseReference: valid references", () => {
     ["library/node:20", "docker.io", "library/node", "20", undefined, "docker.io/library/node:20"],
     ["docker.io/node:20", "docker.io", "library/node", "20", undefined, "docker.io/library/node:20"],
     ["index.docker.io/library/node:20", "docker.io", "library/node", "20", undefined, "docker.io/library/node:20"],
+    // the registry client's rule for Docker Hub's spellings
+    ["registry.hub.docker.com/library/node:20", "docker.io", "library/node", "20", undefined, "docker.io/library/node:20"],
     ["acme/app:1.2", "docker.io", "acme/app", "1.2", undefined, "docker.io/acme/app:1.2"],
     ["ghcr.io/acme/app:v1", "ghcr.io", "acme/app", "v1", undefined, "ghcr.io/acme/app:v1"],
     ["host:5050/a/b:tag", "host:5050", "a/b", "tag", undefined, "host:5050/a/b:tag"],
@@ -105,6 +107,7 @@ describe("reference helpers", () => {
     expect(repository(hub)).toBe("docker.io/library/node");
     expect(registryHost(hub)).toBe("registry-1.docker.io");
     expect(registryHost("index.docker.io")).toBe("registry-1.docker.io");
+    expect(registryHost("registry.hub.docker.com")).toBe("registry-1.docker.io");
     expect(familiarReference(hub)).toBe("node:20");
     expect(familiarReference(parseReference("acme/app:1"))).toBe("acme/app:1");
     const local = parseReference("host:5050/a/b:tag");
@@ -122,6 +125,11 @@ describe("reference helpers", () => {
     ["[::1]:5000", true],
     ["::1", true],
     ["[::ffff:127.0.0.1]:5000", true],
+    ["0:0:0:0:0:0:0:1", true],
+    ["[0000::0001]:5000", true],
+    ["localhost.", true],
+    ["[::ffff:7f00:1]:5000", true],
+    ["user@localhost", false],
     ["10.0.0.1:5000", false],
     ["example.com", false],
     ["localhost.example.com", false],
