@@ -39,9 +39,11 @@ export interface BundleOptions {
 /** File name of the bundle inside packages and images; the map sits beside it. */
 export const BUNDLE_FILE = "flow.mjs";
 
-// CommonJS dependencies call `require()`; an ES module has none, so the bundle makes one.
-// A unique name avoids clashing with a user's own top-level `require` binding.
-const REQUIRE_SHIM = 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst __flowpack_require = __flowpackCreateRequire(import.meta.url);';
+// CommonJS dependencies `require()` Node built-ins (and externals) at run time; an ES module has no
+// `require`, so the bundle declares one. esbuild treats `require` as a reserved global and renames a
+// user's own top-level `require` binding, so the two never clash. (Renaming `require` with
+// `define` instead would hide CommonJS dependencies' relative requires from the bundler.)
+const REQUIRE_SHIM = 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst require = __flowpackCreateRequire(import.meta.url);';
 
 /** The bundle's code with its closing `//# sourceMappingURL=` comment pointing at `mapName`. */
 export function withSourceMapName(code: Buffer, mapName: string): Buffer {
@@ -74,9 +76,12 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
         if (userExternal.has(name)) {
           throw new Error(`external package "${name}" is not installed; run your package manager's install first`);
         }
-        if (name === "flowpack" && !pkg) {
-          // The project does not depend on flowpack itself: bundle the copy that is running.
-          const own = ownEntry();
+        if (args.path === "flowpack") {
+          // Flows get flowpack's flow runtime only (never the packagers and their dependencies):
+          // from the project's own flowpack when it has one, else from the copy that is running.
+          const runtime = pkg ? runtimeEntry(resolve(pkg.dir, "dist")) : undefined;
+          if (runtime) return { path: runtime, sideEffects: false };
+          const own = runtimeEntry(resolve(here, ".."));
           if (own) return inOwnNamespace(own);
         }
         return undefined;
@@ -102,7 +107,6 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
       keepNames: true,
       logLevel: "silent",
       banner: { js: REQUIRE_SHIM },
-      define: { require: "__flowpack_require" },
       plugins: [plugin],
     });
   } catch (error) {
@@ -147,9 +151,9 @@ const OWN_ROOT = resolve(here, "..", "..");
  */
 const OWN_NAMESPACE = "flowpack";
 
-/** This copy of flowpack's public entry (dist/index.js when built, src/index.ts under a TS loader). */
-function ownEntry(): string | undefined {
-  return ["../index.js", "../index.ts"].map((p) => resolve(here, p)).find((p) => existsSync(p));
+/** A flowpack build's flow runtime (`<root>/flow/runtime.js`, or `.ts` in the sources). */
+function runtimeEntry(root: string): string | undefined {
+  return ["flow/runtime.js", "flow/runtime.ts"].map((p) => resolve(root, p)).find((p) => existsSync(p));
 }
 
 function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
@@ -164,7 +168,7 @@ function ownCopy(build: esbuild.PluginBuild): void {
   build.onResolve({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
     if (isBuiltin(args.path)) return { path: args.path, external: true };
     const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
-    if (resolved.errors.length > 0) return { errors: resolved.errors };
+    if (resolved.errors.length > 0) return undefined; // esbuild reports it (or tolerates it inside try/catch)
     if (resolved.external) return resolved;
     return inOwnNamespace(resolved.path) ?? { path: resolved.path, sideEffects: resolved.sideEffects };
   });

@@ -39,6 +39,17 @@ describe("bundleFlow", () => {
     expect(digest).toBe(first.digest);
   });
 
+  it("bundles CommonJS dependencies with their relative requires; built-ins come from a require the bundle declares", async () => {
+    const bundle = await bundleFlow(fixture("cjs-project", "src", "flow.ts"));
+    expect(bundle.externals).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), "flowpack-cjs-"));
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "flow.mjs"), bundle.code); // far from the project: nothing may resolve at run time
+    writeFileSync(join(dir, "flow.mjs.map"), bundle.map);
+    const { cjs } = (await import(join(dir, "flow.mjs"))) as { cjs: { run(p: unknown): Promise<unknown> } };
+    await expect(cjs.run({})).resolves.toEqual({ name: "x", joined: "a/b", populated: true, pathType: "function" });
+  });
+
   it("leaves packages with native addons external and records their versions", async () => {
     const bundle = await bundleFlow(fixture("native-project", "src", "flow.ts"));
     expect(bundle.externals).toEqual([{ name: "fake-native", version: "1.2.3", reason: "native" }]);

@@ -52,9 +52,10 @@ export function registerRun(program: Command, output: () => Output): void {
         record = await runFlow(await unpackage(manifest), params);
       } else {
         const controller = new AbortController();
+        // `on`, not `once`: a second Ctrl-C must not kill flowpack before the container is removed.
         const interrupt = () => controller.abort();
-        process.once("SIGINT", interrupt);
-        process.once("SIGTERM", interrupt);
+        process.on("SIGINT", interrupt);
+        process.on("SIGTERM", interrupt);
         try {
           record = await runInContainer(manifest, params, { network: flags.network, signal: controller.signal });
         } finally {
