@@ -199,7 +199,9 @@ describe("the oci builder (no daemon)", () => {
       proxy.inject({ method: "POST", path: /\/blobs\/uploads\/$/, fault: { kind: "status", status: 429, headers: { "retry-after": "1" } } });
       proxy.inject({ method: "PUT", path: /\/blobs\/uploads\//, fault: { kind: "reset" } });
       proxy.inject({ method: "PUT", path: /\/manifests\//, fault: { kind: "status", status: 502 } });
-      const manifest = await packager({ registryUrl: `${proxy.host}/faults`, tag: "weather" }).package(example("hello", "flow.ts"));
+      // A repository this run has never used (the registry outlives runs): every blob is uploaded, so every fault fires.
+      const namespace = `faults${Date.now().toString(36)}`;
+      const manifest = await packager({ registryUrl: `${proxy.host}/${namespace}`, tag: "weather" }).package(example("hello", "flow.ts"));
       expect(proxy.requests.filter((r) => r.fault).length).toBe(4);
       expect(await validatePushed(manifest.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY))).toEqual([]);
     });
