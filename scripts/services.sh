@@ -192,10 +192,17 @@ start_containerd() {
   fi
   printf '%s\n' "$new" >"$cfg"
   rm -f "$CTD_SOCK"
-  log "starting containerd"
-  spawn containerd "$LOG_DIR/containerd.log" containerd --config "$cfg"
-  wait_until "$START_TIMEOUT" containerd containerd containerd_ready ||
-    fail_with_log "$LOG_DIR/containerd.log" "containerd failed to start"
+  # containerd has been seen to exit at once, silently, on a first start (rarely, not reproducibly):
+  # try again before giving up.
+  local attempt
+  for attempt in 1 2 3; do
+    log "starting containerd (attempt $attempt)"
+    spawn containerd "$LOG_DIR/containerd.log" containerd --config "$cfg"
+    wait_until "$START_TIMEOUT" containerd containerd containerd_ready && return 0
+    pid_of containerd >/dev/null && break # running but not answering: retrying won't help
+    sleep 1
+  done
+  fail_with_log "$LOG_DIR/containerd.log" "containerd failed to start"
 }
 
 # ---------------------------------------------------------------- dockerd
@@ -268,10 +275,15 @@ start_dockerd() {
   rm -f "$DOCKER_SOCK"
   local -a args
   mapfile -t args <"$args_file"
-  log "starting dockerd ($STORAGE_DRIVER)"
-  spawn dockerd "$LOG_DIR/dockerd.log" dockerd "${args[@]}"
-  wait_until "$START_TIMEOUT" dockerd dockerd docker_ready ||
-    fail_with_log "$LOG_DIR/dockerd.log" "dockerd failed to start"
+  local attempt
+  for attempt in 1 2 3; do
+    log "starting dockerd ($STORAGE_DRIVER, attempt $attempt)"
+    spawn dockerd "$LOG_DIR/dockerd.log" dockerd "${args[@]}"
+    wait_until "$START_TIMEOUT" dockerd dockerd docker_ready && return 0
+    pid_of dockerd >/dev/null && break # running but not answering: retrying won't help
+    sleep 1
+  done
+  fail_with_log "$LOG_DIR/dockerd.log" "dockerd failed to start"
 }
 
 # Kill containers whose daemon is gone (only needed after an unclean stop).
