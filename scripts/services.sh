@@ -84,6 +84,22 @@ spawn() {
   echo $! >"$RUN_DIR/$name.pid"
 }
 
+# start_daemon NAME READY_FN CMD...: spawn CMD as NAME and wait until READY_FN answers. A daemon
+# that exits at once is started again (containerd was seen to exit silently on a first start,
+# rarely and not reproducibly); one that runs but does not answer is not.
+start_daemon() {
+  local name=$1 ready=$2 attempt
+  shift 2
+  for attempt in 1 2 3; do
+    log "starting $name (attempt $attempt)"
+    spawn "$name" "$LOG_DIR/$name.log" "$@"
+    wait_until "$START_TIMEOUT" "$name" "$name" "$ready" && return 0
+    pid_of "$name" >/dev/null && break
+    sleep 1
+  done
+  fail_with_log "$LOG_DIR/$name.log" "$name failed to start"
+}
+
 # wait_until SECONDS DESCRIPTION PIDNAME CMD...: poll CMD until it succeeds.
 wait_until() {
   local secs=$1 what=$2 name=$3
@@ -192,17 +208,7 @@ start_containerd() {
   fi
   printf '%s\n' "$new" >"$cfg"
   rm -f "$CTD_SOCK"
-  # containerd has been seen to exit at once, silently, on a first start (rarely, not reproducibly):
-  # try again before giving up.
-  local attempt
-  for attempt in 1 2 3; do
-    log "starting containerd (attempt $attempt)"
-    spawn containerd "$LOG_DIR/containerd.log" containerd --config "$cfg"
-    wait_until "$START_TIMEOUT" containerd containerd containerd_ready && return 0
-    pid_of containerd >/dev/null && break # running but not answering: retrying won't help
-    sleep 1
-  done
-  fail_with_log "$LOG_DIR/containerd.log" "containerd failed to start"
+  start_daemon containerd containerd_ready containerd --config "$cfg"
 }
 
 # ---------------------------------------------------------------- dockerd
@@ -275,15 +281,8 @@ start_dockerd() {
   rm -f "$DOCKER_SOCK"
   local -a args
   mapfile -t args <"$args_file"
-  local attempt
-  for attempt in 1 2 3; do
-    log "starting dockerd ($STORAGE_DRIVER, attempt $attempt)"
-    spawn dockerd "$LOG_DIR/dockerd.log" dockerd "${args[@]}"
-    wait_until "$START_TIMEOUT" dockerd dockerd docker_ready && return 0
-    pid_of dockerd >/dev/null && break # running but not answering: retrying won't help
-    sleep 1
-  done
-  fail_with_log "$LOG_DIR/dockerd.log" "dockerd failed to start"
+  log "dockerd storage driver: $STORAGE_DRIVER"
+  start_daemon dockerd docker_ready dockerd "${args[@]}"
 }
 
 # Kill containers whose daemon is gone (only needed after an unclean stop).

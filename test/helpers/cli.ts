@@ -11,11 +11,23 @@ export interface CliResult {
 
 const bin = join(repoRoot, "dist/cli/main.js");
 
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  timeoutMs?: number;
+}
+
 /** Runs the real, built CLI (`npm run build` first; `npm test` does). */
-export function flowpack(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function flowpack(args: string[], options: RunOptions = {}): Promise<CliResult> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
+  return runNode(bin, args, options);
+}
+
+/** Runs a Node.js script to completion, collecting its output. */
+export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],

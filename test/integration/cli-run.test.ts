@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { flowpack, type CliResult } from "../helpers/cli.js";
+import { flowpack, runNode, type CliResult } from "../helpers/cli.js";
 import { repoRoot } from "../helpers/paths.js";
 
 // Everything lives in a folder with no package.json above it: the flows bundle this copy of
@@ -19,16 +18,8 @@ const manifestPath = join(work, "manifests", "chatty.json");
 
 /** The built in-image runner, as `docker run` would start it. */
 function runner(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(bundled, "..", "runner.mjs"), ...args], {
-      env: { ...process.env, ...env, FLOWPACK_FLOW_NAME: "chatty", FLOWPACK_FLOW_LOCATION: bundled, ...extraEnv },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return runNode(join(bundled, "..", "runner.mjs"), args, {
+    env: { ...env, FLOWPACK_FLOW_NAME: "chatty", FLOWPACK_FLOW_LOCATION: bundled, ...extraEnv },
   });
 }
 
