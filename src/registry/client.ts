@@ -44,6 +44,8 @@ export interface RegistryClientOptions {
   host: string;
   /** Use plain http for this host even though it is not loopback (loopback always uses http). */
   insecure?: boolean;
+  /** Use https even for a loopback host. */
+  secure?: boolean;
   /** Where credentials come from; default: the docker config (DOCKER_CONFIG or ~/.docker). */
   keychain?: Keychain;
   /** Retry policy, or changes to the default one. */
@@ -85,7 +87,7 @@ export class RegistryClient {
   readonly #keychainDescription: string | undefined;
 
   constructor(options: RegistryClientOptions) {
-    this.endpoint = resolveEndpoint(options.host, { insecure: options.insecure === true });
+    this.endpoint = resolveEndpoint(options.host, { insecure: options.insecure === true, secure: options.secure === true });
     this.policy = retryPolicy(options.retry);
     const keychain = options.keychain ?? new DockerKeychain();
     this.#keychainDescription = keychain.describe?.();

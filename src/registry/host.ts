@@ -29,6 +29,8 @@ export interface RegistryEndpoint {
 export interface EndpointOptions {
   /** Allow plain http for this (non-loopback) host. */
   insecure?: boolean;
+  /** Speak https even to a loopback host (the user wrote https:// explicitly, e.g. a port-forwarded TLS registry). */
+  secure?: boolean;
 }
 
 export function isLoopbackHostname(hostname: string): boolean {
@@ -64,7 +66,7 @@ export function resolveEndpoint(host: string, options: EndpointOptions = {}): Re
   const isDockerHub = DOCKER_HUB_ALIASES.has(name);
   const apiHost = isDockerHub ? DOCKER_HUB_API_HOST : name;
   const insecure = options.insecure === true && !isDockerHub;
-  const scheme = !isDockerHub && (insecure || isLoopbackHostname(url.hostname)) ? "http" : "https";
+  const scheme = !isDockerHub && !options.secure && (insecure || isLoopbackHostname(url.hostname)) ? "http" : "https";
   return {
     name: isDockerHub ? DOCKER_HUB : name,
     apiHost,

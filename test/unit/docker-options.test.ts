@@ -71,7 +71,7 @@ describe("resolveDockerOptions defaults", () => {
       { os: "linux", architecture: "arm64", variant: "v8" },
     ]);
     expect(resolved.tag).toBe("v1.2_3");
-    expect(resolved.registry).toEqual({ url: "https://ghcr.io/acme/flows", host: "ghcr.io", namespace: "acme/flows", insecure: false });
+    expect(resolved.registry).toEqual({ url: "https://ghcr.io/acme/flows", host: "ghcr.io", namespace: "acme/flows", insecure: false, secure: false });
   });
 
   it("keeps the onProgress listener working", () => {
@@ -157,12 +157,14 @@ describe("resolveDockerOptions errors", () => {
 
 describe("parseRegistryUrl", () => {
   it("adds https to a bare host/namespace", () => {
-    expect(parseRegistryUrl("ghcr.io/acme/flows")).toEqual({ url: "https://ghcr.io/acme/flows", host: "ghcr.io", namespace: "acme/flows", insecure: false });
+    expect(parseRegistryUrl("ghcr.io/acme/flows")).toEqual({ url: "https://ghcr.io/acme/flows", host: "ghcr.io", namespace: "acme/flows", insecure: false, secure: false });
   });
 
   it("http:// marks an insecure registry; no path, no namespace", () => {
-    expect(parseRegistryUrl("http://127.0.0.1:5000")).toEqual({ url: "http://127.0.0.1:5000", host: "127.0.0.1:5000", namespace: "", insecure: true });
-    expect(parseRegistryUrl("localhost:5000/")).toEqual({ url: "https://localhost:5000", host: "localhost:5000", namespace: "", insecure: false });
+    expect(parseRegistryUrl("http://127.0.0.1:5000")).toEqual({ url: "http://127.0.0.1:5000", host: "127.0.0.1:5000", namespace: "", insecure: true, secure: false });
+    expect(parseRegistryUrl("localhost:5000/")).toEqual({ url: "https://localhost:5000", host: "localhost:5000", namespace: "", insecure: false, secure: false });
+    // written with https:// explicitly: https even on loopback (a port-forwarded TLS registry)
+    expect(parseRegistryUrl("https://localhost:5443/team")).toEqual({ url: "https://localhost:5443/team", host: "localhost:5443", namespace: "team", insecure: false, secure: true });
   });
 
   it("trims slashes around the namespace and accepts separators", () => {

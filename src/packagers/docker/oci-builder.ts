@@ -179,7 +179,7 @@ export class OciBuilder {
       return { image, name: reference, digest: image.manifestDigest };
     }
     const ref = parseReference(reference);
-    const client = this.client(ref.registry, false);
+    const client = this.client(ref.registry, { insecure: false, secure: false });
     const image = await readRemoteImage(client, ref.path, ref.digest ?? ref.tag ?? "latest", platform);
     return {
       image,
@@ -189,10 +189,11 @@ export class OciBuilder {
     };
   }
 
-  private client(host: string, insecure: boolean): RegistryClient {
+  private client(host: string, { insecure, secure }: Pick<RegistryTarget, "insecure" | "secure">): RegistryClient {
     return new RegistryClient({
       host,
       insecure,
+      secure,
       keychain: new DockerKeychain({ env: this.env }),
       onProgress: (event) => this.onProgress(toProgress(event)),
     });
@@ -206,7 +207,7 @@ export class OciBuilder {
     repository: string,
     tag: string,
   ): Promise<number> {
-    const client = this.client(target.host, target.insecure);
+    const client = this.client(target.host, target);
     let bytes = 0;
     for (const { image, base } of images) {
       const mountFrom = base.source && base.source.registry === client.endpoint.name ? base.source.repository : undefined;

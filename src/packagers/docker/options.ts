@@ -88,6 +88,8 @@ export interface RegistryTarget {
   /** `acme/flows` or "" */
   namespace: string;
   insecure: boolean;
+  /** `https://` written explicitly: https even for a loopback host. */
+  secure: boolean;
 }
 
 /**
@@ -113,7 +115,13 @@ export function parseRegistryUrl(value: string): RegistryTarget {
   if (namespace && !namespace.split("/").every((c) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(c))) {
     throw new PackagerOptionsError(`registryUrl: namespace "${namespace}" must be lowercase path components (a-z, 0-9, separators . _ -)`);
   }
-  return { url: `${url.protocol}//${url.host}${namespace ? `/${namespace}` : ""}`, host: url.host, namespace, insecure: url.protocol === "http:" };
+  return {
+    url: `${url.protocol}//${url.host}${namespace ? `/${namespace}` : ""}`,
+    host: url.host,
+    namespace,
+    insecure: url.protocol === "http:",
+    secure: value.includes("://") && url.protocol === "https:",
+  };
 }
 
 export interface ResolvedDockerOptions {

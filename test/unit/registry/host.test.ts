@@ -88,3 +88,11 @@ describe("names", () => {
     expect(repositoryScope("org/app", "push")).toBe("repository:org/app:pull,push");
   });
 });
+
+describe("an explicit https on loopback", () => {
+  it("speaks https to a loopback host when asked to (secure), http otherwise", () => {
+    expect(resolveEndpoint("localhost:5443").origin).toBe("http://localhost:5443");
+    expect(resolveEndpoint("localhost:5443", { secure: true }).origin).toBe("https://localhost:5443");
+    expect(resolveEndpoint("127.0.0.1:5443", { secure: true }).scheme).toBe("https");
+  });
+});
