@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import { PushError } from "../errors.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
 import type { Credentials } from "../registry/keychain.js";
-import { redactText } from "../registry/redact.js";
+import { SecretSet } from "../registry/redact.js";
 import { reasonOf } from "./client.js";
 import { engineMessages, messageError } from "./stream.js";
 
@@ -14,11 +14,14 @@ export function engineAuthConfig(credentials: Credentials | undefined, serverAdd
   return { username: credentials.username ?? "", password: credentials.password ?? "", serveraddress: serverAddress };
 }
 
-function secretsOf(credentials: Credentials | undefined): string[] {
-  if (!credentials) return [];
-  const { username, password, identityToken, registryToken } = credentials;
-  const basic = username && password ? [Buffer.from(`${username}:${password}`).toString("base64")] : [];
-  return [password, identityToken, registryToken, ...basic].filter((s): s is string => Boolean(s));
+/** Every form the credentials could take in a daemon's message (plain, URL-encoded, base64, Basic). */
+function secretsOf(credentials: Credentials | undefined): SecretSet {
+  const secrets = new SecretSet();
+  if (credentials) {
+    const { username, password, identityToken, registryToken } = credentials;
+    secrets.add(password, identityToken, registryToken, username && password ? `${username}:${password}` : undefined);
+  }
+  return secrets;
 }
 
 export interface EnginePushOptions {
@@ -36,7 +39,7 @@ export interface EnginePushOptions {
 export async function pushImage(docker: Docker, imageId: string, repository: string, tag: string, options: EnginePushOptions): Promise<string> {
   const onProgress = options.onProgress ?? ignoreProgress;
   const secrets = secretsOf(options.credentials);
-  const safe = (text: string) => redactText(text, secrets);
+  const safe = (text: string) => secrets.redact(text);
   await docker.getImage(imageId).tag({ repo: repository, tag });
   const reference = `${repository}:${tag}`;
   try {

@@ -3,12 +3,11 @@ import { ContainerRunError, FlowRunError, InterruptedError, ParameterValidationE
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
-import { slugify } from "../flow/name.js";
 import { readImageFromLayout } from "../image/layout.js";
 import { parseReference } from "../image/reference.js";
 import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
-import { LOCAL_REPOSITORY } from "../packagers/docker/packager.js";
+import { localImageName } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { RUNNER_ENV } from "./entrypoint-env.js";
 import { imageSource, layoutTag } from "./image-source.js";
@@ -71,7 +70,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
 
 /** The local name a layout's image is loaded under to run it: `flowpack/<flow slug>:run`, as the packager names images. */
 export function runImageName(flowName: string): string {
-  return `${LOCAL_REPOSITORY}/${slugify(flowName)}:run`;
+  return localImageName(flowName, "run");
 }
 
 async function pullOptions(image: string, env: NodeJS.ProcessEnv) {

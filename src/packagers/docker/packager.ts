@@ -41,6 +41,11 @@ function checkNativePlatforms(platforms: Platform[], nativeDependencies: string[
 /** Local repository that keeps every image flowpack builds through a daemon: `flowpack/<flow>:<tag>`. */
 export const LOCAL_REPOSITORY = "flowpack";
 
+/** The daemon-side name of a flow's image: `flowpack/<flow-slug>:<tag>` (flow names may not be valid references). */
+export function localImageName(flowName: string, tag: string): string {
+  return `${LOCAL_REPOSITORY}/${slugify(flowName)}:${tag}`;
+}
+
 /**
  * Builds a container image holding the flow and the runtime it needs, optionally pushes it, and
  * returns a digest-pinned DockerPackageManifest. `unpackage()` (inside the image) loads the flow
@@ -59,13 +64,13 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     (o.onProgress ?? ignoreProgress)({ phase: "bundle", message: "bundling the flow" });
     const bundled = await bundleTarget(target, packageOptions);
     const { flow, bundle } = bundled;
-    const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder, createdBy: `flowpack@${FLOWPACK_VERSION}` };
+    const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
-    const localName = (tag: string) => `${LOCAL_REPOSITORY}/${slugify(flow.name)}:${tag}`;
+    const localName = (tag: string) => localImageName(flow.name, tag);
 
     let image: string;
     if (o.dockerfile) {
-      const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
+      const builder = await this.engine();
       const imageId = await builder.buildDockerfile(o.dockerfile, o.context ?? dirname(o.dockerfile));
       const tag = o.tag ?? imageTag(imageId);
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
@@ -74,7 +79,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       checkNativePlatforms(o.platforms ?? [hostPlatform()], nativeDependencies, o.dependencies);
       metadata.baseImage = plan.baseImage;
       if (o.builder === "docker") {
-        const builder = await EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
+        const builder = await this.engine();
         const imageId = await builder.buildPlan(plan, entries);
         // Engine images are content-addressed by their config: unchanged inputs hit the build
         // cache and give the same ID, so the tag derived from it is stable too.
@@ -109,6 +114,11 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       }
     }
     return baseManifest("docker", flow).finalize({ image, imageFlowLocation: o.imageFlowLocation, metadata });
+  }
+
+  private engine(): Promise<EngineBuilder> {
+    const o = this.options;
+    return EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
   }
 
   /** The image plan, shared by both builders; dependencies as installed on this machine. */
