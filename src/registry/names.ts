@@ -3,10 +3,11 @@
  * nothing a caller passes can escape its path segment, plus token-scope strings.
  */
 import { UsageError } from "../errors.js";
+import { PATH_COMPONENT_RULE, TAG_RULE } from "../image/reference.js";
 
-const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const COMPONENT = PATH_COMPONENT_RULE;
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const TAG = new RegExp(`^${TAG_RULE}$`);
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export type Action = "pull" | "push";

@@ -5,7 +5,7 @@ import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
 import { PackagerOptionsError } from "../../errors.js";
 import { parsePlatform, type Platform } from "../../image/oci.js";
-import { parseReference } from "../../image/reference.js";
+import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../image/reference.js";
 import type { ProgressListener } from "../../progress.js";
 
 export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";
@@ -40,7 +40,8 @@ export interface DockerPackagerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
+const TAG = new RegExp(`^${TAG_RULE}$`);
+const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_RULE}$`);
 
 const optionsSchema = z.strictObject({
   baseImage: z.string().min(1).optional(),
@@ -112,7 +113,7 @@ export function parseRegistryUrl(value: string): RegistryTarget {
   }
   if (url.search || url.hash) throw new PackagerOptionsError("registryUrl: no query string or fragment, please");
   const namespace = url.pathname.replace(/^\/+|\/+$/g, "");
-  if (namespace && !namespace.split("/").every((c) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(c))) {
+  if (namespace && !namespace.split("/").every((c) => PATH_COMPONENT.test(c))) {
     throw new PackagerOptionsError(`registryUrl: namespace "${namespace}" must be lowercase path components (a-z, 0-9, separators . _ -)`);
   }
   return {
