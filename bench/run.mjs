@@ -150,14 +150,14 @@ async function main() {
   // during the run (npm run build elsewhere) cannot change the tool halfway.
   // `--flowpack DIR` benchmarks another build (a package root with dist/ and its node_modules).
   const flowpackSource = args.flowpack ? resolve(args.flowpack) : ROOT;
-  if (!existsSync(join(flowpackSource, "dist", "cli", "main.js"))) throw new Error(`${join(flowpackSource, "dist", "cli", "main.js")} is missing: run npm run build first`);
+  if (!existsSync(join(flowpackSource, "dist", "cli.mjs"))) throw new Error(`${join(flowpackSource, "dist", "cli.mjs")} is missing: run npm run build first`);
   const snapshot = join(WORK, "flowpack");
   rmSync(snapshot, { recursive: true, force: true });
   mkdirSync(snapshot, { recursive: true });
   await run(["cp", "-a", join(flowpackSource, "dist"), join(flowpackSource, "package.json"), snapshot], { timeoutMs: 120_000, log: LOG });
   if (existsSync(join(flowpackSource, "schema"))) await run(["cp", "-a", join(flowpackSource, "schema"), snapshot], { timeoutMs: 120_000, log: LOG });
   symlinkSync(join(flowpackSource, "node_modules"), join(snapshot, "node_modules"));
-  const cli = join(snapshot, "dist", "cli", "main.js");
+  const cli = join(snapshot, "dist", "cli.mjs");
   const dockerConfig = join(WORK, "docker-config");
   mkdirSync(dockerConfig, { recursive: true });
   if (!existsSync(join(dockerConfig, "config.json"))) writeFileSync(join(dockerConfig, "config.json"), "{}\n");

@@ -5,13 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
-[ -f dist/cli/main.js ] || npm run build --silent
+[ -f dist/cli.mjs ] || npm run build --silent
 out=.flowpack/demo
 rm -rf "$out"
 mkdir -p "$out"
 flowpack() {
   printf '\n$ flowpack %s\n' "$*" >&2
-  node dist/cli/main.js "$@"
+  node dist/cli.mjs "$@"
 }
 flowpack package examples/report/src/flow.ts --packager docker --builder oci --base-image host \
   --oci-layout "$out/layout" --output "$out/manifest.json"

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
+import { PACKAGE_JSON } from "./package-root.js";
 
-/** This copy of flowpack's version, from its package.json (src/ and dist/ are both two levels down). */
-export const FLOWPACK_VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+/** This copy of flowpack's version, from its package.json. */
+export const FLOWPACK_VERSION: string = PACKAGE_JSON.version;

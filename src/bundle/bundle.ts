@@ -2,9 +2,9 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
+import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";
 import { findPackage, findProjectRoot, isNativePackage, packageNameOf } from "./packages.js";
 
@@ -81,7 +81,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
           // from the project's own flowpack when it has one, else from the copy that is running.
           const runtime = pkg ? runtimeEntry(resolve(pkg.dir, "dist")) : undefined;
           if (runtime) return { path: runtime, sideEffects: false };
-          const own = runtimeEntry(resolve(here, ".."));
+          const own = runtimeEntry(MODULE_TREE);
           if (own) return inOwnNamespace(own);
         }
         return undefined;
@@ -141,9 +141,7 @@ function formatMessages(messages: esbuild.Message[]): string {
     .join("; ");
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** This copy of flowpack's package folder (src/ and dist/ sit one level below it). */
-const OWN_ROOT = resolve(here, "..", "..");
+
 /**
  * Files of the running flowpack copy (and the packages it resolves) live in this esbuild namespace,
  * named relative to its own folder, so the bundle's bytes do not depend on where flowpack is
@@ -157,7 +155,7 @@ function runtimeEntry(root: string): string | undefined {
 }
 
 function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
-  const rel = relative(OWN_ROOT, path);
+  const rel = relative(PACKAGE_ROOT, path);
   if (rel.startsWith("..") || isAbsolute(rel)) return undefined;
   // flowpack's own modules are side-effect free (package.json "sideEffects": false): unused ones drop out.
   const own = !rel.split(sep).includes("node_modules");
@@ -173,7 +171,7 @@ function ownCopy(build: esbuild.PluginBuild): void {
     return inOwnNamespace(resolved.path) ?? { path: resolved.path, sideEffects: resolved.sideEffects };
   });
   build.onLoad({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
-    const file = join(OWN_ROOT, args.path);
+    const file = join(PACKAGE_ROOT, args.path);
     return { contents: await readFile(file), loader: /\.[cm]?ts$/.test(file) ? "ts" : "js", resolveDir: dirname(file) };
   });
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as esbuild from "esbuild";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
+import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";
 
 /** File name of the in-image entrypoint, beside the flow bundle. */
@@ -19,12 +19,11 @@ export function runnerBundle(): Promise<{ code: Buffer; digest: Sha256Digest }> 
   return cached;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** Where `npm run build` leaves the runner: dist/runner.mjs (absent when running from src/). */
-const PREBUILT = resolve(here, "..", RUNNER_FILE);
+/** Where `npm run build` leaves the runner: dist/runner.mjs (not used when running from src/). */
+const PREBUILT = join(PACKAGE_ROOT, "dist", RUNNER_FILE);
 
 function prebuilt(): Promise<{ code: Buffer; digest: Sha256Digest }> | undefined {
-  if (!here.endsWith(`${sep}dist${sep}run`) || !existsSync(PREBUILT)) return undefined;
+  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(PREBUILT)) return undefined;
   const code = readFileSync(PREBUILT);
   return Promise.resolve({ code, digest: sha256(code) });
 }
@@ -37,11 +36,11 @@ export async function writePrebuiltRunner(): Promise<string> {
 }
 
 async function build(): Promise<{ code: Buffer; digest: Sha256Digest }> {
-  const entry = ["entrypoint.js", "entrypoint.ts"].map((f) => resolve(here, f)).find((f) => existsSync(f));
-  if (!entry) throw new BundleError(`flowpack's runner entrypoint is missing next to ${here}`);
+  const entry = ["entrypoint.js", "entrypoint.ts"].map((f) => join(MODULE_TREE, "run", f)).find((f) => existsSync(f));
+  if (!entry) throw new BundleError(`flowpack's runner entrypoint is missing in ${join(MODULE_TREE, "run")}`);
   const result = await esbuild.build({
     entryPoints: [entry],
-    absWorkingDir: resolve(here, "..", ".."),
+    absWorkingDir: PACKAGE_ROOT,
     bundle: true,
     write: false,
     platform: "node",

@@ -9,7 +9,7 @@ export interface CliResult {
   stderr: string;
 }
 
-const bin = join(repoRoot, "dist/cli/main.js");
+const bin = join(repoRoot, "dist/cli.mjs");
 
 export interface RunOptions {
   cwd?: string;

@@ -44,7 +44,7 @@ describe("flowpack run --on docker", () => {
 
   it("Ctrl-C stops and removes the container and exits 130", async () => {
     const manifest = await packageToRegistry(fixture("flows", "slow.ts"), "slow");
-    const child = spawn(process.execPath, [join(repoRoot, "dist/cli/main.js"), "run", manifest, "--network", "none"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), "run", manifest, "--network", "none"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     // wait until the flow is running inside its container
