@@ -3,8 +3,9 @@ import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as esbuild from "esbuild";
+import satisfies from "semver/functions/satisfies.js";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
-import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";
 import { findPackage, findProjectRoot, isNativePackage, packageNameOf } from "./packages.js";
 
@@ -63,7 +64,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
   const plugin: esbuild.Plugin = {
     name: "flowpack-externals",
     setup(build) {
-      ownCopy(build);
+      ownCopy(build, projectRoot);
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (isBuiltin(args.path)) return undefined;
         const name = packageNameOf(args.path);
@@ -162,10 +163,25 @@ function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
   return { path: rel.split(sep).join("/"), namespace: OWN_NAMESPACE, ...(own ? { sideEffects: false } : {}) };
 }
 
-function ownCopy(build: esbuild.PluginBuild): void {
+/**
+ * Whether a dependency of flowpack's own copy (zod, for the flow runtime) is taken from the project
+ * instead: when the project has it installed at a version flowpack's package.json accepts, as a
+ * package manager would dedupe it. The flow and the runtime then share one copy, and the bundle
+ * does not carry two (zod is most of a typical bundle).
+ */
+function sharesWithProject(specifier: string, projectRoot: string): boolean {
+  const name = packageNameOf(specifier);
+  const range = name ? PACKAGE_JSON.dependencies?.[name] : undefined;
+  if (!name || !range) return false;
+  const installed = findPackage(name, projectRoot);
+  return installed !== undefined && satisfies(installed.version, range);
+}
+
+function ownCopy(build: esbuild.PluginBuild, projectRoot: string): void {
   build.onResolve({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
     if (isBuiltin(args.path)) return { path: args.path, external: true };
-    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+    const resolveDir = sharesWithProject(args.path, projectRoot) ? projectRoot : args.resolveDir;
+    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir });
     if (resolved.errors.length > 0) return undefined; // esbuild reports it (or tolerates it inside try/catch)
     if (resolved.external) return resolved;
     return inOwnNamespace(resolved.path) ?? { path: resolved.path, sideEffects: resolved.sideEffects };
