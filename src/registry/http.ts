@@ -5,7 +5,8 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type * as Undici from "undici";
 import { isFlowpackError } from "../errors.js";
 import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
 import { redactText, redactUrl } from "./redact.js";
@@ -45,6 +46,7 @@ export interface HttpInit {
 export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions, target: string): Promise<HttpResponse> {
   const started = Date.now();
   try {
+    const { request } = await loadUndici();
     const res = await request(url, {
       method: init.method,
       headers: { "user-agent": options.userAgent, ...init.headers },
@@ -60,6 +62,18 @@ export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions
     options.log?.(`${init.method} ${redactUrl(url)} -> ${errorCode(error) ?? "error"} (${Date.now() - started} ms)`);
     throw networkError(error, target, init.method, url, options.signal);
   }
+}
+
+let undici: Promise<typeof Undici> | undefined;
+
+/**
+ * undici, loaded on the first request: commands that never speak HTTP skip its ~40 ms of module
+ * initialisation, and the packager's first request (resolving the base image, while esbuild works
+ * in its own process) pays it when the main thread is otherwise idle.
+ */
+export function loadUndici(): Promise<typeof Undici> {
+  undici ??= import("undici");
+  return undici;
 }
 
 export function errorCode(error: unknown): string | undefined {

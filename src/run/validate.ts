@@ -1,23 +1,24 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
 import { unknownParameterIssues, type Parameters } from "./parameters.js";
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands never validate against a JSON Schema
 
 /**
  * Checks parameters against a manifest's JSON Schema before anything runs, reporting every
  * violation with its path, and unknown parameters too (a typo should not be ignored silently).
  * `source` names the manifest when its schema itself is broken (a ManifestError, exit 2).
  */
-export function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): void {
-  const validate = compile(schema, source);
+export async function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): Promise<void> {
+  ajv ??= new (await import("ajv/dist/2020.js")).Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  const validate = compile(ajv, schema, source);
   const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
   if (!validate(params)) issues.push(...(validate.errors ?? []).map(toIssue));
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);
 }
 
-function compile(schema: JsonSchema, source: string): ValidateFunction {
+function compile(ajv: Ajv2020, schema: JsonSchema, source: string): ValidateFunction {
   try {
     return ajv.compile({ ...schema, $id: undefined });
   } catch (error) {

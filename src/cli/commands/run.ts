@@ -44,7 +44,7 @@ export function registerRun(program: Command, output: () => Output): void {
         });
       }
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
-      validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, manifestPath);
+      await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, manifestPath);
       let record: RunRecord;
       if (on === "local" && manifest.type === "docker" && source?.kind === "oci-layout") {
         record = await runFromLayout(manifest, source.dir, source.digest, params);
