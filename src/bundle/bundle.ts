@@ -7,7 +7,9 @@ import satisfies from "semver/functions/satisfies.js";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
 import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";
-import { findPackage, findProjectRoot, isNativePackage, packageNameOf } from "./packages.js";
+import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { findPackage, findProjectRoot, isNativePackage, packageNameOf, type PackageInfo } from "./packages.js";
+import { facadeSource, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, vendorId, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
   name: string;
@@ -28,11 +30,19 @@ export interface Bundle {
   entry: string;
   externals: ExternalDependency[];
   warnings: string[];
+  /** With `vendor`: the installed packages the code imports, bundled apart (`flowpack-vendor.mjs` beside it). */
+  vendor?: { code: Buffer; map: Buffer; digest: Sha256Digest; cached: boolean };
 }
 
 export interface BundleOptions {
   /** Package names to leave out of the bundle (installed where the flow runs). */
   external?: string[];
+  /**
+   * Bundle installed npm packages apart, into `flowpack-vendor.mjs` (Bundle.vendor), cached across
+   * builds while their files are unchanged (see vendor.ts), under `cacheDir` (default: flowpack's
+   * cache folder, $FLOWPACK_CACHE_DIR). Default: one self-contained file.
+   */
+  vendor?: boolean | { cacheDir: string };
   /** Node.js major version to target; defaults to this process's. */
   nodeMajor?: number;
 }
@@ -58,19 +68,179 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
   }
   const realEntry = realpathSync(entry);
   const projectRoot = findProjectRoot(dirname(realEntry));
-  const userExternal = new Set(options.external ?? []);
-  const externals = new Map<string, ExternalDependency>();
+  const context: BuildContext = {
+    entryPath,
+    projectRoot,
+    userExternal: new Set(options.external ?? []),
+    externals: new Map(),
+    target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
+    lookup: packageLookup(),
+  };
 
-  const plugin: esbuild.Plugin = {
-    name: "flowpack-externals",
+  const { result, vendor } = options.vendor
+    ? await vendoredBuild(context, realEntry, options.vendor === true ? undefined : options.vendor.cacheDir)
+    : { result: await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE }), vendor: undefined };
+
+  const code = Buffer.from(result.code);
+  return {
+    code,
+    map: Buffer.from(result.map),
+    digest: sha256(code),
+    projectRoot,
+    entry: relative(projectRoot, realEntry).split(sep).join("/"),
+    externals: [...context.externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    warnings: result.warnings,
+    ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, cached: vendor.cached } } : {}),
+  };
+}
+
+/** What one bundling shares across its esbuild passes. */
+interface BuildContext {
+  entryPath: string;
+  projectRoot: string;
+  userExternal: Set<string>;
+  /** Filled by every pass: packages left out of the bundle. */
+  externals: Map<string, ExternalDependency>;
+  target: string;
+  /** `findPackage` and `isNativePackage`, remembered for this bundling (passes repeat the same lookups). */
+  lookup(name: string, fromDir: string): (PackageInfo & { native: boolean }) | undefined;
+}
+
+function packageLookup(): BuildContext["lookup"] {
+  const found = new Map<string, (PackageInfo & { native: boolean }) | undefined>();
+  return (name, fromDir) => {
+    const key = `${name}\0${fromDir}`;
+    if (!found.has(key)) {
+      const pkg = findPackage(name, fromDir);
+      found.set(key, pkg && { ...pkg, native: isNativePackage(pkg) });
+    }
+    return found.get(key);
+  };
+}
+
+/** How a pass treats imports of installed packages, when vendoring. */
+interface VendorMode {
+  /** Every vendorable module the pass met (ids). */
+  seen: Set<string>;
+  /** Replace those the vendor module has by facades (id → format); the others stay external. */
+  facades?: Record<string, ModuleFormat>;
+}
+
+interface BuildOutput {
+  code: Uint8Array;
+  map: Uint8Array;
+  metafile: esbuild.Metafile;
+  warnings: string[];
+}
+
+/** One esbuild pass with flowpack's resolution rules; failures become BundleErrors. */
+async function runBuild(context: BuildContext, build: esbuild.BuildOptions, mode?: VendorMode): Promise<BuildOutput> {
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      absWorkingDir: context.projectRoot,
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      target: context.target,
+      sourcemap: "linked",
+      // Mappings only: stack traces need no embedded sources, and the map ships with every code change.
+      sourcesContent: false,
+      keepNames: true,
+      logLevel: "silent",
+      banner: { js: REQUIRE_SHIM },
+      ...build,
+      plugins: [flowpackResolution(context, mode)],
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    if (Array.isArray(failure.errors) && failure.errors.length > 0) {
+      throw new BundleError(`cannot bundle ${context.entryPath}: ${formatMessages(failure.errors)}`, {
+        hint: "fix the error above, or mark an unbundleable package with --external NAME",
+      });
+    }
+    throw new BundleError(`cannot bundle ${context.entryPath}: ${(error as Error).message}`);
+  }
+  const outfile = String(build.outfile);
+  const code = result.outputFiles.find((f) => f.path.endsWith(outfile));
+  const map = result.outputFiles.find((f) => f.path.endsWith(`${outfile}.map`));
+  if (!code || (build.sourcemap !== false && !map)) throw new BundleError(`esbuild produced no output for ${context.entryPath}`);
+  return { code: code.contents, map: map?.contents ?? new Uint8Array(), metafile: result.metafile, warnings: result.warnings.map((w) => formatMessages([w])) };
+}
+
+/**
+ * The flow's code and its vendor module. Usually one esbuild pass: the vendor module this entry had
+ * last time (when none of its packages' files changed) and a pass with facades over it; when the
+ * pass meets exactly the modules that vendor module holds, that is the result. Otherwise (first
+ * build, an import added or removed): a scan pass finds the modules, the vendor module for them is
+ * taken from the cache or built, and the pass runs again. The result depends only on the inputs,
+ * never on what was built before.
+ */
+async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir: string | undefined): Promise<{ result: BuildOutput; vendor: VendorModule | undefined }> {
+  const cache = new VendorCache(join(cacheDir ?? defaultCacheDir(), "vendor"));
+  const settings = { target: context.target, external: [...context.userExternal].sort() };
+  const entry = { projectRoot: context.projectRoot, entry: realEntry, settings };
+  const pass = async (vendor: VendorModule | undefined) => {
+    const seen = new Set<string>();
+    const result = await runBuild(
+      context,
+      { entryPoints: [realEntry], outfile: BUNDLE_FILE, banner: { js: vendor ? `${REQUIRE_SHIM}\n${VENDOR_IMPORT}` : REQUIRE_SHIM } },
+      { seen, ...(vendor ? { facades: vendor.formats } : {}) },
+    );
+    return { result, ids: [...seen].sort() };
+  };
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id, i) => id === b[i]);
+
+  const previous = await cache.lastIds(entry);
+  if (previous) {
+    const vendor = previous.length > 0 ? await vendorModule(context, cache, previous, settings) : undefined;
+    const attempt = await pass(vendor);
+    if (same(attempt.ids, previous)) return { result: attempt.result, vendor };
+  }
+  const seen = new Set<string>();
+  await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE, sourcemap: false }, { seen });
+  const ids = [...seen].sort();
+  const vendor = ids.length > 0 ? await vendorModule(context, cache, ids, settings) : undefined;
+  const final = await pass(vendor);
+  await cache.rememberIds(entry, ids);
+  return { result: final.result, vendor };
+}
+
+/** The vendor module for `ids`: cached, or built from a generated entry that requires each of them. */
+async function vendorModule(context: BuildContext, cache: VendorCache, ids: string[], settings: unknown): Promise<VendorModule> {
+  const vendor = await cache.get({ projectRoot: context.projectRoot, ids, settings }, async () => {
+    const before = new Set(context.externals.keys());
+    const output = await runBuild(context, {
+      stdin: { contents: vendorEntrySource(ids), resolveDir: context.projectRoot, sourcefile: VENDOR_FILE, loader: "js" },
+      outfile: VENDOR_FILE,
+    });
+    const externals = [...context.externals.values()].filter((e) => !before.has(e.name));
+    return { ...output, extra: { externals } };
+  });
+  // Externals found inside the packages count for the flow, cached or not.
+  for (const external of (vendor.extra as { externals: ExternalDependency[] }).externals) context.externals.set(external.name, external);
+  return vendor;
+}
+/**
+ * flowpack's resolution rules, as one esbuild plugin: native and `--external` packages stay
+ * external (recorded with their versions); `flowpack` is the flow runtime; flowpack's own files
+ * live in their own namespace; and, when vendoring, imports of installed packages are recorded
+ * (scan) or replaced by facades.
+ */
+function flowpackResolution(context: BuildContext, mode: VendorMode | undefined): esbuild.Plugin {
+  const { projectRoot, userExternal, externals } = context;
+  return {
+    name: "flowpack-resolution",
     setup(build) {
-      ownCopy(build, projectRoot);
+      ownCopy(build, context);
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
-        if (isBuiltin(args.path)) return undefined;
+        if (isBuiltin(args.path) || (args.pluginData as { plain?: boolean } | undefined)?.plain) return undefined;
         const name = packageNameOf(args.path);
         if (!name) return undefined;
-        const pkg = findPackage(name, args.resolveDir);
-        if (pkg && (userExternal.has(name) || isNativePackage(pkg))) {
+        const pkg = context.lookup(name, args.resolveDir);
+        if (pkg && (userExternal.has(name) || pkg.native)) {
           externals.set(name, { name, version: pkg.version, reason: userExternal.has(name) ? "user" : "native" });
           return { path: args.path, external: true };
         }
@@ -85,63 +255,40 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
           const own = runtimeEntry(MODULE_TREE);
           if (own) return inOwnNamespace(own);
         }
+        if (mode && !(args.pluginData as { own?: boolean } | undefined)?.own) return vendored(build, args, projectRoot, mode);
         return undefined;
       });
+      build.onLoad({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => ({ contents: facadeSource(args.path, mode?.facades?.[args.path] ?? "cjs"), loader: "js" }));
+      build.onResolve({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => ({ path: args.path, namespace: VENDOR_INIT_NAMESPACE }));
+      build.onLoad({ filter: /.*/, namespace: VENDOR_INIT_NAMESPACE }, (args) => ({ contents: initialiserSource(args.path), loader: "js" }));
     },
-  };
-
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
-  try {
-    result = await esbuild.build({
-      entryPoints: [realEntry],
-      absWorkingDir: projectRoot,
-      outfile: BUNDLE_FILE,
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: "node",
-      format: "esm",
-      target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
-      sourcemap: "linked",
-      // Mappings only: stack traces need no embedded sources, and the map ships with every code change.
-      sourcesContent: false,
-      keepNames: true,
-      logLevel: "silent",
-      banner: { js: REQUIRE_SHIM },
-      plugins: [plugin],
-    });
-  } catch (error) {
-    const failure = error as esbuild.BuildFailure;
-    if (Array.isArray(failure.errors) && failure.errors.length > 0) {
-      throw new BundleError(`cannot bundle ${entryPath}: ${formatMessages(failure.errors)}`, {
-        hint: "fix the error above, or mark an unbundleable package with --external NAME",
-      });
-    }
-    throw new BundleError(`cannot bundle ${entryPath}: ${(error as Error).message}`);
-  }
-
-  const code = result.outputFiles.find((f) => f.path.endsWith(BUNDLE_FILE));
-  const map = result.outputFiles.find((f) => f.path.endsWith(`${BUNDLE_FILE}.map`));
-  if (!code || !map) throw new BundleError(`esbuild produced no output for ${entryPath}`);
-  const codeBytes = Buffer.from(code.contents);
-  return {
-    code: codeBytes,
-    map: Buffer.from(map.contents),
-    digest: sha256(codeBytes),
-    projectRoot,
-    entry: relative(projectRoot, realEntry).split(sep).join("/"),
-    externals: [...externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    warnings: result.warnings.map((w) => formatMessages([w])),
   };
 }
 
+/**
+ * An import of an installed package when vendoring: packages installed in a node_modules folder
+ * are vendored; linked and workspace packages (source folders) are bundled with the flow's code.
+ */
+async function vendored(build: esbuild.PluginBuild, args: esbuild.OnResolveArgs, projectRoot: string, mode: VendorMode): Promise<esbuild.OnResolveResult | undefined> {
+  const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { plain: true } });
+  if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== "file") return undefined;
+  if (!resolved.path.split(sep).includes("node_modules")) return undefined;
+  const id = vendorId(projectRoot, resolved.path);
+  mode.seen.add(id);
+  if (mode.facades && id in mode.facades) return { path: id, namespace: VENDOR_NAMESPACE };
+  // Scanning, or a module this vendor module lacks (the pass is then done again with one that has it).
+  return { path: args.path, external: true };
+}
+
+/** Facades over vendored modules, and the initialisers ES-module facades re-export from. */
+const VENDOR_NAMESPACE = "flowpack-vendor";
+const VENDOR_INIT_NAMESPACE = "flowpack-vendor-init";
 
 function formatMessages(messages: esbuild.Message[]): string {
   return messages
     .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text))
     .join("; ");
 }
-
 
 /**
  * Files of the running flowpack copy (and the packages it resolves) live in this esbuild namespace,
@@ -169,21 +316,25 @@ function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
  * package manager would dedupe it. The flow and the runtime then share one copy, and the bundle
  * does not carry two (zod is most of a typical bundle).
  */
-function sharesWithProject(specifier: string, projectRoot: string): boolean {
+function sharesWithProject(specifier: string, context: BuildContext): boolean {
   const name = packageNameOf(specifier);
   const range = name ? PACKAGE_JSON.dependencies?.[name] : undefined;
   if (!name || !range) return false;
-  const installed = findPackage(name, projectRoot);
+  const installed = context.lookup(name, context.projectRoot);
   return installed !== undefined && satisfies(installed.version, range);
 }
 
-function ownCopy(build: esbuild.PluginBuild, projectRoot: string): void {
+function ownCopy(build: esbuild.PluginBuild, context: BuildContext): void {
+  const { projectRoot } = context;
   build.onResolve({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {
     if (isBuiltin(args.path)) return { path: args.path, external: true };
-    const resolveDir = sharesWithProject(args.path, projectRoot) ? projectRoot : args.resolveDir;
-    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir });
+    // Shared with the project: resolved (and vendored) as the project's own import would be. Else
+    // from flowpack's folder, and bundled here, never vendored (vendor ids are project paths).
+    const shared = sharesWithProject(args.path, context);
+    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: shared ? projectRoot : args.resolveDir, pluginData: { own: !shared } });
     if (resolved.errors.length > 0) return undefined; // esbuild reports it (or tolerates it inside try/catch)
     if (resolved.external) return resolved;
+    if (resolved.namespace !== "file") return { path: resolved.path, namespace: resolved.namespace }; // a vendored module's facade
     return inOwnNamespace(resolved.path) ?? { path: resolved.path, sideEffects: resolved.sideEffects };
   });
   build.onLoad({ filter: /.*/, namespace: OWN_NAMESPACE }, async (args) => {

@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../_internal/fs.js";
 import { importScript } from "../flow/select.js";
-import { defaultCacheDir } from "../image/layer-cache.js";
+import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { BUNDLE_FILE, type Bundle } from "./bundle.js";
+import { VENDOR_FILE } from "./vendor.js";
 
 /** The parts of a bundle needed to import it. */
-export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buffer };
+export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buffer; vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map"> };
 
 /**
  * Imports a bundle and returns its module namespace. The bundle is written to a fresh private
@@ -19,9 +19,14 @@ export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buff
 export async function importBundle(bundle: LoadableBundle): Promise<Record<string, unknown>> {
   const dir = await temporaryFolder(bundle.projectRoot);
   try {
+    // A private, fresh folder that is removed afterwards: plain writes, no fsync.
     const file = join(dir, BUNDLE_FILE);
-    if (bundle.map) await writeFileAtomic(`${file}.map`, bundle.map);
-    await writeFileAtomic(file, bundle.code);
+    await Promise.all([
+      bundle.map && writeFile(`${file}.map`, bundle.map),
+      bundle.vendor && writeFile(join(dir, VENDOR_FILE), bundle.vendor.code),
+      bundle.vendor && writeFile(join(dir, `${VENDOR_FILE}.map`), bundle.vendor.map),
+    ]);
+    await writeFile(file, bundle.code);
     return await importScript(file);
   } finally {
     await rm(dir, { recursive: true, force: true });

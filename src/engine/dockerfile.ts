@@ -4,11 +4,13 @@ import type { ImagePlan } from "../packagers/docker/plan.js";
 /** Context folders that mirror the image's root for each layer. */
 const RUNNER_ROOT = "rootfs-runner";
 const DEPS_ROOT = "rootfs-deps";
+const VENDOR_ROOT = "rootfs-vendor";
 const APP_ROOT = "rootfs-app";
 
 /**
  * Renders an image plan as a Dockerfile and the build context it needs. One COPY per layer:
- * the runner and the dependencies first (reused from cache when unchanged), then the app (bundle).
+ * the runner, the dependencies and the vendored packages first (reused from cache when unchanged),
+ * then the app (bundle).
  */
 export function renderBuild(plan: ImagePlan, dependencyEntries: LayerEntry[]): { dockerfile: string; context: LayerEntry[] } {
   // Metadata first: those steps stay cached across code changes; then one COPY per layer, the
@@ -30,6 +32,10 @@ export function renderBuild(plan: ImagePlan, dependencyEntries: LayerEntry[]): {
     context.push(...dependencyEntries.map((e) => ({ ...e, path: `${DEPS_ROOT}/${stripSlash(e.path)}` })));
   }
   for (const command of plan.installCommands) lines.push(`RUN ${JSON.stringify(command)}`);
+  if (plan.vendorFiles.length > 0) {
+    lines.push(`COPY ${VENDOR_ROOT}/ /`);
+    context.push(...plan.vendorFiles.map((e) => ({ ...e, path: `${VENDOR_ROOT}/${stripSlash(e.path)}` })));
+  }
   lines.push(`COPY ${APP_ROOT}/ /`);
   context.push(...plan.appFiles.map((e) => ({ ...e, path: `${APP_ROOT}/${stripSlash(e.path)}` })));
   lines.push(

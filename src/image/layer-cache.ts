@@ -1,18 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
 import { buildLayer, DEFAULT_COMPRESSION_LEVEL, fileLayer, resolveMtime, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { MediaType } from "./oci.js";
-
-/** `$FLOWPACK_CACHE_DIR`, else `$XDG_CACHE_HOME/flowpack`, else `~/.cache/flowpack`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.FLOWPACK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "flowpack");
-}
 
 const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({

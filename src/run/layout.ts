@@ -11,8 +11,8 @@ import { runFlow, type RunRecord } from "./local.js";
 
 /** The layers flowpack added on top of the base, as the manifest's metadata records them. */
 export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage): LayoutImage["layers"][number][] {
-  const recorded = (manifest.metadata?.layers ?? {}) as { dependencies?: string; app?: string };
-  const wanted = [recorded.dependencies, recorded.app].filter((d): d is string => typeof d === "string");
+  const recorded = (manifest.metadata?.layers ?? {}) as { dependencies?: string; vendor?: string; app?: string };
+  const wanted = [recorded.dependencies, recorded.vendor, recorded.app].filter((d): d is string => typeof d === "string");
   if (wanted.length === 0) throw new ManifestError("this manifest does not record which layers hold the flow (metadata.layers)");
   return wanted.map((digest) => {
     const layer = image.layers.find((l) => l.digest === digest);
@@ -22,7 +22,7 @@ export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage)
 }
 
 /**
- * Runs a flow packaged into an OCI layout without any daemon: only the dependency and app layers
+ * Runs a flow packaged into an OCI layout without any daemon: only the dependency, vendor and app layers
  * are extracted (safely: nothing may escape the folder), into a temporary root that is removed
  * afterwards, and the flow runs in this process from `<root>/<imageFlowLocation>`.
  */

@@ -41,6 +41,7 @@ function input(overrides: Partial<PlanInput> = {}): PlanInput {
     dependencyMode: "copy",
     runner: { code: runnerCode, digest: sha256(runnerCode) },
     flowpackVersion: "0.1.0",
+    git: {},
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Sha256Digest } from "../../_internal/digest.js";
+import { defaultCacheDir } from "../../_internal/cache-dir.js";
 import { sha256 } from "../../_internal/digest.js";
 import { connectDaemon } from "../../engine/client.js";
 import { DaemonUnreachableError, PackagerOptionsError } from "../../errors.js";
@@ -48,7 +49,7 @@ export interface OciBuildResult {
   baseName: string;
   baseDigest: string | undefined;
   platforms: string[];
-  layers: { runner: Sha256Digest; dependencies?: Sha256Digest; app: Sha256Digest };
+  layers: { runner: Sha256Digest; dependencies?: Sha256Digest; vendor?: Sha256Digest; app: Sha256Digest };
   bytesUploaded: number | undefined;
 }
 
@@ -67,11 +68,32 @@ interface ResolvedBase {
  * docker-archive tarball, or a daemon.
  */
 export class OciBuilder {
+  /** Base images being resolved, by reference and platform (see prefetch). */
+  private readonly bases = new Map<string, Promise<ResolvedBase>>();
+
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly onProgress: ProgressListener = ignoreProgress,
-    private readonly cache: LayerCache = new LayerCache(),
+    private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env)),
   ) {}
+
+  /**
+   * Starts resolving the base image for each platform now, so that it happens while the flow is
+   * being bundled; build() picks the results up. A failure surfaces from build(), not here.
+   */
+  prefetch(base: string, platforms: Platform[]): void {
+    for (const platform of platforms) this.base(base, platform).catch(() => undefined);
+  }
+
+  private base(reference: string, platform: Platform): Promise<ResolvedBase> {
+    const key = `${reference}\n${formatPlatform(platform)}`;
+    let resolved = this.bases.get(key);
+    if (!resolved) {
+      resolved = this.resolveBase(reference, platform);
+      this.bases.set(key, resolved);
+    }
+    return resolved;
+  }
 
   async build(request: OciBuildRequest): Promise<OciBuildResult> {
     const { plan, outputs } = request;
@@ -99,19 +121,27 @@ export class OciBuilder {
       dependencies = layer;
       progress({ phase: "layer", message: `dependencies ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
     }
-    // The runner changes only with flowpack itself: its own layer is skipped by registries on code changes.
+    // The runner changes only with flowpack itself, the vendored packages only with them: registries
+    // skip both layers on code changes, and the cache saves gzipping the vendor module again.
     const runner = await buildLayer(plan.runnerFiles);
+    let vendor: Layer | undefined;
+    if (plan.vendorFiles.length > 0) {
+      const { layer, cached } = await this.cache.layer(entriesKey("vendor", plan.vendorFiles), () => plan.vendorFiles);
+      vendor = layer;
+      progress({ phase: "layer", message: `vendor ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
+    }
     const app = await buildLayer(plan.appFiles);
     progress({ phase: "layer", message: `app ${short(app.digest)} (${app.size} bytes)` });
 
     const images: { platform: Platform; image: Image<Layer>; base: ResolvedBase }[] = [];
     for (const platform of request.platforms) {
-      const base = await this.resolveBase(request.base, platform);
+      const base = await this.base(request.base, platform);
       progress({ phase: "base", message: `${base.name}${base.digest ? `@${base.digest}` : ""} (${formatPlatform(platform)})` });
       const image = assembleImage<Layer>(base.image, {
         layers: [
           { layer: runner, history: { created_by: "flowpack: runner" } },
           ...(dependencies ? [{ layer: dependencies, history: { created_by: "flowpack: dependencies", comment: plan.dependencies.map((d) => `${d.name}@${d.version}`).join(" ") } }] : []),
+          ...(vendor ? [{ layer: vendor, history: { created_by: "flowpack: vendored packages" } }] : []),
           { layer: app, history: { created_by: "flowpack: app (bundle)" } },
         ],
         changes: {
@@ -160,7 +190,7 @@ export class OciBuilder {
       baseName: first.base.name,
       baseDigest: first.base.digest,
       platforms: request.platforms.map(formatPlatform),
-      layers: { runner: runner.digest, ...(dependencies ? { dependencies: dependencies.digest } : {}), app: app.digest },
+      layers: { runner: runner.digest, ...(dependencies ? { dependencies: dependencies.digest } : {}), ...(vendor ? { vendor: vendor.digest } : {}), app: app.digest },
       bytesUploaded,
     };
   }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { posix, resolve } from "node:path";
 import { z } from "zod";
+import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
 import { PackagerOptionsError } from "../../errors.js";
@@ -55,7 +56,9 @@ const optionsSchema = z.strictObject({
   builder: z.enum(["auto", "docker", "oci"]).optional(),
   ociLayout: z.string().min(1).optional(),
   dockerArchive: z.string().min(1).optional(),
-  imageFlowLocation: absolutePosixPathSchema.optional(),
+  imageFlowLocation: absolutePosixPathSchema
+    .refine((path) => !posix.basename(path).startsWith(VENDOR_FILE), `${VENDOR_FILE} is the name of the vendored packages' module beside the flow; pick another file name`)
+    .optional(),
   registryUrl: z.string().min(1).optional(),
   tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
   dependencies: z.enum(["copy", "inImage"]).optional(),

@@ -1,4 +1,5 @@
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
+import { defaultCacheDir } from "../../_internal/cache-dir.js";
 import { FLOWPACK_VERSION } from "../../_internal/version.js";
 import { isNativePackage, readPackage } from "../../bundle/packages.js";
 import { installedClosure, NodeEnvironment } from "../../environment/node.js";
@@ -16,7 +17,7 @@ import { dependencyEntries } from "./dependencies.js";
 import { EngineBuilder } from "./engine-builder.js";
 import { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
-import { contentTag, planImage, type ImagePlan } from "./plan.js";
+import { contentTag, gitInfo, planImage, type GitInfo, type ImagePlan } from "./plan.js";
 
 /** The default tag of an image: `fp-` and the first 20 hex digits of its content digest. */
 export function imageTag(digest: string): string {
@@ -61,8 +62,15 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
 
   async package(target: PackageTarget, packageOptions: PackageOptions = {}): Promise<DockerPackageManifest> {
     const o = this.options;
+    // The oci builder resolves its base image (registry round trips) while esbuild bundles.
+    const oci = !o.dockerfile && o.builder !== "docker" ? new OciBuilder(o.env, o.onProgress) : undefined;
+    oci?.prefetch(o.baseImage!, o.platforms ?? [hostPlatform()]);
+    // Labels name the git commit: asked for now, answered while esbuild bundles.
+    const git = gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
     (o.onProgress ?? ignoreProgress)({ phase: "bundle", message: "bundling the flow" });
-    const bundled = await bundleTarget(target, packageOptions);
+    // npm packages go to a vendor module of their own (cached while unchanged): a code-only change
+    // re-bundles and re-uploads only the flow's own code.
+    const bundled = await bundleTarget(target, { vendor: !o.dockerfile && { cacheDir: defaultCacheDir(o.env) }, ...packageOptions });
     const { flow, bundle } = bundled;
     const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
@@ -75,7 +83,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       const tag = o.tag ?? imageTag(imageId);
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
-      const { plan, entries, nativeDependencies } = await this.plan(bundled);
+      const { plan, entries, nativeDependencies } = await this.plan(bundled, await git);
       checkNativePlatforms(o.platforms ?? [hostPlatform()], nativeDependencies, o.dependencies);
       metadata.baseImage = plan.baseImage;
       if (o.builder === "docker") {
@@ -88,7 +96,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
         if (o.platforms) metadata.platforms = o.platforms.map(formatPlatform);
       } else {
         const tag = o.tag ?? contentTag(plan);
-        const result = await new OciBuilder(o.env, o.onProgress).build({
+        const result = await (oci ?? new OciBuilder(o.env, o.onProgress)).build({
           plan,
           dependencyEntries: entries,
           base: plan.baseImage,
@@ -122,12 +130,13 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
   }
 
   /** The image plan, shared by both builders; dependencies as installed on this machine. */
-  private async plan({ flow, bundle }: BundledFlow): Promise<{ plan: ImagePlan; entries: Awaited<ReturnType<typeof dependencyEntries>>; nativeDependencies: string[] }> {
+  private async plan({ flow, bundle }: BundledFlow, git: GitInfo): Promise<{ plan: ImagePlan; entries: Awaited<ReturnType<typeof dependencyEntries>>; nativeDependencies: string[] }> {
     const o = this.options;
     const environment = o.environment ?? NodeEnvironment.fromEnvironment(bundle.projectRoot, bundle.externals);
     const dependencies = o.dependencies === "copy" ? installedClosure(bundle.projectRoot, bundle.externals) : [];
     const plan = planImage({
       bundle,
+      git,
       flowName: flow.name,
       baseImage: o.baseImage!,
       imageFlowLocation: o.imageFlowLocation,

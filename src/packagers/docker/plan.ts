@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { posix } from "node:path";
 import { sha256, type Sha256Digest } from "../../_internal/digest.js";
 import { withSourceMapName, type Bundle } from "../../bundle/bundle.js";
+import { VENDOR_FILE } from "../../bundle/vendor.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { redactUrl } from "../../registry/redact.js";
@@ -26,6 +27,8 @@ export interface ImagePlan {
   appDir: string;
   /** The runner layer: flowpack's in-image entrypoint (changes only with flowpack itself). */
   runnerFiles: LayerEntry[];
+  /** The vendor layer: the npm packages the bundle imports, bundled apart (changes with them only); may be empty. */
+  vendorFiles: LayerEntry[];
   /** The app layer: the bundle and its source map (the only layer a code change touches). */
   appFiles: LayerEntry[];
   /** The dependency layer's packages, or none. */
@@ -54,6 +57,13 @@ export interface PlanInput {
   flowpackVersion: string;
   /** Extra inputs that change the image (platform, …). */
   salt?: string;
+  /** The project's git remote and commit, for labels (see gitInfo). */
+  git: GitInfo;
+}
+
+export interface GitInfo {
+  source?: string;
+  revision?: string;
 }
 
 export function planImage(input: PlanInput): ImagePlan {
@@ -65,8 +75,15 @@ export function planImage(input: PlanInput): ImagePlan {
     { path: input.imageFlowLocation, type: "file", mode: 0o644, content: code },
     { path: `${input.imageFlowLocation}.map`, type: "file", mode: 0o644, content: input.bundle.map },
   ];
+  const vendor = input.bundle.vendor;
+  const vendorFiles: LayerEntry[] = vendor
+    ? [
+        { path: `${appDir}/${VENDOR_FILE}`, type: "file", mode: 0o644, content: vendor.code },
+        { path: `${appDir}/${VENDOR_FILE}.map`, type: "file", mode: 0o644, content: vendor.map },
+      ]
+    : [];
   const runnerFiles: LayerEntry[] = [{ path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code }];
-  const git = gitInfo(input.bundle.projectRoot);
+  const git = input.git;
   const labels: Record<string, string> = {
     "org.opencontainers.image.title": input.flowName,
     "org.opencontainers.image.base.name": input.baseImage,
@@ -87,6 +104,7 @@ export function planImage(input: PlanInput): ImagePlan {
     imageFlowLocation: input.imageFlowLocation,
     appDir,
     runnerFiles,
+    vendorFiles,
     appFiles,
     dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
     dependencyMode: input.dependencyMode,
@@ -101,6 +119,7 @@ export function planImage(input: PlanInput): ImagePlan {
     JSON.stringify({
       ...plan,
       runnerFiles: runnerFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
+      vendorFiles: vendor ? [vendor.digest, sha256(vendor.map)] : [],
       appFiles: appFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
       dependencies: plan.dependencies.map((d) => [d.target, d.name, d.version]),
       salt: input.salt ?? "",
@@ -114,14 +133,14 @@ export function contentTag(plan: Pick<ImagePlan, "inputsDigest">): string {
   return `fp-${plan.inputsDigest.slice("sha256:".length, "sha256:".length + 20)}`;
 }
 
-function gitInfo(dir: string): { source?: string; revision?: string } {
-  const git = (...args: string[]): string | undefined => {
-    try {
-      return execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 }).trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const remote = git("remote", "get-url", "origin");
-  return { revision: git("rev-parse", "HEAD"), source: remote ? redactUrl(remote) : undefined };
+/** The git remote (credentials redacted) and commit of the repository holding `dir`, if any. */
+export async function gitInfo(dir: string): Promise<GitInfo> {
+  const git = (...args: string[]): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      execFile("git", ["-C", dir, ...args], { encoding: "utf8", timeout: 5_000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
+    });
+  const [remote, revision] = await Promise.all([git("remote", "get-url", "origin"), git("rev-parse", "HEAD")]);
+  return { ...(revision ? { revision } : {}), ...(remote ? { source: redactUrl(remote) } : {}) };
 }
+
+

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -153,7 +153,7 @@ describe("the oci builder (no daemon)", () => {
         `cp -r ${JSON.stringify(fixture("native-project"))}/. ${JSON.stringify(copy)}`,
         `find ${JSON.stringify(copy)} -exec touch -h -d ${JSON.stringify(when)} {} +`,
         `cd ${JSON.stringify(join(copy, "src"))}`,
-        `exec node ${JSON.stringify(join(repoRoot, "dist/cli/main.js"))} package flow.ts --packager docker --builder oci --base-image ${base} --oci-layout ${JSON.stringify(layout)} --quiet`,
+        `exec node ${JSON.stringify(join(repoRoot, "dist/cli.mjs"))} package flow.ts --packager docker --builder oci --base-image ${base} --oci-layout ${JSON.stringify(layout)} --quiet`,
       ].join(" && ");
       const { stdout } = await exec("sh", ["-c", script], { env: { ...env, FLOWPACK_CACHE_DIR: join(work, `cache-${name}`) } });
       digests.push((JSON.parse(stdout) as DockerPackageManifest).image.split("@")[1]!);
@@ -191,6 +191,38 @@ describe("the oci builder (no daemon)", () => {
       expect(blobBytes()).toBe(app.size + raw.config.size);
       const run = await docker(["run", "--rm", "--network", "none", second.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY)]);
       expect(JSON.parse(run.stdout)).toEqual({ answer: 43, marker });
+    });
+
+    it("the multi-file example: npm packages sit in the vendor layer, so a code change uploads a few KiB of app layer", async () => {
+      // examples/report with its packages linked from the workspace's node_modules (where npm hoisted them).
+      const project = join(work, "report-code-only");
+      await exec("cp", ["-r", example("report"), project]);
+      await exec("rm", ["-rf", join(project, "node_modules")]);
+      mkdirSync(join(project, "node_modules"));
+      for (const name of ["date-fns", "ms", "zod"]) symlinkSync(join(repoRoot, "node_modules", name), join(project, "node_modules", name));
+      const source = join(project, "src", "flow.ts");
+      const registryUrl = `${proxy.host}/counted`;
+      const first = await packager({ registryUrl }).package(source);
+      const marker = `run-${Date.now()}`;
+      writeFileSync(source, readFileSync(source, "utf8").replace('description: "Summarises a day\'s orders"', `description: "${marker}"`));
+      proxy.reset();
+      const second = await packager({ registryUrl }).package(source);
+      expect(second.image).not.toBe(first.image);
+      const [before, after] = [first, second].map((m) => m.metadata!.layers as { runner: string; vendor: string; app: string });
+      expect(after!.vendor).toMatch(/^sha256:/);
+      expect(after!.vendor).toBe(before!.vendor);
+      expect(after!.app).not.toBe(before!.app);
+      const pushed = second.image.replace(proxy.host, services().FLOWPACK_TEST_REGISTRY);
+      const raw = JSON.parse(await skopeoRaw(pushed)) as { config: { size: number }; layers: { digest: string; size: number }[] };
+      const app = raw.layers.find((l) => l.digest === after!.app)!;
+      const vendor = raw.layers.find((l) => l.digest === after!.vendor)!;
+      expect(blobBytes()).toBe(app.size + raw.config.size);
+      expect(app.size).toBeLessThan(20 * 1024); // the flow's own code; zod, date-fns and ms are in the vendor layer
+      expect(vendor.size).toBeGreaterThan(100 * 1024);
+      expect(await validatePushed(pushed)).toEqual([]);
+      const run = await docker(["run", "--rm", "--network", "none", pushed, "-p", "day=2024-03-01", "-p", "limit=2"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ orders: 2, total: "37.50 EUR", span: expect.any(String) });
     });
 
     it("rides out 503s, 429 with Retry-After and connection resets at each step of a push", async () => {
