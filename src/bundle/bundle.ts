@@ -30,6 +30,8 @@ export interface Bundle {
   entry: string;
   externals: ExternalDependency[];
   warnings: string[];
+  /** Absolute paths of the project's own files (outside node_modules) the bundle was built from. */
+  sources: string[];
   /** With `vendor`: the installed packages the code imports, bundled apart (`flowpack-vendor.mjs` beside it). */
   vendor?: { code: Buffer; map: Buffer; digest: Sha256Digest; cached: boolean };
 }
@@ -90,6 +92,11 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     entry: relative(projectRoot, realEntry).split(sep).join("/"),
     externals: [...context.externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
     warnings: result.warnings,
+    sources: Object.keys(result.metafile.inputs)
+      .filter((path) => !/^[a-z-]+:/.test(path))
+      .map((path) => resolve(projectRoot, path))
+      .filter((path) => !path.split(sep).includes("node_modules"))
+      .sort(),
     ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, cached: vendor.cached } } : {}),
   };
 }

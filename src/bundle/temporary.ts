@@ -1,13 +1,16 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { importScript } from "../flow/select.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
-import { BUNDLE_FILE, type Bundle } from "./bundle.js";
+import { importScript } from "../flow/select.js";
+import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
 import { VENDOR_FILE } from "./vendor.js";
 
 /** The parts of a bundle needed to import it. */
-export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buffer; vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map"> };
+export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & {
+  map?: Buffer;
+  vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map" | "digest">;
+};
 
 /**
  * Imports a bundle and returns its module namespace. The bundle is written to a fresh private
@@ -17,19 +20,56 @@ export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & { map?: Buff
  * stays loaded).
  */
 export async function importBundle(bundle: LoadableBundle): Promise<Record<string, unknown>> {
-  const dir = await temporaryFolder(bundle.projectRoot);
+  const importer = new BundleImporter();
   try {
-    // A private, fresh folder that is removed afterwards: plain writes, no fsync.
-    const file = join(dir, BUNDLE_FILE);
-    await Promise.all([
-      bundle.map && writeFile(`${file}.map`, bundle.map),
-      bundle.vendor && writeFile(join(dir, VENDOR_FILE), bundle.vendor.code),
-      bundle.vendor && writeFile(join(dir, `${VENDOR_FILE}.map`), bundle.vendor.map),
-    ]);
-    await writeFile(file, bundle.code);
-    return await importScript(file);
+    return await importer.import(bundle);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await importer.close();
+  }
+}
+
+/**
+ * Imports bundles, one after the other, from one private folder (see importBundle) that close()
+ * removes. Each bundle gets a file of its own (modules stay loaded, so a name is never reused),
+ * while a vendor module is written once per digest and its bundles are placed beside it: importing
+ * the next build of a flow (`flowpack package --watch`) does not evaluate its packages again.
+ */
+export class BundleImporter {
+  private dir: Promise<string> | undefined;
+  private readonly vendors = new Map<string, Promise<string>>();
+  private count = 0;
+
+  async import(bundle: LoadableBundle): Promise<Record<string, unknown>> {
+    this.dir ??= temporaryFolder(bundle.projectRoot);
+    const root = await this.dir;
+    const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
+    // A private, fresh folder that is removed afterwards: plain writes, no fsync.
+    const name = this.count++ === 0 ? BUNDLE_FILE : `flow-${this.count}.mjs`;
+    const file = join(folder, name);
+    if (bundle.map) await writeFile(`${file}.map`, bundle.map);
+    await writeFile(file, name === BUNDLE_FILE ? bundle.code : withSourceMapName(bundle.code, `${name}.map`));
+    return importScript(file);
+  }
+
+  private vendorFolder(root: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<string> {
+    let folder = this.vendors.get(vendor.digest);
+    if (!folder) {
+      folder = (async () => {
+        const dir = join(root, `vendor-${this.vendors.size}`);
+        await mkdir(dir);
+        await Promise.all([writeFile(join(dir, VENDOR_FILE), vendor.code), writeFile(join(dir, `${VENDOR_FILE}.map`), vendor.map)]);
+        return dir;
+      })();
+      this.vendors.set(vendor.digest, folder);
+    }
+    return folder;
+  }
+
+  async close(): Promise<void> {
+    const dir = this.dir;
+    this.dir = undefined;
+    this.vendors.clear();
+    if (dir) await rm(await dir, { recursive: true, force: true });
   }
 }
 

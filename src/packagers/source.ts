@@ -1,6 +1,6 @@
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js";
-import { importBundle } from "../bundle/temporary.js";
+import { importBundle, type BundleImporter } from "../bundle/temporary.js";
 import { InvalidFlowError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
@@ -11,6 +11,10 @@ export type PackageTarget = AnyFlow | string;
 export interface PackageOptions extends BundleOptions {
   /** Which flow, when the script defines several. */
   flowName?: string;
+  /** Imports the bundle to read the flow (default: a fresh one per call); see BundleImporter. */
+  importer?: BundleImporter;
+  /** Called with the bundle once it is built (a watcher learns which files to watch). */
+  onBundle?: (bundle: Bundle) => void;
 }
 
 /** A flow together with the bundle that defines it; the flow was loaded from that very bundle. */
@@ -36,7 +40,8 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
     flowName ??= target.name;
   }
   const bundle = await bundleFlow(entry, options);
-  const namespace = await importBundle(bundle);
+  options.onBundle?.(bundle);
+  const namespace = options.importer ? await options.importer.import(bundle) : await importBundle(bundle);
   return { bundle, flow: pickFlow(flowsOf(namespace), flowName, entry) };
 }
 

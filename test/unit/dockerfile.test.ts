@@ -20,6 +20,7 @@ function fakeBundle(code = 'console.log("hi");\n//# sourceMappingURL=flow.mjs.ma
     map: Buffer.from('{"version":3,"sources":["src/flow.ts"],"mappings":""}'),
     digest: sha256(bytes),
     projectRoot,
+    sources: [],
     entry: "src/flow.ts",
     externals: [{ name: "sharp", version: "0.33.5", reason: "native" }],
     warnings: [],

@@ -1,6 +1,10 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
 import { writeOutputFile } from "../../_internal/fs.js";
-import { UsageError } from "../../errors.js";
+import { reportError } from "../../_internal/report.js";
+import { BundleImporter } from "../../bundle/temporary.js";
+import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
 import { DockerPackager } from "../../packagers/docker/packager.js";
@@ -9,6 +13,7 @@ import type { Packager } from "../../packagers/packager.js";
 import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
 import { createProgressRenderer } from "../progress.js";
+import { nextChange } from "../watch.js";
 
 interface PackageFlags {
   flow?: string;
@@ -28,6 +33,7 @@ interface PackageFlags {
   ociLayout?: string;
   dockerArchive?: string;
   quiet?: boolean;
+  watch?: boolean;
 }
 
 export function registerPackage(program: Command, output: () => Output): void {
@@ -40,6 +46,7 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("-o, --output <file>", "write the manifest here (default: print it)")
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
     .option("-q, --quiet", "no progress on stderr")
+    .option("-w, --watch", "package again whenever one of the flow's source files changes, until Ctrl-C")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
     .option("--builder <builder>", "docker: auto | docker | oci (default: auto)")
     .option("--base-image <ref>", "docker: image to build on: a reference, oci:<dir>[:<name>], or host (default node:<major>-bookworm-slim)")
@@ -56,13 +63,72 @@ export function registerPackage(program: Command, output: () => Output): void {
       const out = output();
       const progress = createProgressRenderer(process.stderr, flags.quiet || out.json);
       try {
-        const manifest = await createPackager(flags, progress).package(entry, { flowName: flags.flow, external: flags.external });
+        const packager = createPackager(flags, progress);
+        if (flags.watch) return await watchAndPackage(packager, entry, flags, out, progress);
+        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external });
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {
         progress.done();
       }
     });
+}
+
+/**
+ * `--watch`: packages, then again each time one of the flow's own source files (or the project's
+ * package.json or lockfile) changes, in one process: esbuild, the vendor module, the resolved base
+ * image, the registry connection and the loaded packages are all reused, so a rebuild costs about
+ * what its changed layer does. A failing rebuild prints its error and waits for the next change;
+ * a failing first build ends the command. Ctrl-C stops it (exit 130) and removes its temporary files.
+ */
+async function watchAndPackage(packager: Packager, entry: string, flags: PackageFlags, out: Output, progress: ProgressListener & { done(): void }): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const importer = new BundleImporter();
+  let sources: string[] = [];
+  const build = async (): Promise<void> => {
+    const started = performance.now();
+    const manifest = await packager.package(entry, {
+      flowName: flags.flow,
+      external: flags.external,
+      importer,
+      onBundle: (bundle) => {
+        sources = [...bundle.sources, ...projectFiles(bundle.projectRoot)];
+      },
+    });
+    progress.done();
+    await emit(out, manifest, flags.output);
+    out.info(`  built in ${Math.round(performance.now() - started)} ms; watching ${sources.length} files (Ctrl-C to stop)`);
+  };
+  try {
+    let since = Date.now();
+    await build();
+    for (;;) {
+      const changed = await nextChange(sources, { since, signal: controller.signal });
+      if (controller.signal.aborted) break;
+      out.info(`changed: ${changed.map((file) => relative(process.cwd(), file)).join(", ")}`);
+      since = Date.now();
+      try {
+        await build();
+      } catch (error) {
+        progress.done();
+        if (controller.signal.aborted) break;
+        reportError(error, out.debug, out.json); // and keep watching: the next save may fix it
+      }
+    }
+    throw new InterruptedError("interrupted: stopped watching");
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    await importer.close();
+  }
+}
+
+/** Files outside the bundle's inputs whose change means a new build: the manifest and lockfiles. */
+function projectFiles(projectRoot: string): string[] {
+  return ["package.json", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock"].map((name) => join(projectRoot, name)).filter((file) => existsSync(file));
 }
 
 function createPackager(flags: PackageFlags, onProgress: ProgressListener): Packager {

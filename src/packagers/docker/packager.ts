@@ -55,6 +55,8 @@ export function localImageName(flowName: string, tag: string): string {
 export class DockerPackager implements Packager<DockerPackageManifest> {
   readonly type = "docker" as const;
   readonly options: ResolvedDockerOptions;
+  /** The oci builder, made on first use and kept: it remembers the base image it resolved. */
+  private oci: OciBuilder | undefined;
 
   constructor(options: DockerPackagerOptions = {}) {
     this.options = resolveDockerOptions(options);
@@ -62,8 +64,9 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
 
   async package(target: PackageTarget, packageOptions: PackageOptions = {}): Promise<DockerPackageManifest> {
     const o = this.options;
-    // The oci builder resolves its base image (registry round trips) while esbuild bundles.
-    const oci = !o.dockerfile && o.builder !== "docker" ? new OciBuilder(o.env, o.onProgress) : undefined;
+    // The oci builder resolves its base image (registry round trips) while esbuild bundles; once
+    // per packager, so that the builds of a `--watch` session do not ask again.
+    const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress)) : undefined;
     oci?.prefetch(o.baseImage!, o.platforms ?? [hostPlatform()]);
     // Labels name the git commit: asked for now, answered while esbuild bundles.
     const git = gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
@@ -96,7 +99,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
         if (o.platforms) metadata.platforms = o.platforms.map(formatPlatform);
       } else {
         const tag = o.tag ?? contentTag(plan);
-        const result = await (oci ?? new OciBuilder(o.env, o.onProgress)).build({
+        const result = await oci!.build({
           plan,
           dependencyEntries: entries,
           base: plan.baseImage,
