@@ -45,6 +45,11 @@ export interface BundleOptions {
    * cache folder, $FLOWPACK_CACHE_DIR). Default: one self-contained file.
    */
   vendor?: boolean | { cacheDir: string };
+  /**
+   * Called once esbuild has started working (in its own process): work started here overlaps with
+   * bundling instead of delaying it (the Docker packager resolves its base image there).
+   */
+  onBundlerStarted?: () => void;
   /** Node.js major version to target; defaults to this process's. */
   nodeMajor?: number;
 }
@@ -77,6 +82,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     externals: new Map(),
     target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
     lookup: packageLookup(),
+    onBundlerStarted: options.onBundlerStarted,
   };
 
   const { result, vendor } = options.vendor
@@ -109,6 +115,7 @@ interface BuildContext {
   /** Filled by every pass: packages left out of the bundle. */
   externals: Map<string, ExternalDependency>;
   target: string;
+  onBundlerStarted: (() => void) | undefined;
   /** `findPackage` and `isNativePackage`, remembered for this bundling (passes repeat the same lookups). */
   lookup(name: string, fromDir: string): (PackageInfo & { native: boolean }) | undefined;
 }
@@ -144,7 +151,7 @@ interface BuildOutput {
 async function runBuild(context: BuildContext, build: esbuild.BuildOptions, mode?: VendorMode): Promise<BuildOutput> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
+    const pending: Promise<esbuild.BuildResult<{ write: false; metafile: true }>> = esbuild.build({
       absWorkingDir: context.projectRoot,
       bundle: true,
       write: false,
@@ -161,6 +168,10 @@ async function runBuild(context: BuildContext, build: esbuild.BuildOptions, mode
       ...build,
       plugins: [flowpackResolution(context, mode)],
     });
+    const started = context.onBundlerStarted;
+    context.onBundlerStarted = undefined;
+    started?.();
+    result = await pending;
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
     if (Array.isArray(failure.errors) && failure.errors.length > 0) {

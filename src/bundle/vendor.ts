@@ -93,6 +93,9 @@ const KEEP_ENTRIES = 256;
 
 const idsSchema = z.strictObject({ ids: z.array(z.string()) });
 
+/** Records this process has read and whose module bytes matched them, by folder (and the record's mtime). */
+const verified = new Map<string, { written: number; record: VendorRecord; code: Buffer; map: Buffer }>();
+
 /**
  * Vendor modules on disk: `modules/<key>/` holds a module, its map and a record of the inputs it
  * was built from. A record is only trusted when every input still has the size and mtime it had
@@ -151,13 +154,23 @@ export class VendorCache {
 
   private async read<T>(folder: string, projectRoot: string): Promise<(VendorModule & { extra: T }) | undefined> {
     try {
-      const record = recordSchema.parse(JSON.parse(await readFile(join(folder, "record.json"), "utf8")));
+      const recordFile = join(folder, "record.json");
+      const written = statSync(recordFile).mtimeMs;
+      // This process read and checked this very record before (a --watch session): only the
+      // inputs need checking again.
+      let entry = verified.get(folder);
+      if (entry?.written !== written) {
+        const record = recordSchema.parse(JSON.parse(await readFile(recordFile, "utf8")));
+        const [code, map] = await Promise.all([readFile(join(folder, VENDOR_FILE)), readFile(join(folder, `${VENDOR_FILE}.map`))]);
+        if (sha256(code) !== record.code || sha256(map) !== record.map) return undefined;
+        entry = { written, record, code, map };
+        verified.set(folder, entry);
+      }
+      const { record, code, map } = entry;
       for (const [path, size, mtimeMs] of record.inputs) {
         const info = statSync(resolve(projectRoot, path)); // hundreds of files: one by one beats as many promises
         if (info.size !== size || info.mtimeMs !== mtimeMs) return undefined;
       }
-      const [code, map] = await Promise.all([readFile(join(folder, VENDOR_FILE)), readFile(join(folder, `${VENDOR_FILE}.map`))]);
-      if (sha256(code) !== record.code || sha256(map) !== record.map) return undefined;
       return { code, map, digest: record.code as Sha256Digest, formats: record.formats, cached: true, extra: record.extra as T };
     } catch {
       return undefined; // missing, unreadable, malformed or stale: build again

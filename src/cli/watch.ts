@@ -9,7 +9,7 @@ import { basename, dirname } from "node:path";
  * Resolves with [] when `signal` aborts.
  */
 export function nextChange(files: readonly string[], options: { since: number; signal: AbortSignal; quietMs?: number }): Promise<string[]> {
-  const { since, signal, quietMs = 30 } = options;
+  const { since, signal, quietMs = 20 } = options;
   return new Promise((resolve) => {
     const changed = new Set<string>();
     const watchers: FSWatcher[] = [];

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import type * as Undici from "undici";
+import type undiciRequest from "undici/lib/api/api-request.js";
 import { isFlowpackError } from "../errors.js";
 import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
 import { redactText, redactUrl } from "./redact.js";
@@ -46,12 +46,13 @@ export interface HttpInit {
 export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions, target: string): Promise<HttpResponse> {
   const started = Date.now();
   try {
-    const { request } = await loadUndici();
-    const res = await request(url, {
+    const { request, getGlobalDispatcher } = await loadUndici();
+    const res = await request.call(options.dispatcher ?? getGlobalDispatcher(), {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: init.method,
       headers: { "user-agent": options.userAgent, ...init.headers },
       body: init.body ?? null,
-      dispatcher: options.dispatcher,
       signal: options.signal ?? null,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
@@ -64,15 +65,24 @@ export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions
   }
 }
 
-let undici: Promise<typeof Undici> | undefined;
+interface UndiciRequest {
+  request: typeof undiciRequest;
+  getGlobalDispatcher: () => Dispatcher;
+}
+let undici: Promise<UndiciRequest> | undefined;
 
 /**
- * undici, loaded on the first request: commands that never speak HTTP skip its ~40 ms of module
- * initialisation, and the packager's first request (resolving the base image, while esbuild works
- * in its own process) pays it when the main thread is otherwise idle.
+ * undici's request() and global dispatcher, loaded on the first request. From their own modules,
+ * not the package's index, which also loads fetch, WebSocket, cookies, caches and mocks: ~40 ms of
+ * every command's start-up here, for nothing this client uses. (Those paths are undici's own
+ * layout: package.json pins undici to 7.30.x, and every registry test goes through them.) The
+ * packager's first request (resolving the base image while esbuild works) pays for loading them.
  */
-export function loadUndici(): Promise<typeof Undici> {
-  undici ??= import("undici");
+function loadUndici(): Promise<UndiciRequest> {
+  undici ??= Promise.all([import("undici/lib/api/api-request.js"), import("undici/lib/global.js")]).then(([api, global]) => ({
+    request: api.default,
+    getGlobalDispatcher: global.getGlobalDispatcher,
+  }));
   return undici;
 }
 

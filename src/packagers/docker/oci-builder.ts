@@ -123,7 +123,7 @@ export class OciBuilder {
     }
     // The runner changes only with flowpack itself, the vendored packages only with them: registries
     // skip both layers on code changes, and the cache saves gzipping the vendor module again.
-    const runner = await buildLayer(plan.runnerFiles);
+    const { layer: runner } = await this.cache.layer(entriesKey("runner", plan.runnerFiles), () => plan.runnerFiles);
     let vendor: Layer | undefined;
     if (plan.vendorFiles.length > 0) {
       const { layer, cached } = await this.cache.layer(entriesKey("vendor", plan.vendorFiles), () => plan.vendorFiles);

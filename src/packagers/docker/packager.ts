@@ -57,6 +57,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
   readonly options: ResolvedDockerOptions;
   /** The oci builder, made on first use and kept: it remembers the base image it resolved. */
   private oci: OciBuilder | undefined;
+  private readonly git = new Map<string, Promise<GitInfo>>();
 
   constructor(options: DockerPackagerOptions = {}) {
     this.options = resolveDockerOptions(options);
@@ -64,16 +65,22 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
 
   async package(target: PackageTarget, packageOptions: PackageOptions = {}): Promise<DockerPackageManifest> {
     const o = this.options;
-    // The oci builder resolves its base image (registry round trips) while esbuild bundles; once
-    // per packager, so that the builds of a `--watch` session do not ask again.
+    // Kept per packager, so that the builds of a `--watch` session reuse what they resolved.
     const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress)) : undefined;
-    oci?.prefetch(o.baseImage!, o.platforms ?? [hostPlatform()]);
-    // Labels name the git commit: asked for now, answered while esbuild bundles.
-    const git = gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
+    let git: Promise<GitInfo> | undefined;
+    const gitLabels = () => (git ??= this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? ".")))));
     (o.onProgress ?? ignoreProgress)({ phase: "bundle", message: "bundling the flow" });
     // npm packages go to a vendor module of their own (cached while unchanged): a code-only change
-    // re-bundles and re-uploads only the flow's own code.
-    const bundled = await bundleTarget(target, { vendor: !o.dockerfile && { cacheDir: defaultCacheDir(o.env) }, ...packageOptions });
+    // re-bundles and re-uploads only the flow's own code. Once esbuild is at work, the base image
+    // is resolved (undici's start-up, registry round trips) and git asked for its labels.
+    const bundled = await bundleTarget(target, {
+      vendor: !o.dockerfile && { cacheDir: defaultCacheDir(o.env) },
+      onBundlerStarted: () => {
+        oci?.prefetch(o.baseImage!, o.platforms ?? [hostPlatform()]);
+        void gitLabels();
+      },
+      ...packageOptions,
+    });
     const { flow, bundle } = bundled;
     const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
@@ -86,7 +93,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       const tag = o.tag ?? imageTag(imageId);
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
-      const { plan, entries, nativeDependencies } = await this.plan(bundled, await git);
+      const { plan, entries, nativeDependencies } = await this.plan(bundled, await gitLabels());
       checkNativePlatforms(o.platforms ?? [hostPlatform()], nativeDependencies, o.dependencies);
       metadata.baseImage = plan.baseImage;
       if (o.builder === "docker") {
@@ -125,6 +132,19 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       }
     }
     return baseManifest("docker", flow).finalize({ image, imageFlowLocation: o.imageFlowLocation, metadata });
+  }
+
+  /**
+   * The git labels of the repository holding `dir`, asked once per packager: two `git` processes
+   * cost more than a `--watch` rebuild's own work.
+   */
+  private gitInfo(dir: string): Promise<GitInfo> {
+    let info = this.git.get(dir);
+    if (!info) {
+      info = gitInfo(dir);
+      this.git.set(dir, info);
+    }
+    return info;
   }
 
   private engine(): Promise<EngineBuilder> {
