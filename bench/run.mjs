@@ -16,6 +16,7 @@ import { aliasImage, imageSizes, readImage } from "./lib/registry.mjs";
 import { measureLimit } from "./lib/limit.mjs";
 import { install, makeCopy, setVariant, treeSize, WORKLOADS } from "./lib/workloads.mjs";
 import { createTools, hasOciBuilder, toolVersions } from "./lib/tools.mjs";
+import { measureWatch } from "./lib/watch.mjs";
 import { evaluateTargets, markdown, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +33,7 @@ const USAGE = `usage: npm run bench -- [options]
   --keep-services     do not stop the services even if this run started them
                       (work dir: $FLOWPACK_BENCH_WORK, default /tmp/flowpack-bench; services: $FLOWPACK_SERVICES_DIR)
   --no-limit          skip the in-process read+gzip+sha256 limit
+  --no-watch          skip the flowpack package --watch measurements
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
@@ -48,6 +50,7 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     "keep-services": { type: "boolean", default: false },
     "no-limit": { type: "boolean", default: false },
+    "no-watch": { type: "boolean", default: false },
     flowpack: { type: "string" },
     "flowpack-label": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -229,6 +232,17 @@ async function main() {
   const aliasDigest = await aliasImage(upstream, baseRepository, baseTag, "bench-base/node");
   if (aliasDigest !== base.digest) throw new Error(`bench-base/node:latest is ${aliasDigest}, expected ${base.digest}`);
   ctx.containerifyBase = "bench-base/node";
+
+  /** Tells the daemon the base is in the registry at `host` (uploads nothing: the blobs are there). */
+  const seedBase = async (host) => {
+    const seed = `${host}/${baseRepository}:${baseTag}`;
+    const before = proxy.counters(host);
+    await run(["docker", "tag", ctx.baseLocal, seed], { env: daemonEnv, timeoutMs: 60_000, log: LOG });
+    await run(["docker", "push", seed], { env: daemonEnv, timeoutMs: TIMEOUT_MS, log: LOG });
+    await run(["docker", "rmi", seed], { env: daemonEnv, timeoutMs: 60_000, log: LOG, allowFailure: true });
+    const seeded = diffCounters(proxy.counters(host), before);
+    if (seeded.uploadBytes > 0) notes.push(`seeding the base on ${host} uploaded ${seeded.uploadBytes} bytes (expected 0)`);
+  };
   notes.push("containerify's --doCrossMount sends its --fromImage, tag included, as the mount source (`from=flowpack-test/node:20`), which the registry rejects, so it uploads the base layers again (about 42 MiB) on every cold push. To measure it at its best, the harness gives it the same base image (same digest) untagged, as bench-base/node (:latest), which mounts.");
 
   const result = {
@@ -257,6 +271,7 @@ async function main() {
       cold:
         "the first build+push of the workload into a fresh repository on a registry endpoint that is new to the tool: every build gets its own port on the counting proxy (same registry storage behind it), so the Docker daemon has no record of having pushed anything there and cannot mount earlier layers; the base image is already in that registry (for the daemon, an untimed `docker push` of the base to the new endpoint records that, uploading nothing), and every tool may mount or skip the base layers. The flow's code is new (a unique line), so no tool has built this exact app before. Local caches are warm, as a user's would be: node_modules installed with `npm ci` beforehand (not timed), the daemon's build cache, containerify's base-layer cache folder, flowpack's own caches, all warmed by the warm-up run.",
       codeOnly: "one line of the flow changed (the `const VARIANT = …` line), then rebuild+push into the same repository on the same endpoint, right after the cold build.",
+      watch: "flowpack's two builders only: `flowpack package … --watch` runs for the whole measurement (its first build is not counted); the same one-line change is saved `runs` times, each timed from the save to the line flowpack prints once the image is pushed and the manifest written (this includes the watcher's 30 ms quiet period). The daemon is told the base is in the registry first, as for the other builds.",
       limit: "read the tool's own layer bytes (uncompressed tar, from a file in the page cache), gzip them (zlib default level) and sha256 both streams, once, in the harness process: cold = all layers the tool added on top of the base; code-only = the layers that differ from its cold image.",
       run: "flowpack images: `flowpack run manifest.json --network none` (pulls nothing: the image was pulled before, untimed); the other images: `docker run --rm --network none IMAGE` (their CMD runs the flow via run.mjs); bare: `docker run --rm --network none --entrypoint node IMAGE -e 0` on the same image. Timed from spawn to exit, result checked.",
     },
@@ -321,16 +336,7 @@ async function main() {
         const namespace = `bench/${runId}/${tool.id}-${iter}`;
         const localRefs = [];
         try {
-          if (tool.daemon) {
-            // tell the daemon the base is in this registry (uploads nothing: the blobs are there)
-            const seed = `${host}/${baseRepository}:${baseTag}`;
-            const before = proxy.counters(host);
-            await run(["docker", "tag", ctx.baseLocal, seed], { env: daemonEnv, timeoutMs: 60_000, log: LOG });
-            await run(["docker", "push", seed], { env: daemonEnv, timeoutMs: TIMEOUT_MS, log: LOG });
-            await run(["docker", "rmi", seed], { env: daemonEnv, timeoutMs: 60_000, log: LOG, allowFailure: true });
-            const seeded = diffCounters(proxy.counters(host), before);
-            if (seeded.uploadBytes > 0) notes.push(`seeding the base on ${host} uploaded ${seeded.uploadBytes} bytes (expected 0)`);
-          }
+          if (tool.daemon) await seedBase(host);
           const pair = {};
           for (const phase of ["cold", "codeOnly"]) {
             const variant = `${phase === "cold" ? "cold" : "edit"}-${runId}-${iter}`;
@@ -377,6 +383,43 @@ async function main() {
         }
         previousLocal[tool.id] = localRefs;
         for (const ref of localRefs) cleanup.localRefs.add(ref);
+      }
+    }
+
+    // ---- flowpack package --watch: save → pushed -----------------------------------------------------
+    for (const tool of args["no-watch"] ? [] : tools.filter((t) => t.watch && !failed.has(t.id))) {
+      const dir = copies[tool.id];
+      const host = await proxy.listen();
+      try {
+        if (tool.daemon) await seedBase(host);
+        if (tool.id === "flowpack-docker") cleanup.localRefs.add(`flowpack/${w.flowName}:watch`);
+        const watch = tool.watch({ dir, host, namespace: `bench/${runId}/${tool.id}-watch`, tag: "watch" });
+        const uploads = [];
+        let before = proxy.counters(host);
+        const measured = await measureWatch({
+          argv: watch.argv,
+          cwd: dir,
+          env: watch.env,
+          log: LOG,
+          edits: RUNS,
+          timeoutMs: TIMEOUT_MS,
+          edit: (i) => {
+            before = proxy.counters(host);
+            setVariant(dir, `watch-${runId}-${i}`);
+          },
+          onBuilt: () => uploads.push(diffCounters(proxy.counters(host), before).uploadBytes),
+        });
+        const manifest = JSON.parse(readFileSync(watch.manifestPath, "utf8"));
+        const at = manifest.image.indexOf("@");
+        const path = manifest.image.slice(host.length + 1, at);
+        const pushed = await readImage(upstream, path.slice(0, path.lastIndexOf(":")), "watch");
+        if (pushed.digest !== manifest.image.slice(at + 1)) throw new Error(`the watch's last manifest names ${manifest.image}, but the registry has ${pushed.digest}`);
+        entry.summary[tool.id].watch = { ...stats(measured.ms), firstMs: measured.firstMs, uploaded: stats(uploads), command: shellQuote(watch.argv) };
+        say(`${name} ${tool.id} --watch: save → pushed ${fmtMs(stats(measured.ms).median)} (${RUNS} saves; first build ${fmtMs(measured.firstMs)}), uploaded ${fmtBytes(stats(uploads).median)} per save`);
+      } catch (error) {
+        entry.summary[tool.id].watchError = error.message;
+        notes.push(`${name}/${tool.id}: the --watch measurement failed: ${error.message.split("\n")[0]}`);
+        say(`${name} ${tool.id} --watch FAILED: ${error.message}`);
       }
     }
 
@@ -487,7 +530,7 @@ async function main() {
         continue;
       }
       process.stdout.write(
-        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)}  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})\n`,
+        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)}  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})${s.watch ? `  --watch ${fmtMs(s.watch.median)}` : ""}\n`,
       );
     }
   }

@@ -88,3 +88,45 @@ export function killAll() {
   for (const child of running) killGroup(child, "SIGKILL");
   running.clear();
 }
+
+/**
+ * Starts a long-running argv (own process group, ended by killAll too). `lines` gets each line of
+ * its stderr as it comes; stop() sends SIGINT and resolves with its exit code (SIGKILL after 10 s).
+ */
+export function start(argv, { cwd, env, log, lines }) {
+  const child = spawn(argv[0], argv.slice(1), { cwd, env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  running.add(child);
+  let buffer = "";
+  let all = "";
+  child.stdout.resume();
+  child.stderr.on("data", (c) => {
+    const text = c.toString("utf8");
+    all += text;
+    buffer += text;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      lines(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? signal)));
+  return {
+    child,
+    exited,
+    async stop() {
+      killGroup(child, "SIGINT");
+      const timer = setTimeout(() => killGroup(child, "SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      running.delete(child);
+      if (log) {
+        try {
+          appendFileSync(log, `\n$ ${shellQuote(argv)}${cwd ? `   (in ${cwd})` : ""}   [long-running, stopped with SIGINT]\n# exit ${code}\n${all}`);
+        } catch {
+          // logging is best effort
+        }
+      }
+      return code;
+    },
+  };
+}

@@ -38,6 +38,13 @@ export function createTools(ctx) {
     runFlowArgv({ manifestPath }) {
       return { argv: [ctx.node, ctx.cli, "run", manifestPath, "--network", "none"], env: ctx.daemonEnv };
     },
+    /** `flowpack package --watch`, pushing every build to host/namespace:tag. */
+    watch({ dir, host, namespace, tag }) {
+      const manifestPath = join(dir, `.bench-manifest-${tag}.json`);
+      const base = builder === "oci" ? `${host}/${ctx.baseRepository}:${ctx.baseTag}` : ctx.baseLocal;
+      const argv = [ctx.node, ctx.cli, "package", join(dir, "flow.mjs"), "--packager", "docker", "--builder", builder, "--base-image", base, "--registry", `http://${host}/${namespace}`, "--tag", tag, "-o", manifestPath, "-q", "--watch"];
+      return { argv, env: builder === "oci" ? ctx.env : ctx.daemonEnv, manifestPath };
+    },
   });
 
   const dockerfile = {
