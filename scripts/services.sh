@@ -71,6 +71,16 @@ pid_of() {
   echo "$pid"
 }
 
+# spawned_alive NAME: the process spawn() started for NAME still exists. Unlike pid_of, no check
+# of its command line: right after the fork it is still a copy of this shell (not yet setsid, nor
+# the daemon), and a poll that lands in that window must not count as the daemon having exited.
+spawned_alive() {
+  local f=$RUN_DIR/$1.pid pid
+  [[ -s $f ]] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"
+}
+
 # spawn NAME LOGFILE CMD...: start CMD detached (own session, stdin closed).
 spawn() {
   local name=$1 logfile=$2
@@ -107,7 +117,7 @@ wait_until() {
   local deadline=$((SECONDS + secs))
   while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    if [[ -n $name ]] && ! pid_of "$name" >/dev/null; then
+    if [[ -n $name ]] && ! spawned_alive "$name"; then
       log "$what: process exited during startup"
       return 1
     fi
