@@ -85,9 +85,22 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     onBundlerStarted: options.onBundlerStarted,
   };
 
-  const { result, vendor } = options.vendor
-    ? await vendoredBuild(context, realEntry, options.vendor === true ? undefined : options.vendor.cacheDir)
-    : { result: await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE }), vendor: undefined };
+  const plain = async () => ({ result: await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE }), vendor: undefined, notes: [] as string[] });
+  let built: { result: BuildOutput; vendor: VendorModule | undefined; notes: string[] };
+  if (options.vendor) {
+    try {
+      built = { ...(await vendoredBuild(context, realEntry, options.vendor === true ? undefined : options.vendor.cacheDir)), notes: [] };
+    } catch (error) {
+      if (!(error instanceof BundleError)) throw error;
+      // Vendoring is only a way to bundle faster: when it fails, one self-contained file (whose own
+      // error, if it fails too, is the one about the code) is what the flow gets.
+      built = await plain();
+      built.notes.push(`bundled as one file: vendoring the packages failed (${error.message})`);
+    }
+  } else {
+    built = await plain();
+  }
+  const { result, vendor } = built;
 
   const code = Buffer.from(result.code);
   return {
@@ -97,7 +110,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     projectRoot,
     entry: relative(projectRoot, realEntry).split(sep).join("/"),
     externals: [...context.externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    warnings: result.warnings,
+    warnings: [...built.notes, ...result.warnings],
     sources: Object.keys(result.metafile.inputs)
       .filter((path) => !/^[a-z-]+:/.test(path))
       .map((path) => resolve(projectRoot, path))
@@ -276,9 +289,12 @@ function flowpackResolution(context: BuildContext, mode: VendorMode | undefined)
         if (mode && !(args.pluginData as { own?: boolean } | undefined)?.own) return vendored(build, args, projectRoot, mode);
         return undefined;
       });
-      build.onLoad({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => ({ contents: facadeSource(args.path, mode?.facades?.[args.path] ?? "cjs"), loader: "js" }));
-      build.onResolve({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => ({ path: args.path, namespace: VENDOR_INIT_NAMESPACE }));
-      build.onLoad({ filter: /.*/, namespace: VENDOR_INIT_NAMESPACE }, (args) => ({ contents: initialiserSource(args.path), loader: "js" }));
+      build.onLoad({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => {
+        const id = vendoredIdOf(args.path);
+        return { contents: facadeSource(id, mode?.facades?.[id] ?? "cjs"), loader: "js" };
+      });
+      build.onResolve({ filter: /.*/, namespace: VENDOR_NAMESPACE }, (args) => ({ path: `${args.path}${INIT_SUFFIX}`, namespace: VENDOR_INIT_NAMESPACE }));
+      build.onLoad({ filter: /.*/, namespace: VENDOR_INIT_NAMESPACE }, (args) => ({ contents: initialiserSource(vendoredIdOf(args.path)), loader: "js" }));
     },
   };
 }
@@ -293,7 +309,7 @@ async function vendored(build: esbuild.PluginBuild, args: esbuild.OnResolveArgs,
   if (!resolved.path.split(sep).includes("node_modules")) return undefined;
   const id = vendorId(projectRoot, resolved.path);
   mode.seen.add(id);
-  if (mode.facades && id in mode.facades) return { path: id, namespace: VENDOR_NAMESPACE };
+  if (mode.facades && id in mode.facades) return { path: `${id}${FACADE_SUFFIX}`, namespace: VENDOR_NAMESPACE };
   // Scanning, or a module this vendor module lacks (the pass is then done again with one that has it).
   return { path: args.path, external: true };
 }
@@ -301,6 +317,11 @@ async function vendored(build: esbuild.PluginBuild, args: esbuild.OnResolveArgs,
 /** Facades over vendored modules, and the initialisers ES-module facades re-export from. */
 const VENDOR_NAMESPACE = "flowpack-vendor";
 const VENDOR_INIT_NAMESPACE = "flowpack-vendor-init";
+// The virtual modules' paths end in a suffix, not in the vendored file's extension: esbuild takes
+// a path ending in .mjs (or .cjs) to be an ES (or CommonJS) module whatever its contents.
+const FACADE_SUFFIX = " (vendored)";
+const INIT_SUFFIX = " (initialiser)";
+const vendoredIdOf = (path: string) => path.slice(0, path.lastIndexOf(" ("));
 
 function formatMessages(messages: esbuild.Message[]): string {
   return messages

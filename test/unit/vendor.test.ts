@@ -28,6 +28,9 @@ function makeProject(): { root: string; entry: string; write(path: string, text:
   pkg("babel-cjs", { main: "index.js" }, { "index.js": 'Object.defineProperty(exports, "__esModule", { value: true });\nexports.default = "babel-default";\nexports.named = "babel-named";\n' });
   pkg("order-cjs", { main: "index.js" }, { "index.js": "module.exports = { seen: globalThis.__flowpackOrder ?? null };\n" });
   pkg("order-esm", { type: "module", exports: "./index.js" }, { "index.js": "export const seen = globalThis.__flowpackOrder ?? null;\n" });
+  // Extensions that fix the module type whatever the package.json says (as luxon's build/es6/luxon.mjs does).
+  pkg("mjs-entry", { exports: { import: "./build/es6/index.mjs", require: "./build/cjs/index.js" } }, { "build/es6/index.mjs": "export const DateTime = { now: () => \"mjs\" };\nexport default \"mjs-default\";\n", "build/cjs/index.js": "exports.DateTime = { now: () => \"cjs\" };\n" });
+  pkg("cjs-entry", { main: "index.cjs" }, { "index.cjs": "module.exports = { kind: \"cjs-ext\" };\n" });
   write("packages/lib/package.json", JSON.stringify({ name: "@ws/lib", version: "0.0.0", type: "module", exports: "./index.js" }));
   write("packages/lib/index.js", 'export const lib = "workspace";\n');
   mkdirSync(join(root, "node_modules", "@ws"), { recursive: true });
@@ -44,11 +47,14 @@ import babel, { named } from "babel-cjs";
 import { seen as seenCjs } from "order-cjs";
 import { seen as seenEsm } from "order-esm";
 import { lib } from "@ws/lib";
+import mjsDefault, { DateTime } from "mjs-entry";
+import cjsExt from "cjs-entry";
 import { z } from "zod";
 import { flow } from "flowpack";
 export const VARIANT = "one";
 export const probe = flow({ name: "probe", parameters: z.object({ n: z.number().default(1) }) }, async ({ n }) => ({
   variant: VARIANT, n, greet: greet("x"), extra, dflt: dflt(), value, ns: Object.keys(esmNs).sort(), babel, named, seenCjs, seenEsm, lib,
+  mjs: [DateTime.now(), mjsDefault], cjsExt: cjsExt.kind,
 }));
 `,
   );
@@ -82,6 +88,8 @@ describe("vendored bundles", () => {
       seenCjs: "set", // packages initialise where the flow imports them, after ./setup.js ran
       seenEsm: "set",
       lib: "workspace",
+      mjs: ["mjs", "mjs-default"], // an .mjs entry: an ES module, whatever its package.json says
+      cjsExt: "cjs-ext",
     };
     expect(await runProbe(single)).toEqual(expected);
     delete (globalThis as { __flowpackOrder?: unknown }).__flowpackOrder;

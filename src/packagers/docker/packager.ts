@@ -82,6 +82,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       ...packageOptions,
     });
     const { flow, bundle } = bundled;
+    for (const warning of bundle.warnings) (o.onProgress ?? ignoreProgress)({ phase: "warning", message: warning });
     const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
     const localName = (tag: string) => localImageName(flow.name, tag);
