@@ -33,7 +33,7 @@ export interface Bundle {
   /** Absolute paths of the project's own files (outside node_modules) the bundle was built from. */
   sources: string[];
   /** With `vendor`: the installed packages the code imports, bundled apart (`flowpack-vendor.mjs` beside it). */
-  vendor?: { code: Buffer; map: Buffer; digest: Sha256Digest; cached: boolean };
+  vendor?: { code: Buffer; map: Buffer; digest: Sha256Digest; mapDigest: Sha256Digest; cached: boolean };
 }
 
 export interface BundleOptions {
@@ -116,7 +116,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
       .map((path) => resolve(projectRoot, path))
       .filter((path) => !path.split(sep).includes("node_modules"))
       .sort(),
-    ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, cached: vendor.cached } } : {}),
+    ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, mapDigest: vendor.mapDigest, cached: vendor.cached } } : {}),
   };
 }
 
@@ -226,9 +226,15 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
 
   const previous = await cache.lastIds(entry);
   if (previous) {
-    const vendor = previous.length > 0 ? await vendorModule(context, cache, previous, settings) : undefined;
-    const attempt = await pass(vendor);
-    if (same(attempt.ids, previous)) return { result: attempt.result, vendor };
+    // The last vendor module is used at once; that none of its packages' files changed is checked
+    // once esbuild is bundling the flow's code, and the result only counts if they did not.
+    const candidate = previous.length > 0 ? await cache.peek<VendorExtra>({ projectRoot: context.projectRoot, ids: previous, settings }) : undefined;
+    if (previous.length === 0 || candidate) {
+      const pending = pass(candidate);
+      const unchanged = candidate ? candidate.unchanged() : true; // while esbuild works
+      const attempt = await pending;
+      if (unchanged && same(attempt.ids, previous)) return { result: attempt.result, vendor: candidate && adopt(context, candidate) };
+    }
   }
   const seen = new Set<string>();
   await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE, sourcemap: false }, { seen });
@@ -241,7 +247,7 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
 
 /** The vendor module for `ids`: cached, or built from a generated entry that requires each of them. */
 async function vendorModule(context: BuildContext, cache: VendorCache, ids: string[], settings: unknown): Promise<VendorModule> {
-  const vendor = await cache.get({ projectRoot: context.projectRoot, ids, settings }, async () => {
+  const vendor = await cache.get<VendorExtra>({ projectRoot: context.projectRoot, ids, settings }, async () => {
     const before = new Set(context.externals.keys());
     const output = await runBuild(context, {
       stdin: { contents: vendorEntrySource(ids), resolveDir: context.projectRoot, sourcefile: VENDOR_FILE, loader: "js" },
@@ -250,8 +256,17 @@ async function vendorModule(context: BuildContext, cache: VendorCache, ids: stri
     const externals = [...context.externals.values()].filter((e) => !before.has(e.name));
     return { ...output, extra: { externals } };
   });
-  // Externals found inside the packages count for the flow, cached or not.
-  for (const external of (vendor.extra as { externals: ExternalDependency[] }).externals) context.externals.set(external.name, external);
+  return adopt(context, vendor);
+}
+
+/** What a vendor build records besides the module. */
+interface VendorExtra {
+  externals: ExternalDependency[];
+}
+
+/** Externals found inside the packages count for the flow, the vendor module cached or not. */
+function adopt(context: BuildContext, vendor: VendorModule & { extra: VendorExtra }): VendorModule {
+  for (const external of vendor.extra.externals) context.externals.set(external.name, external);
   return vendor;
 }
 /**

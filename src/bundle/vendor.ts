@@ -40,6 +40,8 @@ export interface VendorModule {
   code: Buffer;
   map: Buffer;
   digest: Sha256Digest;
+  /** sha256 of `map`. */
+  mapDigest: Sha256Digest;
   /** Vendored module id → its format. */
   formats: Record<string, ModuleFormat>;
   /** Whether it came from the cache. */
@@ -133,8 +135,8 @@ export class VendorCache {
     build: () => Promise<VendorBuildOutput & { extra: T }>,
   ): Promise<VendorModule & { extra: T }> {
     const folder = join(this.dir, "modules", keyOf(key));
-    const hit = await this.read<T>(folder, key.projectRoot);
-    if (hit) return hit;
+    const hit = await this.peek<T>(key);
+    if (hit?.unchanged()) return hit;
     const built = await build();
     const code = Buffer.from(built.code);
     const map = Buffer.from(built.map);
@@ -149,10 +151,32 @@ export class VendorCache {
       extra: built.extra,
     };
     await this.write(folder, record, code, map).catch(() => undefined); // a cache that cannot be written is only slower
-    return { code, map, digest: record.code as Sha256Digest, formats, cached: false, extra: built.extra };
+    return { code, map, digest: record.code as Sha256Digest, mapDigest: record.map as Sha256Digest, formats, cached: false, extra: built.extra };
   }
 
-  private async read<T>(folder: string, projectRoot: string): Promise<(VendorModule & { extra: T }) | undefined> {
+  /**
+   * The cached vendor module for `ids`, its bytes checked against its record, without checking
+   * its inputs yet: `unchanged()` does that (stat only), so a caller may start using the module
+   * (and esbuild working) first, and drop the result if they changed.
+   */
+  async peek<T>(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): Promise<(VendorModule & { extra: T; unchanged(): boolean }) | undefined> {
+    const folder = join(this.dir, "modules", keyOf(key));
+    const entry = await this.read(folder);
+    if (!entry) return undefined;
+    const { record, code, map } = entry;
+    return {
+      code,
+      map,
+      digest: record.code as Sha256Digest,
+      mapDigest: record.map as Sha256Digest,
+      formats: record.formats,
+      cached: true,
+      extra: record.extra as T,
+      unchanged: () => inputsUnchanged(record.inputs, key.projectRoot),
+    };
+  }
+
+  private async read(folder: string): Promise<{ record: VendorRecord; code: Buffer; map: Buffer } | undefined> {
     try {
       const recordFile = join(folder, "record.json");
       const written = statSync(recordFile).mtimeMs;
@@ -166,14 +190,9 @@ export class VendorCache {
         entry = { written, record, code, map };
         verified.set(folder, entry);
       }
-      const { record, code, map } = entry;
-      for (const [path, size, mtimeMs] of record.inputs) {
-        const info = statSync(resolve(projectRoot, path)); // hundreds of files: one by one beats as many promises
-        if (info.size !== size || info.mtimeMs !== mtimeMs) return undefined;
-      }
-      return { code, map, digest: record.code as Sha256Digest, formats: record.formats, cached: true, extra: record.extra as T };
+      return entry;
     } catch {
-      return undefined; // missing, unreadable, malformed or stale: build again
+      return undefined; // missing, unreadable or malformed: build again
     }
   }
 
@@ -185,6 +204,19 @@ export class VendorCache {
     const modules = join(this.dir, "modules");
     await prune(modules, KEEP_MODULES, (name) => join(modules, name, "record.json"));
   }
+}
+
+/**
+ * Whether every input still has the size and mtime recorded (stat only). Synchronous on purpose:
+ * a vendor module of a thousand-odd files is checked in ~15 ms this way, where as many promises
+ * cost several times that in callbacks on the main thread.
+ */
+function inputsUnchanged(inputs: readonly (readonly [string, number, number])[], projectRoot: string): boolean {
+  for (const [path, size, mtimeMs] of inputs) {
+    const info = statSync(resolve(projectRoot, path), { throwIfNoEntry: false });
+    if (!info || info.size !== size || info.mtimeMs !== mtimeMs) return false;
+  }
+  return true;
 }
 
 /** Keeps the `keep` most recently written items of `dir` (their age: the mtime of `marker(name)`). */

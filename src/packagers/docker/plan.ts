@@ -29,6 +29,8 @@ export interface ImagePlan {
   runnerFiles: LayerEntry[];
   /** The vendor layer: the npm packages the bundle imports, bundled apart (changes with them only); may be empty. */
   vendorFiles: LayerEntry[];
+  /** The vendor files' identity (their paths and digests), so that nobody hashes megabytes again to key the layer. */
+  vendorKey: string | undefined;
   /** The app layer: the bundle and its source map (the only layer a code change touches). */
   appFiles: LayerEntry[];
   /** The dependency layer's packages, or none. */
@@ -105,6 +107,7 @@ export function planImage(input: PlanInput): ImagePlan {
     appDir,
     runnerFiles,
     vendorFiles,
+    vendorKey: vendor ? JSON.stringify([appDir, VENDOR_FILE, vendor.digest, vendor.mapDigest]) : undefined,
     appFiles,
     dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
     dependencyMode: input.dependencyMode,
@@ -119,7 +122,7 @@ export function planImage(input: PlanInput): ImagePlan {
     JSON.stringify({
       ...plan,
       runnerFiles: runnerFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
-      vendorFiles: vendor ? [vendor.digest, sha256(vendor.map)] : [],
+      vendorFiles: vendor ? [vendor.digest, vendor.mapDigest] : [],
       appFiles: appFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
       dependencies: plan.dependencies.map((d) => [d.target, d.name, d.version]),
       salt: input.salt ?? "",
