@@ -48,7 +48,7 @@ export interface VendorModule {
   cached: boolean;
 }
 
-/** What a vendor build adds to the flow's bundle result (externals found inside packages, warnings). */
+/** esbuild's output for the vendor entry: the module, its map, and what it read (the cache records the inputs). */
 export interface VendorBuildOutput {
   code: Uint8Array;
   map: Uint8Array;
