@@ -1,7 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import { UsageError } from "../errors.js";
+
+/** `to` relative to `from`, with POSIX separators (how bundles, manifests and images name files). */
+export function relativePosix(from: string, to: string): string {
+  return relative(from, to).split(sep).join("/");
+}
+
+/** Whether a path goes through a `node_modules` folder (an installed package, not the project's own source). */
+export function inNodeModules(path: string): boolean {
+  return path.split(sep).includes("node_modules");
+}
 
 /**
  * Writes `data` to `path` so that readers see either the old file or the whole new one:

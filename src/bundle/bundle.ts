@@ -1,15 +1,16 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import satisfies from "semver/functions/satisfies.js";
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
 import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { inNodeModules, relativePosix } from "../_internal/fs.js";
 import { findPackage, findProjectRoot, isNativePackage, packageNameOf, type PackageInfo } from "./packages.js";
-import { facadeSource, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, vendorId, type ModuleFormat, type VendorModule } from "./vendor.js";
+import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
   name: string;
@@ -108,13 +109,12 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     map: Buffer.from(result.map),
     digest: sha256(code),
     projectRoot,
-    entry: relative(projectRoot, realEntry).split(sep).join("/"),
+    entry: relativePosix(projectRoot, realEntry),
     externals: [...context.externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
     warnings: [...built.notes, ...result.warnings],
-    sources: Object.keys(result.metafile.inputs)
-      .filter((path) => !/^[a-z-]+:/.test(path))
+    sources: fileInputs(result.metafile)
       .map((path) => resolve(projectRoot, path))
-      .filter((path) => !path.split(sep).includes("node_modules"))
+      .filter((path) => !inNodeModules(path))
       .sort(),
     ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, mapDigest: vendor.mapDigest, cached: vendor.cached } } : {}),
   };
@@ -321,8 +321,8 @@ function flowpackResolution(context: BuildContext, mode: VendorMode | undefined)
 async function vendored(build: esbuild.PluginBuild, args: esbuild.OnResolveArgs, projectRoot: string, mode: VendorMode): Promise<esbuild.OnResolveResult | undefined> {
   const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { plain: true } });
   if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== "file") return undefined;
-  if (!resolved.path.split(sep).includes("node_modules")) return undefined;
-  const id = vendorId(projectRoot, resolved.path);
+  if (!inNodeModules(resolved.path)) return undefined;
+  const id = relativePosix(projectRoot, resolved.path); // a vendored module's id: its path in the project
   mode.seen.add(id);
   if (mode.facades && id in mode.facades) return { path: `${id}${FACADE_SUFFIX}`, namespace: VENDOR_NAMESPACE };
   // Scanning, or a module this vendor module lacks (the pass is then done again with one that has it).
@@ -357,11 +357,10 @@ function runtimeEntry(root: string): string | undefined {
 }
 
 function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
-  const rel = relative(PACKAGE_ROOT, path);
+  const rel = relativePosix(PACKAGE_ROOT, path);
   if (rel.startsWith("..") || isAbsolute(rel)) return undefined;
   // flowpack's own modules are side-effect free (package.json "sideEffects": false): unused ones drop out.
-  const own = !rel.split(sep).includes("node_modules");
-  return { path: rel.split(sep).join("/"), namespace: OWN_NAMESPACE, ...(own ? { sideEffects: false } : {}) };
+  return { path: rel, namespace: OWN_NAMESPACE, ...(inNodeModules(rel) ? {} : { sideEffects: false }) };
 }
 
 /**

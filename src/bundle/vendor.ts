@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { z } from "zod";
 import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
@@ -53,7 +53,11 @@ export interface VendorBuildOutput {
   code: Uint8Array;
   map: Uint8Array;
   metafile: esbuild.Metafile;
-  warnings: string[];
+}
+
+/** The files an esbuild pass read from disk (not the virtual modules of a plugin namespace), relative to its working folder. */
+export function fileInputs(metafile: esbuild.Metafile): string[] {
+  return Object.keys(metafile.inputs).filter((path) => !/^[a-z-]+:/.test(path));
 }
 
 /**
@@ -134,7 +138,6 @@ export class VendorCache {
     key: { projectRoot: string; ids: readonly string[]; settings: unknown },
     build: () => Promise<VendorBuildOutput & { extra: T }>,
   ): Promise<VendorModule & { extra: T }> {
-    const folder = join(this.dir, "modules", keyOf(key));
     const hit = await this.peek<T>(key);
     if (hit?.unchanged()) return hit;
     const built = await build();
@@ -150,8 +153,8 @@ export class VendorCache {
       inputs: inputsOf(built.metafile, key.projectRoot),
       extra: built.extra,
     };
-    await this.write(folder, record, code, map).catch(() => undefined); // a cache that cannot be written is only slower
-    return { code, map, digest: record.code as Sha256Digest, mapDigest: record.map as Sha256Digest, formats, cached: false, extra: built.extra };
+    await this.write(this.folder(key), record, code, map).catch(() => undefined); // a cache that cannot be written is only slower
+    return moduleOf<T>({ record, code, map }, false);
   }
 
   /**
@@ -160,20 +163,12 @@ export class VendorCache {
    * (and esbuild working) first, and drop the result if they changed.
    */
   async peek<T>(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): Promise<(VendorModule & { extra: T; unchanged(): boolean }) | undefined> {
-    const folder = join(this.dir, "modules", keyOf(key));
-    const entry = await this.read(folder);
-    if (!entry) return undefined;
-    const { record, code, map } = entry;
-    return {
-      code,
-      map,
-      digest: record.code as Sha256Digest,
-      mapDigest: record.map as Sha256Digest,
-      formats: record.formats,
-      cached: true,
-      extra: record.extra as T,
-      unchanged: () => inputsUnchanged(record.inputs, key.projectRoot),
-    };
+    const entry = await this.read(this.folder(key));
+    return entry && { ...moduleOf<T>(entry, true), unchanged: () => inputsUnchanged(entry.record.inputs, key.projectRoot) };
+  }
+
+  private folder(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): string {
+    return join(this.dir, "modules", keyOf(key));
   }
 
   private async read(folder: string): Promise<{ record: VendorRecord; code: Buffer; map: Buffer } | undefined> {
@@ -204,6 +199,10 @@ export class VendorCache {
     const modules = join(this.dir, "modules");
     await prune(modules, KEEP_MODULES, (name) => join(modules, name, "record.json"));
   }
+}
+
+function moduleOf<T>({ record, code, map }: { record: VendorRecord; code: Buffer; map: Buffer }, cached: boolean): VendorModule & { extra: T } {
+  return { code, map, digest: record.code as Sha256Digest, mapDigest: record.map as Sha256Digest, formats: record.formats, cached, extra: record.extra as T };
 }
 
 /**
@@ -242,16 +241,11 @@ function keyOf(key: unknown): string {
 
 /** The files a build read (those in the file namespace), with their size and mtime now. */
 function inputsOf(metafile: esbuild.Metafile, projectRoot: string): [string, number, number][] {
-  return Object.keys(metafile.inputs)
-    .filter((path) => !/^[a-z-]+:/.test(path) && path !== VENDOR_FILE) // not the generated entry, nor namespaced (flowpack's own) files
+  return fileInputs(metafile)
+    .filter((path) => path !== VENDOR_FILE) // not the generated entry
     .sort()
     .map((path) => {
       const info = statSync(resolve(projectRoot, path));
       return [path, info.size, info.mtimeMs];
     });
-}
-
-/** A vendored module's id: its path relative to the project, POSIX separators. */
-export function vendorId(projectRoot: string, path: string): string {
-  return relative(projectRoot, path).split(sep).join("/");
 }

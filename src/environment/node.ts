@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import type { ExternalDependency } from "../bundle/bundle.js";
 import { findPackage, findProjectRoot } from "../bundle/packages.js";
+import { relativePosix } from "../_internal/fs.js";
 import { ConfigError } from "../errors.js";
 
 export type PackageManagerName = "npm" | "pnpm" | "yarn";
@@ -83,7 +84,7 @@ export class NodeEnvironment {
       nodeVersion,
       packageManager: (declared?.[1] as PackageManagerName | undefined) ?? lock?.manager ?? "npm",
       packageManagerVersion: declared?.[2],
-      lockfile: lock ? relative(projectRoot, lock.path).split(sep).join("/") : undefined,
+      lockfile: lock ? relativePosix(projectRoot, lock.path) : undefined,
       dependencies: Object.fromEntries(externals.map((e) => [e.name, e.version])),
     });
   }

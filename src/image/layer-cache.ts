@@ -100,7 +100,7 @@ export function entriesKey(kind: string, entries: readonly LayerEntry[]): string
       const info = existsSync(content.fromFile) ? statSync(content.fromFile) : undefined;
       source = [content.fromFile, content.size, info?.mtimeMs ?? -1, info?.ino ?? -1];
     } else if (content !== undefined) {
-      source = sha256(typeof content === "string" ? content : Buffer.from(content));
+      source = e.contentDigest ?? sha256(typeof content === "string" ? content : Buffer.from(content));
     }
     return [e.path, e.type, e.mode ?? null, e.uid ?? null, e.gid ?? null, e.linkTarget ?? null, source];
   });

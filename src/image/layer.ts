@@ -63,6 +63,8 @@ export interface LayerEntry {
   gid?: number;
   /** File content (files only; default empty). `fromFile` is streamed, and must still have `size` bytes. */
   content?: LayerEntryContent;
+  /** sha256 of an in-memory `content`, when the caller already knows it (keys then need not hash megabytes again). */
+  contentDigest?: Sha256Digest;
   /** Symlink target, written as given. */
   linkTarget?: string;
 }

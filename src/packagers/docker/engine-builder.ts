@@ -1,4 +1,4 @@
-import { relative, sep } from "node:path";
+import { relativePosix } from "../../_internal/fs.js";
 import type Docker from "dockerode";
 import dockerignore from "@balena/dockerignore";
 import { readFileSync, existsSync } from "node:fs";
@@ -33,7 +33,7 @@ export class EngineBuilder {
 
   /** Builds a user's Dockerfile with `contextDir` as context (honouring its .dockerignore). */
   async buildDockerfile(dockerfile: string, contextDir: string): Promise<string> {
-    const dockerfilePath = relative(contextDir, dockerfile).split(sep).join("/");
+    const dockerfilePath = relativePosix(contextDir, dockerfile);
     const ignored = dockerignoreFilter(contextDir);
     const { entries } = await directoryEntries(contextDir, {
       filter: (path) => path === dockerfilePath || path === ".dockerignore" || ignored(path),

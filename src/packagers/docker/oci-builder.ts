@@ -126,7 +126,7 @@ export class OciBuilder {
     const { layer: runner } = await this.cache.layer(entriesKey("runner", plan.runnerFiles), () => plan.runnerFiles);
     let vendor: Layer | undefined;
     if (plan.vendorFiles.length > 0) {
-      const { layer, cached } = await this.cache.layer(`vendor:${plan.vendorKey}`, () => plan.vendorFiles);
+      const { layer, cached } = await this.cache.layer(entriesKey("vendor", plan.vendorFiles), () => plan.vendorFiles);
       vendor = layer;
       progress({ phase: "layer", message: `vendor ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
     }

@@ -65,24 +65,26 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
 
   async package(target: PackageTarget, packageOptions: PackageOptions = {}): Promise<DockerPackageManifest> {
     const o = this.options;
+    const progress = o.onProgress ?? ignoreProgress;
+    const platforms = o.platforms ?? [hostPlatform()];
     // Kept per packager, so that the builds of a `--watch` session reuse what they resolved.
     const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress)) : undefined;
-    let git: Promise<GitInfo> | undefined;
-    const gitLabels = () => (git ??= this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? ".")))));
-    (o.onProgress ?? ignoreProgress)({ phase: "bundle", message: "bundling the flow" });
+    // Labels for the image plan (with a Dockerfile of the user's there is none).
+    const gitLabels = () => this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
+    progress({ phase: "bundle", message: "bundling the flow" });
     // npm packages go to a vendor module of their own (cached while unchanged): a code-only change
     // re-bundles and re-uploads only the flow's own code. Once esbuild is at work, the base image
     // is resolved (undici's start-up, registry round trips) and git asked for its labels.
     const bundled = await bundleTarget(target, {
       vendor: !o.dockerfile && { cacheDir: defaultCacheDir(o.env) },
       onBundlerStarted: () => {
-        oci?.prefetch(o.baseImage!, o.platforms ?? [hostPlatform()]);
-        void gitLabels();
+        oci?.prefetch(o.baseImage!, platforms);
+        if (!o.dockerfile) void gitLabels();
       },
       ...packageOptions,
     });
     const { flow, bundle } = bundled;
-    for (const warning of bundle.warnings) (o.onProgress ?? ignoreProgress)({ phase: "warning", message: warning });
+    for (const warning of bundle.warnings) progress({ phase: "warning", message: warning });
     const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
     const localName = (tag: string) => localImageName(flow.name, tag);
@@ -95,7 +97,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
       const { plan, entries, nativeDependencies } = await this.plan(bundled, await gitLabels());
-      checkNativePlatforms(o.platforms ?? [hostPlatform()], nativeDependencies, o.dependencies);
+      checkNativePlatforms(platforms, nativeDependencies, o.dependencies);
       metadata.baseImage = plan.baseImage;
       if (o.builder === "docker") {
         const builder = await this.engine();
@@ -111,7 +113,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
           plan,
           dependencyEntries: entries,
           base: plan.baseImage,
-          platforms: o.platforms ?? [hostPlatform()],
+          platforms,
           tag,
           localName: localName(tag),
           outputs: {

@@ -29,8 +29,6 @@ export interface ImagePlan {
   runnerFiles: LayerEntry[];
   /** The vendor layer: the npm packages the bundle imports, bundled apart (changes with them only); may be empty. */
   vendorFiles: LayerEntry[];
-  /** The vendor files' identity (their paths and digests), so that nobody hashes megabytes again to key the layer. */
-  vendorKey: string | undefined;
   /** The app layer: the bundle and its source map (the only layer a code change touches). */
   appFiles: LayerEntry[];
   /** The dependency layer's packages, or none. */
@@ -80,11 +78,11 @@ export function planImage(input: PlanInput): ImagePlan {
   const vendor = input.bundle.vendor;
   const vendorFiles: LayerEntry[] = vendor
     ? [
-        { path: `${appDir}/${VENDOR_FILE}`, type: "file", mode: 0o644, content: vendor.code },
-        { path: `${appDir}/${VENDOR_FILE}.map`, type: "file", mode: 0o644, content: vendor.map },
+        { path: `${appDir}/${VENDOR_FILE}`, type: "file", mode: 0o644, content: vendor.code, contentDigest: vendor.digest },
+        { path: `${appDir}/${VENDOR_FILE}.map`, type: "file", mode: 0o644, content: vendor.map, contentDigest: vendor.mapDigest },
       ]
     : [];
-  const runnerFiles: LayerEntry[] = [{ path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code }];
+  const runnerFiles: LayerEntry[] = [{ path: `${RUNNER_DIR}/${RUNNER_FILE}`, type: "file", mode: 0o644, content: input.runner.code, contentDigest: input.runner.digest }];
   const git = input.git;
   const labels: Record<string, string> = {
     "org.opencontainers.image.title": input.flowName,
@@ -107,7 +105,6 @@ export function planImage(input: PlanInput): ImagePlan {
     appDir,
     runnerFiles,
     vendorFiles,
-    vendorKey: vendor ? JSON.stringify([appDir, VENDOR_FILE, vendor.digest, vendor.mapDigest]) : undefined,
     appFiles,
     dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
     dependencyMode: input.dependencyMode,
@@ -121,14 +118,19 @@ export function planImage(input: PlanInput): ImagePlan {
   const inputsDigest = sha256(
     JSON.stringify({
       ...plan,
-      runnerFiles: runnerFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
-      vendorFiles: vendor ? [vendor.digest, vendor.mapDigest] : [],
-      appFiles: appFiles.map((f) => [f.path, sha256(f.content as Buffer)]),
+      runnerFiles: runnerFiles.map(fileDigest),
+      vendorFiles: vendorFiles.map(fileDigest),
+      appFiles: appFiles.map(fileDigest),
       dependencies: plan.dependencies.map((d) => [d.target, d.name, d.version]),
       salt: input.salt ?? "",
     }),
   );
   return { ...plan, inputsDigest };
+}
+
+/** An in-memory file entry's path and content digest (the known one, else computed). */
+function fileDigest(entry: LayerEntry): [string, string] {
+  return [entry.path, entry.contentDigest ?? sha256(entry.content as Buffer)];
 }
 
 /** The default tag: derived from the image's inputs, so identical inputs give an identical tag. */
