@@ -59,26 +59,24 @@ fi
 
 # ---------------------------------------------------------------- processes
 
+# spawned_pid NAME: prints the pid spawn() recorded for NAME if that process still exists. No
+# check of its command line: right after the fork it is still a copy of this shell (not yet
+# setsid, nor the daemon), and a start-up poll landing in that window must not count as the
+# daemon having exited.
+spawned_pid() {
+  local f=$RUN_DIR/$1.pid pid
+  [[ -s $f ]] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && echo "$pid"
+}
+
 # pid_of NAME: prints the pid recorded for NAME if that process is alive and
 # still is the one we started (its command line mentions our state dir).
 pid_of() {
-  local f=$RUN_DIR/$1.pid pid
-  [[ -s $f ]] || return 1
-  pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
+  local pid
+  pid=$(spawned_pid "$1") || return 1
   tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$DIR/" || return 1
   echo "$pid"
-}
-
-# spawned_alive NAME: the process spawn() started for NAME still exists. Unlike pid_of, no check
-# of its command line: right after the fork it is still a copy of this shell (not yet setsid, nor
-# the daemon), and a poll that lands in that window must not count as the daemon having exited.
-spawned_alive() {
-  local f=$RUN_DIR/$1.pid pid
-  [[ -s $f ]] || return 1
-  pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"
 }
 
 # spawn NAME LOGFILE CMD...: start CMD detached (own session, stdin closed).
@@ -117,7 +115,7 @@ wait_until() {
   local deadline=$((SECONDS + secs))
   while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    if [[ -n $name ]] && ! spawned_alive "$name"; then
+    if [[ -n $name ]] && ! spawned_pid "$name" >/dev/null; then
       log "$what: process exited during startup"
       return 1
     fi

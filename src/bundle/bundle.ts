@@ -9,7 +9,7 @@ import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-ro
 import { BundleError, UsageError } from "../errors.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { inNodeModules, relativePosix } from "../_internal/fs.js";
-import { findPackage, findProjectRoot, isNativePackage, packageNameOf, type PackageInfo } from "./packages.js";
+import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, type PackageInfo } from "./packages.js";
 import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
@@ -134,14 +134,13 @@ interface BuildContext {
 }
 
 function packageLookup(): BuildContext["lookup"] {
-  const found = new Map<string, (PackageInfo & { native: boolean }) | undefined>();
+  const find = packageFinder();
+  const native = new Map<string, boolean>();
   return (name, fromDir) => {
-    const key = `${name}\0${fromDir}`;
-    if (!found.has(key)) {
-      const pkg = findPackage(name, fromDir);
-      found.set(key, pkg && { ...pkg, native: isNativePackage(pkg) });
-    }
-    return found.get(key);
+    const pkg = find(name, fromDir);
+    if (!pkg) return undefined;
+    if (!native.has(pkg.dir)) native.set(pkg.dir, isNativePackage(pkg));
+    return { ...pkg, native: native.get(pkg.dir)! };
   };
 }
 

@@ -29,6 +29,16 @@ export function findPackage(name: string, fromDir: string): PackageInfo | undefi
   }
 }
 
+/** findPackage, remembered: for one operation that asks the same questions again (a bundling, a closure walk). */
+export function packageFinder(): (name: string, fromDir: string) => PackageInfo | undefined {
+  const found = new Map<string, PackageInfo | undefined>();
+  return (name, fromDir) => {
+    const key = `${name}\0${fromDir}`;
+    if (!found.has(key)) found.set(key, findPackage(name, fromDir));
+    return found.get(key);
+  };
+}
+
 export function readPackage(dir: string): PackageInfo | undefined {
   try {
     const json = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>;

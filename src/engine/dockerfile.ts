@@ -25,19 +25,16 @@ export function renderBuild(plan: ImagePlan, dependencyEntries: LayerEntry[]): {
     "CMD []",
   ];
   const context: LayerEntry[] = [];
-  lines.push(`COPY ${RUNNER_ROOT}/ /`);
-  context.push(...plan.runnerFiles.map((e) => ({ ...e, path: `${RUNNER_ROOT}/${stripSlash(e.path)}` })));
-  if (plan.dependencyMode === "copy" && dependencyEntries.length > 0) {
-    lines.push(`COPY ${DEPS_ROOT}/ /`);
-    context.push(...dependencyEntries.map((e) => ({ ...e, path: `${DEPS_ROOT}/${stripSlash(e.path)}` })));
-  }
+  /** One layer: its files under `root/` in the context, copied to `/`. */
+  const copyLayer = (root: string, entries: LayerEntry[]) => {
+    lines.push(`COPY ${root}/ /`);
+    context.push(...entries.map((e) => ({ ...e, path: `${root}/${stripSlash(e.path)}` })));
+  };
+  copyLayer(RUNNER_ROOT, plan.runnerFiles);
+  if (plan.dependencyMode === "copy" && dependencyEntries.length > 0) copyLayer(DEPS_ROOT, dependencyEntries);
   for (const command of plan.installCommands) lines.push(`RUN ${JSON.stringify(command)}`);
-  if (plan.vendorFiles.length > 0) {
-    lines.push(`COPY ${VENDOR_ROOT}/ /`);
-    context.push(...plan.vendorFiles.map((e) => ({ ...e, path: `${VENDOR_ROOT}/${stripSlash(e.path)}` })));
-  }
-  lines.push(`COPY ${APP_ROOT}/ /`);
-  context.push(...plan.appFiles.map((e) => ({ ...e, path: `${APP_ROOT}/${stripSlash(e.path)}` })));
+  if (plan.vendorFiles.length > 0) copyLayer(VENDOR_ROOT, plan.vendorFiles);
+  copyLayer(APP_ROOT, plan.appFiles);
   lines.push(
     `USER ${plan.user}`,
     `LABEL ${Object.entries(plan.labels).map(([k, v]) => `${quote(k)}=${quote(v)}`).join(" ")}`,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import type { ExternalDependency } from "../bundle/bundle.js";
-import { findPackage, findProjectRoot } from "../bundle/packages.js";
+import { findProjectRoot, packageFinder } from "../bundle/packages.js";
 import { relativePosix } from "../_internal/fs.js";
 import { ConfigError } from "../errors.js";
 
@@ -150,12 +150,13 @@ export interface InstalledPackage {
 export function installedClosure(projectRoot: string, externals: ExternalDependency[]): InstalledPackage[] {
   const byTarget = new Map<string, InstalledPackage>();
   const visited = new Set<string>();
+  const find = packageFinder(); // the walk asks for the same packages more than once
   const sorted = [...externals].sort((a, b) => a.name.localeCompare(b.name));
   // The flow imports its externals from node_modules/<name>: those slots are theirs from the start,
   // so another version needed deeper down nests under its dependent instead of taking (or losing) one.
-  const reserved = new Map(sorted.map((e) => [`node_modules/${e.name}`, findPackage(e.name, projectRoot)?.dir]));
+  const reserved = new Map(sorted.map((e) => [`node_modules/${e.name}`, find(e.name, projectRoot)?.dir]));
   const visit = (name: string, fromDir: string, parentTarget: string | undefined, requiredBy: string): void => {
-    const pkg = findPackage(name, fromDir);
+    const pkg = find(name, fromDir);
     if (!pkg) {
       throw new ConfigError(`package "${name}" (needed by ${requiredBy}) is not installed`, {
         hint: "run your package manager's install in the project first",
@@ -170,7 +171,7 @@ export function installedClosure(projectRoot: string, externals: ExternalDepende
     const optional = (pkg.json.optionalDependencies ?? {}) as Record<string, string>;
     const deps = { ...(pkg.json.dependencies as Record<string, string> | undefined), ...optional };
     for (const dep of Object.keys(deps).sort()) {
-      if (dep in optional && !findPackage(dep, pkg.dir)) continue;
+      if (dep in optional && !find(dep, pkg.dir)) continue;
       visit(dep, pkg.dir, target, `${pkg.name}@${pkg.version}`);
     }
   };

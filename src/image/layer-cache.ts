@@ -6,8 +6,7 @@ import { z } from "zod";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
-import { buildLayer, DEFAULT_COMPRESSION_LEVEL, fileLayer, resolveMtime, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
-import { MediaType } from "./oci.js";
+import { buildLayer, fileLayer, resolveBuildOptions, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 
 const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({
@@ -34,19 +33,9 @@ export class LayerCache {
    * type, parent owner — are resolved here and made part of the key.
    */
   async layer(key: string, entries: () => Promise<LayerEntry[]> | LayerEntry[], options: BuildLayerOptions = {}): Promise<{ layer: Layer; cached: boolean }> {
-    const resolved: BuildLayerOptions = {
-      ...options,
-      mtime: resolveMtime(options.mtime),
-      compressionLevel: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
-      mediaType: options.mediaType ?? MediaType.OCI_LAYER_GZIP,
-    };
-    const fullKey = JSON.stringify({
-      key,
-      mtime: resolved.mtime,
-      compressionLevel: resolved.compressionLevel,
-      mediaType: resolved.mediaType,
-      parentOwner: options.parentOwner ?? { uid: 0, gid: 0 },
-    });
+    const shape = resolveBuildOptions(options);
+    const resolved: BuildLayerOptions = { ...options, ...shape };
+    const fullKey = JSON.stringify({ key, mtime: shape.mtime, compressionLevel: shape.compressionLevel, mediaType: shape.mediaType, parentOwner: shape.parentOwner });
     const id = sha256(fullKey).slice("sha256:".length);
     const record = join(this.dir, "layers", `${id}.json`);
     const cached = await this.read(record);

@@ -445,9 +445,8 @@ class Collector extends Writable {
   }
 }
 
-/** Builds a layer from entries. Same entries + same options → byte-identical blob, same digest and diffID. */
-export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLayerOptions = {}): Promise<BuiltLayer> {
-  const mtime = new Date(resolveMtime(options.mtime) * 1000);
+/** The options that shape a layer's bytes, defaults applied and checked: what identifies a build besides its entries. */
+export function resolveBuildOptions(options: BuildLayerOptions): { mtime: number; compressionLevel: number; mediaType: string; parentOwner: Owner } {
   const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new LayerError(`option compressionLevel must be an integer from 0 to 9 (got ${String(level)})`);
@@ -456,7 +455,14 @@ export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLa
   if (!isGzipLayerMediaType(mediaType)) {
     throw new LayerError(`option mediaType must be a gzip layer media type (got ${JSON.stringify(mediaType)})`);
   }
-  const plan = planEntries(entries, options.parentOwner ?? { uid: 0, gid: 0 });
+  return { mtime: resolveMtime(options.mtime), compressionLevel: level, mediaType, parentOwner: options.parentOwner ?? { uid: 0, gid: 0 } };
+}
+
+/** Builds a layer from entries. Same entries + same options → byte-identical blob, same digest and diffID. */
+export async function buildLayer(entries: Iterable<LayerEntry>, options: BuildLayerOptions = {}): Promise<BuiltLayer> {
+  const { mtime: seconds, compressionLevel: level, mediaType, parentOwner } = resolveBuildOptions(options);
+  const mtime = new Date(seconds * 1000);
+  const plan = planEntries(entries, parentOwner);
   options.signal?.throwIfAborted();
 
   const gzip = new DeterministicGzip(level);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../_internal/fs.js";
 import { ImageLayoutError } from "../errors.js";
 import { imageFromParts, type Image } from "./image.js";
 import { fileLayer, type Layer } from "./layer.js";
-import { verifiedStream } from "./streams.js";
+import { verified, verifiedStream } from "./streams.js";
 import {
   canonicalJson,
   checkConfigPlatform,
@@ -83,18 +83,11 @@ function checkLayoutMarker(dir: string, text: string): void {
   }
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function blobExists(path: string, size: number): Promise<boolean> {
+/** Whether the blob file is there (and, when `size` is given, whole). */
+async function blobExists(path: string, size?: number): Promise<boolean> {
   try {
     const info = await stat(path);
-    return info.isFile() && info.size === size;
+    return info.isFile() && (size === undefined || info.size === size);
   } catch {
     return false;
   }
@@ -124,27 +117,17 @@ export async function writeBlobStream(
   if (await blobExists(path, expected.size)) return;
   await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  const hash = createHash("sha256");
-  let size = 0;
   try {
-    await pipeline(
-      open(),
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          size += chunk.length;
-          yield chunk;
+    const checked = (source: AsyncIterable<Buffer>) =>
+      verified(source, (digest, size) => {
+        if (digest !== expected.digest || size !== expected.size) {
+          throw new ImageLayoutError(
+            `blob ${expected.digest} (${expected.size} bytes) read back as ${digest} (${size} bytes); not written to ${layoutDir}`,
+            { hint: "the layer's source changed after it was built: build it again" },
+          );
         }
-      },
-      createWriteStream(temporary, { flags: "wx", mode: 0o644 }),
-    );
-    const digest = `sha256:${hash.digest("hex")}`;
-    if (digest !== expected.digest || size !== expected.size) {
-      throw new ImageLayoutError(
-        `blob ${expected.digest} (${expected.size} bytes) read back as ${digest} (${size} bytes); not written to ${layoutDir}`,
-        { hint: "the layer's source changed after it was built: build it again" },
-      );
-    }
+      });
+    await pipeline(open(), checked, createWriteStream(temporary, { flags: "wx", mode: 0o644 }));
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
@@ -351,7 +334,7 @@ async function entryByDigest(dir: string, index: ImageIndex, digest: string, ref
     const nested = await findInIndex(dir, top, digest, 0);
     if (nested) return { entry: nested, refName: refNameOf(top) };
   }
-  if (await isFile(blobPath(dir, digest))) {
+  if (await blobExists(blobPath(dir, digest))) {
     const bytes = await readBlob(dir, digest);
     return { entry: { mediaType: sniffMediaType(dir, digest, bytes), digest, size: bytes.length }, refName: undefined };
   }
