@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type Docker from "dockerode";
-import { ContainerRunError } from "../errors.js";
+import { ContainerRunError, isFlowpackError } from "../errors.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
 import type { Image } from "../image/image.js";
 import type { Layer } from "../image/layer.js";
@@ -36,8 +36,10 @@ export async function loadImage(docker: Docker, image: Image<Layer>, name: strin
     await Promise.all([loading, writing]);
   } catch (error) {
     stream.destroy();
-    await Promise.allSettled([writing]);
-    throw error;
+    // When the archive could not be written (a layer that fails its digest, a missing blob), the
+    // daemon only saw a truncated upload: the writer's error is the cause, and it keeps its code.
+    const [written] = await Promise.allSettled([writing]);
+    throw written.status === "rejected" && isFlowpackError(written.reason) ? written.reason : error;
   }
 }
 

@@ -139,6 +139,12 @@ describe("the oci builder (no daemon)", () => {
       const error = await runFromLayout(manifest, layout, manifest.image.split("@")[1]!, { name: "x" }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ImageLayoutError);
       expect((error as Error).message).toMatch(new RegExp(`^layer \\d+ \\(${app}\\) in ${layout} is corrupted: its blob is ${original.length} bytes hashing to sha256:[a-f0-9]{64}$`));
+      // The same fault through a daemon (--on docker) is the same error, code and exit status: not
+      // the daemon's complaint about a truncated upload.
+      const inDocker = await runInContainer(manifest, { name: "x" }, { env, network: "none", onLog: () => undefined }).catch((e: unknown) => e);
+      expect(inDocker).toBeInstanceOf(ImageLayoutError);
+      expect((inDocker as ImageLayoutError).exitCode).toBe(2);
+      expect((inDocker as Error).message).toBe((error as Error).message);
     });
   });
 
