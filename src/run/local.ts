@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { FlowRunError, ParameterValidationError, isFlowpackError, type ParameterIssue } from "../errors.js";
 import { createContext, type AnyFlow } from "../flow/flow.js";
-import { unknownParameterIssues } from "./parameters.js";
+import { reservedKeyIssues, unknownParameterIssues } from "./parameters.js";
 
 export interface RunRecord {
   flowName: string;
@@ -41,8 +41,10 @@ export async function runFlow(flow: AnyFlow, params: Record<string, unknown>, ru
   }
 }
 
-/** The flow's own validation (defaults, transforms) plus unknown keys, reported together. */
+/** The flow's own validation (defaults, transforms) plus unknown keys, reported together; reserved keys first. */
 function checkParameters(flow: AnyFlow, params: Record<string, unknown>): unknown {
+  const reserved = reservedKeyIssues(params);
+  if (reserved.length > 0) throw new ParameterValidationError(flow.name, reserved);
   const issues: ParameterIssue[] = unknownParameterIssues(params ?? {}, flow.parameterSchema());
   try {
     const valid = flow.validateParameters(params);

@@ -28,6 +28,24 @@ export function resolveParameters(schema: JsonSchema, sources: ParameterSources)
 }
 
 /**
+ * Keys that name parts of JavaScript's object model rather than data: assigning them changes or
+ * shadows an object's prototype instead of setting a parameter, so they are refused by name.
+ */
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** Every reserved key (see RESERVED_KEYS) at any depth of `value`, as issues with their paths. */
+export function reservedKeyIssues(value: unknown, path = ""): ParameterIssue[] {
+  if (value === null || typeof value !== "object") return [];
+  const issues: ParameterIssue[] = [];
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) issues.push({ path: at, message: `"${key}" is a reserved name and cannot be a parameter or key` });
+    else issues.push(...reservedKeyIssues((value as Record<string, unknown>)[key], at));
+  }
+  return issues;
+}
+
+/**
  * Keys the schema does not declare, when it allows no others (`additionalProperties` absent or
  * false: zod's plain objects strip unknown keys, so a typo would otherwise be ignored silently).
  */
@@ -75,6 +93,9 @@ export function parseParamPairs(pairs: string[], schema: JsonSchema): Parameters
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(pair)}: expected KEY=VALUE`);
     const key = pair.slice(0, eq);
+    if (RESERVED_KEYS.has(key)) {
+      throw new UsageError(`--param ${JSON.stringify(pair)}: "${key}" is a reserved name and cannot be a parameter`);
+    }
     result[key] = coerce(pair.slice(eq + 1), properties[key]);
   }
   return result;

@@ -121,3 +121,28 @@ describe("a malformed flowParameterSchema in a manifest", () => {
     }
   });
 });
+
+describe("reserved keys (__proto__, constructor, prototype)", () => {
+  it("--param refuses them by name instead of dropping them", () => {
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      expect(() => parseParamPairs([`${key}=1`], schema)).toThrow(UsageError);
+      expect(() => parseParamPairs([`${key}=1`], schema)).toThrow(`"${key}" is a reserved name and cannot be a parameter`);
+    }
+  });
+
+  it("JSON parameters carrying them at any depth are ParameterValidationErrors naming the path", async () => {
+    const params = resolveParameters(schema, { params: '{"day":"d","tags":[{"__proto__":{"polluted":true}}],"constructor":{"prototype":1}}' });
+    const error = (await validateAgainstSchema("p", params, schema).catch((e: unknown) => e)) as ParameterValidationError;
+    expect(error).toBeInstanceOf(ParameterValidationError);
+    expect(error.issues.map((i) => i.path)).toEqual(["tags.0.__proto__", "constructor"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("a flow run from the library refuses them too", async () => {
+    const { runFlow } = await import("../../src/run/local.js");
+    const f = flow({ name: "r", parameters: z.object({ a: z.number().optional() }).passthrough() }, async (p) => p);
+    const error = (await runFlow(f, JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown>).catch((e: unknown) => e)) as ParameterValidationError;
+    expect(error).toBeInstanceOf(ParameterValidationError);
+    expect(error.issues).toEqual([{ path: "__proto__", message: '"__proto__" is a reserved name and cannot be a parameter or key' }]);
+  });
+});
