@@ -1,5 +1,5 @@
 import type { FlowpackError} from "../errors.js";
-import { ContainerRunError, FlowRunError, InterruptedError, ParameterValidationError, UsageError } from "../errors.js";
+import { ContainerRunError, FlowRunError, InterruptedError, ManifestError, ParameterValidationError, UsageError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
@@ -20,6 +20,11 @@ export interface DockerRunOptions {
   onLog?: (chunk: Buffer) => void;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run a registry image the manifest names by tag only (no `@sha256:` digest). Off by default: a
+   * manifest promises the image that was packaged, and a tag can move.
+   */
+  allowUnpinned?: boolean;
 }
 
 /**
@@ -28,8 +33,9 @@ export interface DockerRunOptions {
  */
 export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
   const env = options.env ?? process.env;
-  const docker = await connectDaemon(env);
   const source = imageSource(manifest.image);
+  if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
+  const docker = await connectDaemon(env);
   let image = manifest.image;
   let pull: Awaited<ReturnType<typeof pullOptions>>;
   if (source.kind === "oci-layout") {
@@ -66,6 +72,13 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
   if (result.exitCode === 1) throw new FlowRunError(message);
   if (result.exitCode === 2) throw new UsageError(message);
   throw new ContainerRunError(message) as FlowpackError;
+}
+
+function assertPinned(image: string): void {
+  if (parseReference(image).digest) return;
+  throw new ManifestError(`the manifest's image ${image} is not pinned to a digest, so what runs could differ from what was packaged`, {
+    hint: "package the flow again with --registry (flowpack pins what it pushes), pin it yourself as NAME:TAG@sha256:…, or pass --allow-unpinned to run it by tag",
+  });
 }
 
 /** The local name a layout's image is loaded under to run it: `flowpack/<flow slug>:run`, as the packager names images. */

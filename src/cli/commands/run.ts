@@ -19,6 +19,7 @@ interface RunFlags {
   params?: string;
   on: string;
   network?: string;
+  allowUnpinned?: boolean;
 }
 
 export function registerRun(program: Command, output: () => Output): void {
@@ -30,6 +31,7 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("--params <json|@file>", "parameters as a JSON object, inline or from a file")
     .option("--on <where>", "where to run: auto (file → local, docker → docker) | local | docker", "auto")
     .option("--network <mode>", "docker: the container's network (none, host, bridge, …)")
+    .option("--allow-unpinned", "docker: run a registry image the manifest names by tag only (no @sha256: digest)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
       const manifest = await readManifestFile(manifestPath);
@@ -57,7 +59,7 @@ export function registerRun(program: Command, output: () => Output): void {
         process.on("SIGINT", interrupt);
         process.on("SIGTERM", interrupt);
         try {
-          record = await runInContainer(manifest, params, { network: flags.network, signal: controller.signal });
+          record = await runInContainer(manifest, params, { network: flags.network, signal: controller.signal, allowUnpinned: flags.allowUnpinned });
         } finally {
           process.off("SIGINT", interrupt);
           process.off("SIGTERM", interrupt);
