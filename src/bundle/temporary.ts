@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { importScript } from "../flow/select.js";
 import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
 import { VENDOR_FILE } from "./vendor.js";
 
 /** The parts of a bundle needed to import it. */
-export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & {
+export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & Partial<Pick<Bundle, "entry">> & {
   map?: Buffer;
   vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map" | "digest">;
 };
@@ -48,7 +48,8 @@ export class BundleImporter {
     const file = join(folder, name);
     if (bundle.map) await writeFile(`${file}.map`, bundle.map);
     await writeFile(file, name === BUNDLE_FILE ? bundle.code : withSourceMapName(bundle.code, `${name}.map`));
-    return importScript(file);
+    // Errors name the user's entry file (the temporary file is gone by the time anyone reads them).
+    return importScript(file, bundle.entry === undefined ? file : entryLabel(bundle.projectRoot, bundle.entry));
   }
 
   private vendorFolder(root: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<string> {
@@ -71,6 +72,13 @@ export class BundleImporter {
     this.vendors.clear();
     if (dir) await rm(await dir, { recursive: true, force: true });
   }
+}
+
+/** The entry as the user would name it: relative to the working directory when it lies below it. */
+function entryLabel(projectRoot: string, entry: string): string {
+  const absolute = join(projectRoot, entry);
+  const relativePath = relative(process.cwd(), absolute);
+  return relativePath && !relativePath.startsWith("..") && !isAbsolute(relativePath) ? relativePath : absolute;
 }
 
 async function temporaryFolder(projectRoot: string): Promise<string> {

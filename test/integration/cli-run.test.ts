@@ -133,4 +133,35 @@ export const chatty = flow({ name: "chatty", parameters: z.object({ n: z.number(
     expect(inside.code).toBe(0);
     expect(inside.stdout).toBe('{\n  "n": 5\n}\n');
   });
+  it("--param __proto__=1 is refused by name (exit 2), not silently dropped", async () => {
+    const r = await flowpack(["run", manifestPath, "--param", "__proto__=1"], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"__proto__" is a reserved name and cannot be a parameter');
+    expect(r.stdout).toBe("");
+  });
+
+  it("a registry image pinned by tag only is refused before anything starts, unless --allow-unpinned", async () => {
+    const unpinned = dockerManifest("127.0.0.1:9/flows/chatty:fp-1");
+    const r = await flowpack(["run", unpinned, "-p", "n=1"], { env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("flowpack: error: the manifest's image 127.0.0.1:9/flows/chatty:fp-1 is not pinned to a digest");
+    expect(r.stderr).toContain("--allow-unpinned");
+    // With the option it goes on to the daemon (here: none, so exit 3 for the infrastructure).
+    const allowed = await flowpack(["run", unpinned, "-p", "n=1", "--allow-unpinned"], { env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    expect(allowed.code).toBe(3);
+    expect(allowed.stderr).not.toContain("not pinned");
+  });
+
+  it("an entry that throws on import, or defines a bad flow name, is reported against the user's file", async () => {
+    const throwing = join(work, "throws-on-import.ts");
+    writeFileSync(throwing, `import { flow } from "flowpack";\nthrow new Error("boom at import");\nexport const f = flow(async () => 1);\n`);
+    const badName = join(work, "bad-name.ts");
+    writeFileSync(badName, `import { flow } from "flowpack";\nexport const f = flow({ name: "Bad Name!" }, async () => 1);\n`);
+    for (const [file, reason] of [[throwing, "boom at import"], [badName, 'invalid flow name "Bad Name!"']] as const) {
+      const r = await flowpack(["package", file, "--store", join(work, "store"), "-o", join(work, "never.json")], { env, cwd: work });
+      expect(r.code, file).toBe(2);
+      expect(r.stderr).toContain(`flowpack: error: ${file.slice(work.length + 1)} failed while loading: ${reason}`);
+      expect(r.stderr).not.toContain("bundle-");
+    }
+  });
 });
