@@ -23,7 +23,43 @@ const commonShape = {
   flowName: z.string().refine(isValidFlowName, `flow names use ${FLOW_NAME_RULE}`),
   flowParameterSchema: z.looseObject({ type: z.literal("object") }),
 };
-const metadata = z.record(z.string(), z.unknown()).optional();
+
+/**
+ * What packagers record about how a package was made. Every field is optional (manifests written
+ * by older versions, or by hand, carry fewer), the known ones are validated, and unknown ones are
+ * kept: tools may add their own.
+ */
+const commonMetadataShape = {
+  /** The flow's entry, relative to its project root. */
+  entry: z.string().optional(),
+  /** Packages left out of the bundle, with their exact versions. */
+  externals: z.array(z.looseObject({ name: z.string(), version: z.string() })).optional(),
+  /** `flowpack@<version>` that wrote the manifest. */
+  createdBy: z.string().optional(),
+};
+
+export const fileMetadataSchema = z.looseObject(commonMetadataShape);
+
+export const dockerMetadataSchema = z.looseObject({
+  ...commonMetadataShape,
+  builder: z.enum(["docker", "oci"]).optional(),
+  /** The tag the image was written under (registry, OCI layout ref name, local daemon name). */
+  tag: z.string().optional(),
+  baseImage: z.string().optional(),
+  baseImageDigest: sha256DigestSchema.optional(),
+  platforms: z.array(z.string()).optional(),
+  /** Digests of the layers flowpack added on top of the base (a layout run extracts only these). */
+  layers: z
+    .looseObject({
+      runner: sha256DigestSchema.optional(),
+      dependencies: sha256DigestSchema.optional(),
+      vendor: sha256DigestSchema.optional(),
+      app: sha256DigestSchema.optional(),
+    })
+    .optional(),
+  /** Bytes uploaded to the registry by the push that made this manifest. */
+  bytesUploaded: z.number().int().nonnegative().optional(),
+});
 
 export const dockerManifestSchema = z.strictObject({
   type: z.literal("docker"),
@@ -34,7 +70,7 @@ export const dockerManifestSchema = z.strictObject({
    */
   image: z.string().min(1).refine((s) => !/\s/.test(s), "image references contain no white space"),
   imageFlowLocation: absolutePosixPathSchema,
-  metadata,
+  metadata: dockerMetadataSchema.optional(),
 });
 
 export const bundleSerializerSchema = z.strictObject({
@@ -60,10 +96,12 @@ export const fileManifestSchema = z.strictObject({
   key: sha256DigestSchema,
   /** Absolute path of the content-addressed store folder. */
   store: z.string().min(1),
-  metadata,
+  metadata: fileMetadataSchema.optional(),
 });
 
 export type DockerPackageManifest = z.infer<typeof dockerManifestSchema>;
+export type DockerManifestMetadata = z.infer<typeof dockerMetadataSchema>;
+export type FileManifestMetadata = z.infer<typeof fileMetadataSchema>;
 export type FilePackageManifest = z.infer<typeof fileManifestSchema>;
 export type BundleSerializer = z.infer<typeof bundleSerializerSchema>;
 export type ImportSerializer = z.infer<typeof importSerializerSchema>;

@@ -4,6 +4,7 @@ import { importBundle, type BundleImporter } from "../bundle/temporary.js";
 import { InvalidFlowError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
+import type { FileManifestMetadata } from "../manifest/schema.js";
 
 /** What a packager packages: a flow object (from code) or the path of the script that defines it. */
 export type PackageTarget = AnyFlow | string;
@@ -49,7 +50,7 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
 export const CREATED_BY = `flowpack@${FLOWPACK_VERSION}`;
 
 /** Metadata every packager records about a bundle: its entry, external packages and creator. */
-export function metadataOf(bundle: { entry: string; externals: { name: string; version: string }[] }): Record<string, unknown> {
+export function metadataOf(bundle: { entry: string; externals: { name: string; version: string }[] }): FileManifestMetadata {
   return {
     entry: bundle.entry,
     ...(bundle.externals.length > 0 ? { externals: bundle.externals } : {}),

@@ -32,5 +32,5 @@ export function imageSource(image: string): ImageSource {
 
 /** The ref name a manifest's image was written under in its OCI layout: a hint only, the pinned digest decides. */
 export function layoutTag(manifest: DockerPackageManifest): string | undefined {
-  return typeof manifest.metadata?.tag === "string" ? manifest.metadata.tag : undefined;
+  return manifest.metadata?.tag;
 }

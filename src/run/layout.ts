@@ -11,7 +11,7 @@ import { runFlow, type RunRecord } from "./local.js";
 
 /** The layers flowpack added on top of the base, as the manifest's metadata records them. */
 export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage): LayoutImage["layers"][number][] {
-  const recorded = (manifest.metadata?.layers ?? {}) as { dependencies?: string; vendor?: string; app?: string };
+  const recorded = manifest.metadata?.layers ?? {};
   const wanted = [recorded.dependencies, recorded.vendor, recorded.app].filter((d): d is string => typeof d === "string");
   if (wanted.length === 0) throw new ManifestError("this manifest does not record which layers hold the flow (metadata.layers)");
   return wanted.map((digest) => {

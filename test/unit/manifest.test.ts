@@ -60,6 +60,17 @@ describe("manifests", () => {
     );
   });
 
+  it("metadata: known fields are typed and validated, unknown ones kept (older and hand-written manifests still parse)", () => {
+    const text = (metadata: unknown) => JSON.stringify({ ...dockerManifest(), metadata });
+    const old = parseManifest(text({ builder: "oci", tag: "fp-1", layers: { app: key }, someToolsField: { x: 1 } }));
+    expect(old.type === "docker" && old.metadata?.layers?.app).toBe(key);
+    expect(old.metadata).toMatchObject({ someToolsField: { x: 1 } });
+    expect(parseManifest(text(undefined)).metadata).toBeUndefined();
+    expect(() => parseManifest(text({ layers: { app: "sha256:nothex" } }))).toThrow(/metadata\.layers\.app: expected sha256:<64 lowercase hex digits>/);
+    expect(() => parseManifest(text({ tag: 7 }))).toThrow(/metadata\.tag: /);
+    expect(() => parseManifest(text({ builder: "kaniko" }))).toThrow(/metadata\.builder: /);
+  });
+
   it("names a missing field", () => {
     const { imageFlowLocation: _, ...rest } = dockerManifest();
     expect(() => parseManifest(JSON.stringify(rest), "m.json")).toThrowError(/m\.json: invalid docker manifest: imageFlowLocation: /);

@@ -7,7 +7,7 @@ import { slugify } from "../../flow/name.js";
 import { formatPlatform, hostPlatform, platformMatches, type Platform } from "../../image/oci.js";
 import { PackagerOptionsError } from "../../errors.js";
 import { baseManifest } from "../../manifest/registry.js";
-import type { DockerPackageManifest } from "../../manifest/schema.js";
+import type { DockerManifestMetadata, DockerPackageManifest } from "../../manifest/schema.js";
 import { ignoreProgress } from "../../progress.js";
 import { runnerBundle } from "../../run/runner-bundle.js";
 import { metadataOf } from "../source.js";
@@ -85,7 +85,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     });
     const { flow, bundle } = bundled;
     for (const warning of bundle.warnings) progress({ phase: "warning", message: warning });
-    const metadata: Record<string, unknown> = { ...metadataOf(bundle), builder: o.builder };
+    const metadata: DockerManifestMetadata = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
     const localName = (tag: string) => localImageName(flow.name, tag);
 
@@ -187,7 +187,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     tag: string,
     localName: string,
     repository: string | undefined,
-    metadata: Record<string, unknown>,
+    metadata: DockerManifestMetadata,
   ): Promise<string> {
     // A local name keeps the image (and the build cache's last step) when the push's temporary tag goes.
     const [localRepository] = localName.split(":");
