@@ -32,6 +32,7 @@ export { unpackage } from "./packagers/unpackage.js";
 export { ContentStore } from "./store/content-store.js";
 
 // Running
+export { runManifest, RUN_TARGETS } from "./run/manifest.js";
 export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
@@ -82,6 +83,7 @@ export type { FilePackagerOptions } from "./packagers/file.js";
 export type { DockerPackagerOptions, RegistryTarget } from "./packagers/docker/options.js";
 export type { NodeEnvironmentData, PackageManagerName } from "./environment/node.js";
 export type { DockerRunOptions } from "./run/docker.js";
+export type { RunManifestOptions, RunTarget } from "./run/manifest.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
 export type { ExitCode, ParameterIssue } from "./errors.js";

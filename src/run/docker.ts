@@ -1,5 +1,4 @@
-import type { FlowpackError} from "../errors.js";
-import { ContainerRunError, FlowRunError, InterruptedError, ManifestError, ParameterValidationError, UsageError } from "../errors.js";
+import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
@@ -10,6 +9,7 @@ import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { RUNNER_ENV } from "./entrypoint-env.js";
+import { errorFromRecord, type ErrorRecord } from "./error-record.js";
 import { imageSource, layoutTag } from "./image-source.js";
 import type { RunRecord } from "./local.js";
 
@@ -66,12 +66,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     });
   }
   if (result.exitCode === 0) return output as RunRecord;
-  const error = (output as { error?: { code?: string; message?: string; issues?: { path: string; message: string }[] } }).error;
-  const message = error?.message ?? `the container exited ${result.exitCode}`;
-  if (error?.code === "PARAMETERS_INVALID") throw new ParameterValidationError(manifest.flowName, error.issues ?? []);
-  if (result.exitCode === 1) throw new FlowRunError(message);
-  if (result.exitCode === 2) throw new UsageError(message);
-  throw new ContainerRunError(message) as FlowpackError;
+  throw errorFromRecord((output as { error?: ErrorRecord }).error ?? {}, manifest.flowName, result.exitCode);
 }
 
 function assertPinned(image: string): void {

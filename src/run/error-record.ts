@@ -1,0 +1,43 @@
+import * as errors from "../errors.js";
+import { ContainerRunError, FlowpackError, FlowRunError, ParameterValidationError, type ParameterIssue } from "../errors.js";
+
+/** An error as a flowpack process reports it with --json: `{ "error": { code, message, hint, issues } }`. */
+export interface ErrorRecord {
+  code?: string;
+  message?: string;
+  hint?: string | null;
+  issues?: ParameterIssue[];
+}
+
+type ErrorClass = new (message: string, options?: errors.FlowpackErrorOptions) => FlowpackError;
+
+let byCode: Map<string, ErrorClass> | undefined;
+
+/** Every concrete FlowpackError class, by its code (made on first use). */
+function errorClasses(): Map<string, ErrorClass> {
+  if (byCode) return byCode;
+  byCode = new Map();
+  for (const value of Object.values(errors)) {
+    if (typeof value !== "function" || !(value.prototype instanceof FlowpackError) || value === ParameterValidationError) continue;
+    const code = new (value as ErrorClass)("").code;
+    if (!byCode.has(code)) byCode.set(code, value as ErrorClass);
+  }
+  return byCode;
+}
+
+/**
+ * Rebuilds the error a runner reported (in a container, on a cluster) as the class its code names,
+ * with its message, hint and parameter issues, so the caller sees what the runner saw: the same
+ * class, code and exit status. A code this copy of flowpack does not know keeps its code, with the
+ * class the exit status implies.
+ */
+export function errorFromRecord(record: ErrorRecord, flowName: string, exitCode: number): FlowpackError {
+  const message = record.message ?? `the runner exited ${exitCode}`;
+  const options = record.hint ? { hint: record.hint } : {};
+  if (record.code === "PARAMETERS_INVALID") return new ParameterValidationError(flowName, record.issues ?? [], options);
+  const known = record.code === undefined ? undefined : errorClasses().get(record.code);
+  if (known) return new known(message, options);
+  const error = exitCode === 1 ? new FlowRunError(message, options) : exitCode === 2 ? new FlowpackError(message, options) : new ContainerRunError(message, options);
+  if (record.code !== undefined) Object.defineProperty(error, "code", { value: record.code });
+  return error;
+}

@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import { UsageError } from "../errors.js";
+import type { PackageManifest } from "../manifest/registry.js";
+import { unpackage } from "../packagers/unpackage.js";
+import { runInContainer, type DockerRunOptions } from "./docker.js";
+import { RUNNER_ENV } from "./entrypoint-env.js";
+import { imageSource } from "./image-source.js";
+import { runFromLayout } from "./layout.js";
+import { runFlow, type RunRecord } from "./local.js";
+import type { Parameters } from "./parameters.js";
+import { validateAgainstSchema } from "./validate.js";
+
+/** Where a manifest can run. `auto`: file manifests and OCI-layout images here, other images in a container. */
+export const RUN_TARGETS = ["auto", "local", "docker"] as const;
+export type RunTarget = (typeof RUN_TARGETS)[number];
+
+export interface RunManifestOptions extends DockerRunOptions {
+  /** Where to run (default `auto`). */
+  on?: RunTarget;
+  /** Names the manifest in errors (e.g. its file path). Default: "manifest". */
+  source?: string;
+}
+
+/**
+ * Runs the flow a manifest describes, wherever `on` says: the one entry behind `flowpack run`.
+ * The target is chosen and checked, and the parameters validated against the manifest's schema,
+ * before anything starts (no container, no extraction); then the target runs the flow and its
+ * run record is returned. Errors keep their class and code (exit 1 the flow failed, 2 bad input,
+ * 3 infrastructure, 130 interrupted).
+ */
+export async function runManifest(manifest: PackageManifest, params: Parameters, options: RunManifestOptions = {}): Promise<RunRecord> {
+  const { on: requested = "auto", source: where = "manifest", ...docker } = options;
+  const on = runTarget(manifest, requested);
+  const image = manifest.type === "docker" ? imageSource(manifest.image) : undefined;
+  if (on === "local" && docker.network !== undefined) throw new UsageError("--network applies to runs in a container (--on docker) only");
+  if (on === "docker" && manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);
+  if (on === "local" && manifest.type === "docker" && image?.kind !== "oci-layout" && !insideImage(manifest.imageFlowLocation)) {
+    throw new UsageError(`--on local cannot run ${where}: its flow is inside the image ${manifest.image}`, {
+      hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
+    });
+  }
+  await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
+  if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, docker);
+  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params);
+  return runFlow(await unpackage(manifest), params);
+}
+
+/** Where `requested` runs this manifest: `auto` resolved, unknown targets refused. */
+export function runTarget(manifest: PackageManifest, requested: string = "auto"): Exclude<RunTarget, "auto"> {
+  if (!(RUN_TARGETS as readonly string[]).includes(requested)) {
+    throw new UsageError(`unknown --on ${JSON.stringify(requested)}; known: ${RUN_TARGETS.join(", ")}`);
+  }
+  if (requested !== "auto") return requested as Exclude<RunTarget, "auto">;
+  return manifest.type === "file" || imageSource(manifest.image).kind === "oci-layout" ? "local" : "docker";
+}
+
+/** True in a flowpack image (its runner's environment is set) whose flow bundle is where the manifest says. */
+function insideImage(imageFlowLocation: string): boolean {
+  return Boolean(process.env[RUNNER_ENV.flowLocation]) && existsSync(imageFlowLocation);
+}
