@@ -6,7 +6,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { writePrebuiltRunner } from "../dist/run/runner-bundle.js";
+import { writePrebuiltRunner } from "../dist/bundle/runner.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 

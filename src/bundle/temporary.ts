@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
-import { importScript } from "../flow/select.js";
+import { importScript } from "../_internal/import-module.js";
 import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
 import { VENDOR_FILE } from "./vendor.js";
 

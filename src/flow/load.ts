@@ -4,7 +4,8 @@ import { bundleFlow } from "../bundle/bundle.js";
 import { importBundle } from "../bundle/temporary.js";
 import { UsageError } from "../errors.js";
 import type { AnyFlow } from "./flow.js";
-import { flowsOf, importScript, pickFlow } from "./select.js";
+import { importScript } from "../_internal/import-module.js";
+import { flowsOf, pickFlow } from "./select.js";
 
 const TYPESCRIPT = new Set([".ts", ".mts", ".cts", ".tsx"]);
 

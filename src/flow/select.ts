@@ -1,6 +1,4 @@
-import { isAbsolute } from "node:path";
-import { pathToFileURL } from "node:url";
-import { MissingFlowError, ScriptError, UnspecifiedFlowError } from "../errors.js";
+import { MissingFlowError, UnspecifiedFlowError } from "../errors.js";
 import { isFlow, type AnyFlow } from "./flow.js";
 
 /** Every distinct flow a module exports, in export order. */
@@ -32,19 +30,4 @@ export function pickFlow(flows: AnyFlow[], flowName: string | undefined, where: 
   throw new UnspecifiedFlowError(`${where} defines several flows (${names.join(", ")}); name the one to use`, {
     hint: "pass --flow NAME",
   });
-}
-
-/**
- * Imports a module (a file path, a file URL or a package specifier) and turns anything it throws
- * into a ScriptError naming `label` (default: the module itself; a bundle's importer passes the
- * user's entry file, not the temporary file it imported).
- */
-export async function importScript(pathOrSpecifier: string, label = pathOrSpecifier): Promise<Record<string, unknown>> {
-  const specifier = isAbsolute(pathOrSpecifier) ? pathToFileURL(pathOrSpecifier).href : pathOrSpecifier;
-  try {
-    return (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ScriptError(`${label} failed while loading: ${message}`, { cause: error });
-  }
 }

@@ -4,7 +4,8 @@ import { baseManifest } from "../manifest/registry.js";
 import type { FilePackageManifest } from "../manifest/schema.js";
 import { ContentStore } from "../store/content-store.js";
 import type { Packager } from "./packager.js";
-import { flowsOf, importScript, pickFlow } from "../flow/select.js";
+import { importScript } from "../_internal/import-module.js";
+import { flowsOf, pickFlow } from "../flow/select.js";
 import { CREATED_BY, bundleTarget, metadataOf, type PackageOptions, type PackageTarget } from "./source.js";
 
 export interface FilePackagerOptions {

@@ -8,7 +8,7 @@ import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
-import { RUNNER_ENV } from "./entrypoint-env.js";
+import { RUNNER_ENV } from "../manifest/runner-env.js";
 import { errorFromRecord, type ErrorRecord } from "./error-record.js";
 import { imageSource, layoutTag } from "./image-source.js";
 import type { RunRecord } from "./local.js";

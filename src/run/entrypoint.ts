@@ -10,9 +10,10 @@
 import { parseArgs } from "node:util";
 import { reportError, toJson } from "../_internal/report.js";
 import { UsageError } from "../errors.js";
-import { flowsOf, importScript, pickFlow } from "../flow/select.js";
+import { importScript } from "../_internal/import-module.js";
+import { flowsOf, pickFlow } from "../flow/select.js";
 import { parseManifest } from "../manifest/registry.js";
-import { RUNNER_ENV } from "./entrypoint-env.js";
+import { RUNNER_ENV } from "../manifest/runner-env.js";
 import { runFlow } from "./local.js";
 import { resolveParameters } from "./parameters.js";
 

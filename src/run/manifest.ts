@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { unpackage } from "../packagers/unpackage.js";
 import { runInContainer, type DockerRunOptions } from "./docker.js";
-import { RUNNER_ENV } from "./entrypoint-env.js";
+import { RUNNER_ENV } from "../manifest/runner-env.js";
 import { imageSource } from "./image-source.js";
 import { runFromLayout } from "./layout.js";
 import { runFlow, type RunRecord } from "./local.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
-import { RUNNER_ENV } from "./entrypoint-env.js";
+import { RUNNER_ENV } from "../manifest/runner-env.js";
 
 export type Parameters = Record<string, unknown>;
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/_internal/digest.js";
 import type { Bundle } from "../../src/bundle/bundle.js";
-import { renderBuild } from "../../src/engine/dockerfile.js";
+import { renderBuild } from "../../src/packagers/docker/dockerfile.js";
 import { NodeEnvironment, type InstalledPackage } from "../../src/environment/node.js";
 import type { LayerEntry } from "../../src/image/layer.js";
 import { contentTag, planImage, type ImagePlan, type PlanInput } from "../../src/packagers/docker/plan.js";

@@ -4,7 +4,7 @@ import dockerignore from "@balena/dockerignore";
 import { readFileSync, existsSync } from "node:fs";
 import { buildImage } from "../../engine/build.js";
 import { connectDaemon } from "../../engine/client.js";
-import { renderBuild } from "../../engine/dockerfile.js";
+import { renderBuild } from "./dockerfile.js";
 import { pushImage } from "../../engine/push.js";
 import { buildLayer, directoryEntries, type LayerEntry } from "../../image/layer.js";
 import { DockerKeychain } from "../../registry/keychain.js";

@@ -9,7 +9,7 @@ import { PackagerOptionsError } from "../../errors.js";
 import { baseManifest } from "../../manifest/registry.js";
 import type { DockerManifestMetadata, DockerPackageManifest } from "../../manifest/schema.js";
 import { ignoreProgress } from "../../progress.js";
-import { runnerBundle } from "../../run/runner-bundle.js";
+import { runnerBundle } from "../../bundle/runner.js";
 import { metadataOf } from "../source.js";
 import type { Packager } from "../packager.js";
 import { bundleTarget, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";

@@ -6,8 +6,8 @@ import { VENDOR_FILE } from "../../bundle/vendor.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { redactUrl } from "../../registry/redact.js";
-import { RUNNER_ENV } from "../../run/entrypoint-env.js";
-import { RUNNER_FILE } from "../../run/runner-bundle.js";
+import { RUNNER_ENV } from "../../manifest/runner-env.js";
+import { RUNNER_FILE } from "../../bundle/runner.js";
 
 /** Where flowpack's own runner lives in every image. */
 export const RUNNER_DIR = "/opt/flowpack";

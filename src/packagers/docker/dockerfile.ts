@@ -1,5 +1,5 @@
-import type { LayerEntry } from "../image/layer.js";
-import type { ImagePlan } from "../packagers/docker/plan.js";
+import type { LayerEntry } from "../../image/layer.js";
+import type { ImagePlan } from "./plan.js";
 
 /** Context folders that mirror the image's root for each layer. */
 const RUNNER_ROOT = "rootfs-runner";
