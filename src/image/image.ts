@@ -1,6 +1,7 @@
 import { sha256, type Sha256Digest } from "../_internal/digest.js";
 import { ImageFormatError } from "../errors.js";
-import { sourceDateEpoch, type LayerInfo } from "./layer.js";
+import type { LayerInfo } from "./layer.js";
+import { sourceDateEpoch } from "./layer-writer.js";
 import {
   canonicalJson,
   isGzipLayerMediaType,

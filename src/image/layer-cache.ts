@@ -6,7 +6,8 @@ import { z } from "zod";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
-import { buildLayer, fileLayer, resolveBuildOptions, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
+import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
+import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
 
 const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({

@@ -4,7 +4,9 @@ import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/engine/load.js";
 import { ContainerRunError } from "../../src/errors.js";
-import { assembleImage, buildLayer, type Layer } from "../../src/image/index.js";
+import { assembleImage } from "../../src/image/image.js";
+import { buildLayer } from "../../src/image/layer-writer.js";
+import type { Layer } from "../../src/image/layer.js";
 import { syntheticBase } from "./image/helpers.js";
 
 describe("loadImage", () => {

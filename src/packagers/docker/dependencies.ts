@@ -1,5 +1,6 @@
 import type { InstalledPackage } from "../../environment/node.js";
-import { directoryEntries, type LayerEntry } from "../../image/layer.js";
+import type { LayerEntry } from "../../image/layer.js";
+import { directoryEntries } from "../../image/layer-directory.js";
 
 /**
  * Files that never belong in an image, wherever they sit in a package's folder: environment files,

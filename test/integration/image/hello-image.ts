@@ -2,15 +2,10 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  assembleImage,
-  baseImageAnnotations,
-  buildLayer,
-  readImageFromLayout,
-  type Image,
-  type Layer,
-  type LayoutImage,
-} from "../../../src/image/index.js";
+import { assembleImage, baseImageAnnotations, type Image } from "../../../src/image/image.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import { readImageFromLayout, type LayoutImage } from "../../../src/image/layout.js";
+import type { Layer } from "../../../src/image/layer.js";
 import { services, type Services } from "../../helpers/services.js";
 
 export const exec = promisify(execFile);

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readImageFromLayout, writeDockerArchive, writeImageToLayout } from "../../../src/image/index.js";
+import { readImageFromLayout, writeImageToLayout } from "../../../src/image/layout.js";
+import { writeDockerArchive } from "../../../src/image/docker-archive.js";
 import { validateLayoutImage } from "../../helpers/validate-image.js";
 import { buildHelloImage, exec, waitForServices, type HelloImage } from "./hello-image.js";
 

@@ -2,7 +2,11 @@ import { mkdtemp, readFile, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { extractLayers, layerFromDirectory, assembleImage, writeImageToLayout, type Image, type Layer } from "../../../src/image/index.js";
+import { extractLayers } from "../../../src/image/extract.js";
+import { layerFromDirectory } from "../../../src/image/layer-directory.js";
+import { assembleImage, type Image } from "../../../src/image/image.js";
+import { writeImageToLayout } from "../../../src/image/layout.js";
+import type { Layer } from "../../../src/image/layer.js";
 import { validateLayoutImage } from "../../helpers/validate-image.js";
 import { buildHelloImage, exec, HELLO_JS, waitForServices, type HelloImage } from "./hello-image.js";
 

@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assembleImage, buildLayer, writeDockerArchive, type Image, type Layer } from "../../../src/image/index.js";
+import { assembleImage, type Image } from "../../../src/image/image.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import { writeDockerArchive } from "../../../src/image/docker-archive.js";
+import type { Layer } from "../../../src/image/layer.js";
 import { readAll, syntheticBase, tarItems } from "./helpers.js";
 
 let tmp: string;

@@ -5,7 +5,10 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { pack as tarPack, type Header } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildLayer, extractLayers, MediaType, UnsafeLayerEntryError, type ExtractableLayer } from "../../../src/image/index.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import { extractLayers, type ExtractableLayer } from "../../../src/image/extract.js";
+import { MediaType } from "../../../src/image/oci.js";
+import { UnsafeLayerEntryError } from "../../../src/errors.js";
 import { readAll } from "./helpers.js";
 
 let tmp: string;

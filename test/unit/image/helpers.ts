@@ -3,7 +3,9 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
-import { buildLayer, type BuiltLayer, type ImageConfig } from "../../../src/image/index.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import type { BuiltLayer } from "../../../src/image/layer.js";
+import type { ImageConfig } from "../../../src/image/oci.js";
 
 export const run = promisify(execFile);
 

@@ -1,15 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import {
-  assembleImage,
-  baseImageAnnotations,
-  ImageFormatError,
-  MediaType,
-  parseImageConfig,
-  parseImageManifest,
-  type ImageConfig,
-  type LayerInfo,
-} from "../../../src/image/index.js";
+import { assembleImage, baseImageAnnotations } from "../../../src/image/image.js";
+import { ImageFormatError } from "../../../src/errors.js";
+import { MediaType, parseImageConfig, parseImageManifest, type ImageConfig } from "../../../src/image/oci.js";
+import type { LayerInfo } from "../../../src/image/layer.js";
 
 const d = (c: string) => `sha256:${c.repeat(64)}` as const;
 const sha = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;

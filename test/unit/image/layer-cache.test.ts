@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildLayer, type LayerEntry } from "../../../src/image/index.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import type { LayerEntry } from "../../../src/image/layer.js";
 import { LayerCache } from "../../../src/image/layer-cache.js";
 import { readAll } from "./helpers.js";
 

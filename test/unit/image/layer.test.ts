@@ -3,16 +3,12 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  bufferLayer,
-  buildLayer,
-  layerFromDirectory,
-  LayerError,
-  MediaType,
-  normaliseEntryPath,
-  sourceDateEpoch,
-  type LayerEntry,
-} from "../../../src/image/index.js";
+import { bufferLayer, type LayerEntry } from "../../../src/image/layer.js";
+import { buildLayer, sourceDateEpoch } from "../../../src/image/layer-writer.js";
+import { layerFromDirectory } from "../../../src/image/layer-directory.js";
+import { LayerError } from "../../../src/errors.js";
+import { MediaType } from "../../../src/image/oci.js";
+import { normaliseEntryPath } from "../../../src/image/layer-entries.js";
 import { gunzipSha256sum, readAll, run, sha256sum, tarItems } from "./helpers.js";
 
 let tmp: string;

@@ -4,25 +4,13 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../../src/_internal/digest.js";
-import {
-  assembleImage,
-  blobPath,
-  buildLayer,
-  canonicalJson,
-  extractLayers,
-  ImageFormatError,
-  ImageLayoutError,
-  initLayout,
-  MediaType,
-  readBlob,
-  readImageFromLayout,
-  readLayoutIndex,
-  REF_NAME_ANNOTATION,
-  writeBlob,
-  writeImageToLayout,
-  type Image,
-  type Layer,
-} from "../../../src/image/index.js";
+import { assembleImage, type Image } from "../../../src/image/image.js";
+import { blobPath, initLayout, readBlob, readImageFromLayout, readLayoutIndex, REF_NAME_ANNOTATION, writeBlob, writeImageToLayout } from "../../../src/image/layout.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import { canonicalJson, MediaType } from "../../../src/image/oci.js";
+import { extractLayers } from "../../../src/image/extract.js";
+import { ImageFormatError, ImageLayoutError } from "../../../src/errors.js";
+import type { Layer } from "../../../src/image/layer.js";
 import { validateLayoutImage } from "../../helpers/validate-image.js";
 import { readAll, syntheticBase } from "./helpers.js";
 

@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  canonicalJson,
-  formatPlatform,
-  hostPlatform,
-  ImageFormatError,
-  MediaType,
-  ociArchitecture,
-  parseImageConfig,
-  parseImageIndex,
-  parseImageManifest,
-  parsePlatform,
-  platformMatches,
-} from "../../../src/image/index.js";
+import { canonicalJson, formatPlatform, hostPlatform, MediaType, ociArchitecture, parseImageConfig, parseImageIndex, parseImageManifest, parsePlatform, platformMatches } from "../../../src/image/oci.js";
+import { ImageFormatError } from "../../../src/errors.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 

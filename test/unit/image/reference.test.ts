@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  familiarReference,
-  formatReference,
-  ImageReferenceError,
-  isLoopbackHost,
-  parseReference,
-  registryHost,
-  repository,
-  withDigest,
-  withTag,
-} from "../../../src/image/index.js";
+import { familiarReference, formatReference, isLoopbackHost, parseReference, registryHost, repository, withDigest, withTag } from "../../../src/image/reference.js";
+import { ImageReferenceError } from "../../../src/errors.js";
 
 const HEX = "a".repeat(64);
 const DIGEST = `sha256:${HEX}`;

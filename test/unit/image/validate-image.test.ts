@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../../../src/_internal/digest.js";
-import { assembleImage, buildLayer, canonicalJson, type Image, type Layer } from "../../../src/image/index.js";
+import { assembleImage, type Image } from "../../../src/image/image.js";
+import { buildLayer } from "../../../src/image/layer-writer.js";
+import { canonicalJson } from "../../../src/image/oci.js";
+import type { Layer } from "../../../src/image/layer.js";
 import { validateImage, validateRegistryImage } from "../../helpers/validate-image.js";
 import { readAll, syntheticBase } from "./helpers.js";
 
