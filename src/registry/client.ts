@@ -169,7 +169,7 @@ export class RegistryClient {
         }
         return r;
       },
-      { signal: this.#http.signal },
+      { signal: this.#http.signal, step: { target, step: "GET /v2/" } },
     );
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     if (apiVersion !== undefined && !apiVersion.split(/[\s,]+/).some((v) => v.startsWith("registry/2."))) {

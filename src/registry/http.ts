@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type undiciRequest from "undici/lib/api/api-request.js";
 import { isFlowpackError } from "../errors.js";
+import { currentStep, withStepSignal } from "./deadline.js";
 import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
 import { redactText, redactUrl } from "./redact.js";
 
@@ -45,6 +46,11 @@ export interface HttpInit {
  */
 export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions, target: string): Promise<HttpResponse> {
   const started = Date.now();
+  // Inside a step, its deadline aborts the request (connect included), and no single wait may be
+  // longer than the deadline itself.
+  const step = currentStep();
+  const signal = withStepSignal(options.signal);
+  const cap = step?.timeoutMs ?? Infinity;
   try {
     const { request, getGlobalDispatcher } = await loadUndici();
     const res = await request.call(options.dispatcher ?? getGlobalDispatcher(), {
@@ -53,15 +59,15 @@ export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions
       method: init.method,
       headers: { "user-agent": options.userAgent, ...init.headers },
       body: init.body ?? null,
-      signal: options.signal ?? null,
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.bodyTimeoutMs,
+      signal: signal ?? null,
+      headersTimeout: Math.min(options.headersTimeoutMs, cap),
+      bodyTimeout: Math.min(options.bodyTimeoutMs, cap),
     });
     options.log?.(`${init.method} ${redactUrl(url)} -> ${res.statusCode} (${Date.now() - started} ms)`);
     return { status: res.statusCode, headers: res.headers, body: res.body, url };
   } catch (error) {
     options.log?.(`${init.method} ${redactUrl(url)} -> ${errorCode(error) ?? "error"} (${Date.now() - started} ms)`);
-    throw networkError(error, target, init.method, url, options.signal);
+    throw networkError(error, target, init.method, url, signal);
   }
 }
 
@@ -193,8 +199,10 @@ export async function readBody(
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
+  const step = currentStep();
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      step?.touch();
       total += chunk.length;
       if (total > limit) {
         destroyQuietly(res.body);
@@ -203,7 +211,7 @@ export async function readBody(
       chunks.push(chunk);
     }
   } catch (error) {
-    throw networkError(error, target, method, res.url, signal);
+    throw networkError(error, target, method, res.url, withStepSignal(signal));
   }
   return Buffer.concat(chunks, total);
 }
