@@ -113,8 +113,13 @@ export async function withStep<T>(
   const running = current.getStore();
   if (running) return fn(running);
   const clock = new StepClock(timeoutMs, info, now);
+  // Whatever `fn` is waiting for (a connection attempt cannot be aborted midway), the step ends
+  // at its deadline; `fn` settles later on its own, unobserved.
+  const expired = new Promise<never>((_, reject) => {
+    clock.signal.addEventListener("abort", () => reject(clock.signal.reason as Error), { once: true });
+  });
   try {
-    return await current.run(clock, () => fn(clock));
+    return await Promise.race([current.run(clock, () => fn(clock)), expired]);
   } catch (error) {
     if (clock.signal.aborted) throw clock.signal.reason as Error;
     throw error;

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import type { Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import type undiciRequest from "undici/lib/api/api-request.js";
 import { isFlowpackError } from "../errors.js";
 import { currentStep, withStepSignal } from "./deadline.js";
@@ -22,6 +22,12 @@ export interface HttpOptions {
   headersTimeoutMs: number;
   /** Longest pause between two chunks of a response body. */
   bodyTimeoutMs: number;
+  /**
+   * Time to establish a connection (TCP and TLS), when shorter than undici's 10 s; ignored when a
+   * `dispatcher` is given (it has its own). A connection attempt cannot be aborted midway, so this
+   * keeps it inside a short step deadline.
+   */
+  connectTimeoutMs?: number | undefined;
   userAgent: string;
   /** Debug log: one redacted line per exchange. */
   log?: ((line: string) => void) | undefined;
@@ -52,8 +58,8 @@ export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions
   const signal = withStepSignal(options.signal);
   const cap = step?.timeoutMs ?? Infinity;
   try {
-    const { request, getGlobalDispatcher } = await loadUndici();
-    const res = await request.call(options.dispatcher ?? getGlobalDispatcher(), {
+    const undici = await loadUndici();
+    const res = await undici.request.call(dispatcherFor(undici, options), {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: init.method,
@@ -74,6 +80,24 @@ export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions
 interface UndiciRequest {
   request: typeof undiciRequest;
   getGlobalDispatcher: () => Dispatcher;
+  Agent: typeof Agent;
+}
+
+/** undici's own connect timeout, the global dispatcher's. */
+export const UNDICI_CONNECT_TIMEOUT_MS = 10_000;
+/** Agents with a shorter connect timeout, one per timeout, shared by every client that asks for it. */
+const agents = new Map<number, Dispatcher>();
+
+function dispatcherFor(undici: UndiciRequest, options: HttpOptions): Dispatcher {
+  if (options.dispatcher) return options.dispatcher;
+  const timeout = options.connectTimeoutMs;
+  if (timeout === undefined || timeout >= UNDICI_CONNECT_TIMEOUT_MS) return undici.getGlobalDispatcher();
+  let agent = agents.get(timeout);
+  if (!agent) {
+    agent = new undici.Agent({ connect: { timeout } });
+    agents.set(timeout, agent);
+  }
+  return agent;
 }
 let undici: Promise<UndiciRequest> | undefined;
 
@@ -85,9 +109,14 @@ let undici: Promise<UndiciRequest> | undefined;
  * packager's first request (resolving the base image while esbuild works) pays for loading them.
  */
 function loadUndici(): Promise<UndiciRequest> {
-  undici ??= Promise.all([import("undici/lib/api/api-request.js"), import("undici/lib/global.js")]).then(([api, global]) => ({
+  undici ??= Promise.all([
+    import("undici/lib/api/api-request.js"),
+    import("undici/lib/global.js"),
+    import("undici/lib/dispatcher/agent.js"), // loaded by global.js anyway
+  ]).then(([api, global, agent]) => ({
     request: api.default,
     getGlobalDispatcher: global.getGlobalDispatcher,
+    Agent: agent.default,
   }));
   return undici;
 }

@@ -46,3 +46,51 @@ export function startSilentServer(kind: "mute" | "stalled"): Promise<SilentServe
     });
   });
 }
+
+/**
+ * A port where connecting never completes: a listener with a backlog of 0 that never accepts, its
+ * queue filled by connections of its own, so the kernel drops further SYNs. Node's servers always
+ * accept, so this is a small python3 process. Resolves undefined when python3 is missing or this
+ * kernel completes the connection anyway (then the case cannot be staged here).
+ */
+export async function startUnacceptingPort(): Promise<{ host: string; close(): void } | undefined> {
+  const { spawn } = await import("node:child_process");
+  const { connect } = await import("node:net");
+  const script = [
+    "import socket, time",
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    "port = s.getsockname()[1]; fill = []",
+    "for i in range(3):",
+    "    c = socket.socket(); c.setblocking(False)",
+    "    try: c.connect(('127.0.0.1', port))",
+    "    except BlockingIOError: pass",
+    "    fill.append(c)",
+    "print(port, flush=True)",
+    "time.sleep(120)",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
+  const port = await new Promise<number | undefined>((resolve) => {
+    child.on("error", () => resolve(undefined));
+    child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    setTimeout(() => resolve(undefined), 5_000).unref();
+  });
+  const close = (): void => {
+    child.kill();
+  };
+  if (!port) {
+    close();
+    return undefined;
+  }
+  // Staged only if a probe does not connect within half a second.
+  const connects = await new Promise<boolean>((resolve) => {
+    const probe = connect(port, "127.0.0.1");
+    const timer = setTimeout(() => (probe.destroy(), resolve(false)), 500);
+    probe.on("connect", () => (clearTimeout(timer), probe.destroy(), resolve(true)));
+    probe.on("error", () => (clearTimeout(timer), resolve(true)));
+  });
+  if (connects) {
+    close();
+    return undefined;
+  }
+  return { host: `127.0.0.1:${port}`, close };
+}

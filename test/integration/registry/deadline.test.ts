@@ -11,7 +11,7 @@ import { RegistryClient, RegistryTimeoutError, anonymousKeychain } from "../../.
 import { flowpack } from "../../helpers/cli.js";
 import { example } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
-import { startSilentServer, type SilentServer } from "../../helpers/silent-server.js";
+import { startSilentServer, startUnacceptingPort, type SilentServer } from "../../helpers/silent-server.js";
 import { blobOf, fastRetry, randomBlob, tempDir, uniqueRepo } from "./_fixtures.js";
 
 let mute: SilentServer;
@@ -87,6 +87,19 @@ describe("the registry client's step deadline", () => {
     expect((error as RegistryTimeoutError).timeoutMs).toBe(1_000);
     expect((error as Error).message).toBe(`registry ${mute.host} did not respond in time: HEAD blob (app) made no progress for 1 s (the step deadline)`);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("ends a step whose connection never completes at the deadline, not undici's 10 s connect timeout", async (ctx) => {
+    const port = await startUnacceptingPort();
+    if (!port) return ctx.skip(); // python3 missing, or this kernel accepts anyway
+    try {
+      const started = Date.now();
+      const error = await client(port.host, 1_000).blobExists("app", randomBlob(1).digest).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RegistryTimeoutError);
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      port.close();
+    }
   });
 
   it("never cuts an upload that keeps moving, however long it takes in all", async () => {
