@@ -7,9 +7,12 @@
  * The deadline is about silence, not total time: the step fails once `stepTimeoutMs` passes
  * without progress, progress being request or response body bytes moving. A registry that answers
  * nothing fails the step `stepTimeoutMs` after it started; a large upload that keeps sending is
- * never cut, and fails only when it stalls for that long. When the deadline passes, the step's
- * signal aborts whatever request is in flight (connecting, waiting for headers, sending or reading
- * a body) with a RegistryTimeoutError, and no further attempt starts.
+ * never cut, and fails only when it stalls for that long (the wait for the answer after the last
+ * byte sent counts as silence too). When the deadline passes, the step ends at once with a
+ * RegistryTimeoutError: its signal aborts the request in flight (waiting for headers, sending or
+ * reading a body) and no further attempt starts. A connection attempt cannot be aborted midway, so
+ * clients connect with a timeout no longer than the deadline (http.ts); undici's header and body
+ * timeouts are backstops set just past it.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { RegistryTimeoutError } from "./errors.js";

@@ -47,16 +47,20 @@ export interface HttpInit {
   body?: Uint8Array | Readable | string | undefined;
 }
 
+/** How far past a step's deadline undici's header/body timeouts are set. */
+const BACKSTOP_MARGIN_MS = 1_000;
+
 /**
  * @param target what we are talking to, for messages: "registry ghcr.io", "token server auth.docker.io".
  */
 export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions, target: string): Promise<HttpResponse> {
   const started = Date.now();
-  // Inside a step, its deadline aborts the request (connect included), and no single wait may be
-  // longer than the deadline itself.
+  // Inside a step, its deadline aborts the request, and undici's own header/body timeouts are
+  // capped just past it: backstops (e.g. for a body read after the step), never the first to fire,
+  // so a silent registry always ends with the step's RegistryTimeoutError, which names the step.
   const step = currentStep();
   const signal = withStepSignal(options.signal);
-  const cap = step?.timeoutMs ?? Infinity;
+  const cap = step ? step.timeoutMs + BACKSTOP_MARGIN_MS : Infinity;
   try {
     const undici = await loadUndici();
     const res = await undici.request.call(dispatcherFor(undici, options), {
