@@ -262,6 +262,7 @@ export class Authenticator {
       },
       {
         signal: this.#o.http.signal,
+        step: { target, step: "token request" },
         onRetry: (info) => this.#o.onRetry?.({ ...info, step: "token" }),
       },
     );

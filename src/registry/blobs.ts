@@ -15,6 +15,7 @@ import { DigestMismatchError, RegistryResponseError } from "./errors.js";
 import { destroyQuietly, discard, header, networkError, readBody, type HttpResponse } from "./http.js";
 import { assertDigest, assertRepository, repositoryScope, type Action } from "./names.js";
 import type { ProgressListener } from "./progress.js";
+import { currentStep } from "./deadline.js";
 import { RetrySignal, retrying } from "./retry.js";
 import type { RegistryRequest, Transport } from "./transport.js";
 
@@ -219,7 +220,9 @@ async function upload(
         headers: { "content-type": "application/octet-stream", "content-length": String(size) },
         body: async () => {
           let last = 0;
+          const step = currentStep(); // bytes moving are progress: the step's deadline starts again
           return countedStream(await body(), size, what, (total) => {
+            step?.touch();
             bytesSent += total - last;
             last = total;
             ctx.progress({ type: "progress", repository, digest, size, bytes: total });
@@ -249,6 +252,7 @@ async function upload(
     },
     {
       signal: t.http.signal,
+      step: { target: t.target, step: `upload of ${what} to ${repository}` },
       onRetry: (info) =>
         ctx.progress({
           type: "retry",
@@ -363,7 +367,7 @@ export async function getBlob(
       verifyBytes(bytes, digest, options.size, what);
       return bytes;
     },
-    { signal: t.http.signal },
+    { signal: t.http.signal, step: { target: t.target, step: `GET blob ${digest} from ${repository}` } },
   );
 }
 

@@ -20,7 +20,7 @@ import {
   type PushBlobResult,
 } from "./blobs.js";
 import { RegistryResponseError } from "./errors.js";
-import { discard, header, httpRequest, type HttpOptions, type HttpResponse } from "./http.js";
+import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptions, type HttpResponse } from "./http.js";
 import { resolveEndpoint, type RegistryEndpoint } from "./host.js";
 import { DockerKeychain, type Keychain } from "./keychain.js";
 import {
@@ -97,6 +97,8 @@ export class RegistryClient {
       signal: options.signal,
       headersTimeoutMs: options.timeouts?.headersMs ?? 60_000,
       bodyTimeoutMs: options.timeouts?.bodyMs ?? 300_000,
+      // Connecting cannot be aborted midway: keep it inside the step deadline.
+      connectTimeoutMs: Math.min(UNDICI_CONNECT_TIMEOUT_MS, this.policy.stepTimeoutMs),
       userAgent: options.userAgent ?? "flowpack",
       log: options.log,
     };
@@ -169,7 +171,7 @@ export class RegistryClient {
         }
         return r;
       },
-      { signal: this.#http.signal },
+      { signal: this.#http.signal, step: { target, step: "GET /v2/" } },
     );
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     if (apiVersion !== undefined && !apiVersion.split(/[\s,]+/).some((v) => v.startsWith("registry/2."))) {

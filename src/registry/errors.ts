@@ -21,6 +21,24 @@ export class RegistryUnreachableError extends RegistryError {
   }
 }
 
+/**
+ * A registry step made no progress before its deadline (see deadline.ts): the registry (or its
+ * token server) accepted the connection but did not answer, or a transfer stalled.
+ */
+export class RegistryTimeoutError extends RegistryError {
+  override readonly code = "REGISTRY_TIMEOUT";
+  /** The step that ran out of time: "HEAD blob", "PUT manifest", "upload blob" … */
+  readonly step: string;
+  /** Its deadline: the longest silence allowed. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, options: RegistryErrorOptions & { step: string; timeoutMs: number }) {
+    super(message, options);
+    this.step = options.step;
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
 /** Bytes from the registry do not hash to the digest (or size) they were asked for. */
 export class DigestMismatchError extends RegistryError {
   override readonly code = "REGISTRY_DIGEST_MISMATCH";

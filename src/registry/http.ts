@@ -5,9 +5,10 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import type { Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import type undiciRequest from "undici/lib/api/api-request.js";
 import { isFlowpackError } from "../errors.js";
+import { currentStep, withStepSignal } from "./deadline.js";
 import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
 import { redactText, redactUrl } from "./redact.js";
 
@@ -21,6 +22,12 @@ export interface HttpOptions {
   headersTimeoutMs: number;
   /** Longest pause between two chunks of a response body. */
   bodyTimeoutMs: number;
+  /**
+   * Time to establish a connection (TCP and TLS), when shorter than undici's 10 s; ignored when a
+   * `dispatcher` is given (it has its own). A connection attempt cannot be aborted midway, so this
+   * keeps it inside a short step deadline.
+   */
+  connectTimeoutMs?: number | undefined;
   userAgent: string;
   /** Debug log: one redacted line per exchange. */
   log?: ((line: string) => void) | undefined;
@@ -40,34 +47,61 @@ export interface HttpInit {
   body?: Uint8Array | Readable | string | undefined;
 }
 
+/** How far past a step's deadline undici's header/body timeouts are set. */
+const BACKSTOP_MARGIN_MS = 1_000;
+
 /**
  * @param target what we are talking to, for messages: "registry ghcr.io", "token server auth.docker.io".
  */
 export async function httpRequest(url: URL, init: HttpInit, options: HttpOptions, target: string): Promise<HttpResponse> {
   const started = Date.now();
+  // Inside a step, its deadline aborts the request, and undici's own header/body timeouts are
+  // capped just past it: backstops (e.g. for a body read after the step), never the first to fire,
+  // so a silent registry always ends with the step's RegistryTimeoutError, which names the step.
+  const step = currentStep();
+  const signal = withStepSignal(options.signal);
+  const cap = step ? step.timeoutMs + BACKSTOP_MARGIN_MS : Infinity;
   try {
-    const { request, getGlobalDispatcher } = await loadUndici();
-    const res = await request.call(options.dispatcher ?? getGlobalDispatcher(), {
+    const undici = await loadUndici();
+    const res = await undici.request.call(dispatcherFor(undici, options), {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: init.method,
       headers: { "user-agent": options.userAgent, ...init.headers },
       body: init.body ?? null,
-      signal: options.signal ?? null,
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.bodyTimeoutMs,
+      signal: signal ?? null,
+      headersTimeout: Math.min(options.headersTimeoutMs, cap),
+      bodyTimeout: Math.min(options.bodyTimeoutMs, cap),
     });
     options.log?.(`${init.method} ${redactUrl(url)} -> ${res.statusCode} (${Date.now() - started} ms)`);
     return { status: res.statusCode, headers: res.headers, body: res.body, url };
   } catch (error) {
     options.log?.(`${init.method} ${redactUrl(url)} -> ${errorCode(error) ?? "error"} (${Date.now() - started} ms)`);
-    throw networkError(error, target, init.method, url, options.signal);
+    throw networkError(error, target, init.method, url, signal);
   }
 }
 
 interface UndiciRequest {
   request: typeof undiciRequest;
   getGlobalDispatcher: () => Dispatcher;
+  Agent: typeof Agent;
+}
+
+/** undici's own connect timeout, the global dispatcher's. */
+export const UNDICI_CONNECT_TIMEOUT_MS = 10_000;
+/** Agents with a shorter connect timeout, one per timeout, shared by every client that asks for it. */
+const agents = new Map<number, Dispatcher>();
+
+function dispatcherFor(undici: UndiciRequest, options: HttpOptions): Dispatcher {
+  if (options.dispatcher) return options.dispatcher;
+  const timeout = options.connectTimeoutMs;
+  if (timeout === undefined || timeout >= UNDICI_CONNECT_TIMEOUT_MS) return undici.getGlobalDispatcher();
+  let agent = agents.get(timeout);
+  if (!agent) {
+    agent = new undici.Agent({ connect: { timeout } });
+    agents.set(timeout, agent);
+  }
+  return agent;
 }
 let undici: Promise<UndiciRequest> | undefined;
 
@@ -79,9 +113,14 @@ let undici: Promise<UndiciRequest> | undefined;
  * packager's first request (resolving the base image while esbuild works) pays for loading them.
  */
 function loadUndici(): Promise<UndiciRequest> {
-  undici ??= Promise.all([import("undici/lib/api/api-request.js"), import("undici/lib/global.js")]).then(([api, global]) => ({
+  undici ??= Promise.all([
+    import("undici/lib/api/api-request.js"),
+    import("undici/lib/global.js"),
+    import("undici/lib/dispatcher/agent.js"), // loaded by global.js anyway
+  ]).then(([api, global, agent]) => ({
     request: api.default,
     getGlobalDispatcher: global.getGlobalDispatcher,
+    Agent: agent.default,
   }));
   return undici;
 }
@@ -193,8 +232,10 @@ export async function readBody(
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
+  const step = currentStep();
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      step?.touch();
       total += chunk.length;
       if (total > limit) {
         destroyQuietly(res.body);
@@ -203,7 +244,7 @@ export async function readBody(
       chunks.push(chunk);
     }
   } catch (error) {
-    throw networkError(error, target, method, res.url, signal);
+    throw networkError(error, target, method, res.url, withStepSignal(signal));
   }
   return Buffer.concat(chunks, total);
 }

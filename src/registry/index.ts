@@ -11,6 +11,7 @@ export {
   RegistryError,
   RegistryAuthError,
   RegistryUnreachableError,
+  RegistryTimeoutError,
   RegistryResponseError,
   DigestMismatchError,
   CredentialHelperError,

@@ -5,6 +5,7 @@
  * the bytes; a Docker-Content-Digest header, when the registry sends one, must agree too.
  */
 import { UsageError } from "../errors.js";
+import { withStep } from "./deadline.js";
 import { algorithmOf, computeDigest } from "./digest.js";
 import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";
 import { discard, header, readBody, type HttpResponse } from "./http.js";
@@ -104,7 +105,12 @@ export async function getManifest(
   const kind = assertReference(reference);
   const what = `manifest ${repository}:${reference} on ${t.target}`;
   const req = request("GET", repository, reference, accept);
-  const res = await t.send(req);
+  // One step from request to the last byte, so a body that stalls fails at the step's deadline.
+  const { res, bytes } = await withStep(t.policy.stepTimeoutMs, { target: t.target, step: `GET manifest ${repository}:${reference}` }, async () => {
+    const res = await t.send(req);
+    if (res.status !== 200) return { res, bytes: undefined };
+    return { res, bytes: await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal) };
+  });
   if (res.status === 404) {
     const error = await t.errorFor(res, req);
     throw new RegistryError(`${what} was not found`, {
@@ -113,8 +119,7 @@ export async function getManifest(
       hint: "check the repository and tag, and that the image was pushed",
     });
   }
-  if (res.status !== 200) return t.fail(res, req);
-  const bytes = await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal);
+  if (res.status !== 200 || !bytes) return t.fail(res, req);
   const parsed = parseManifest(bytes, what);
   if (parsed instanceof Error) throw new RegistryResponseError(parsed.message);
 

@@ -2,7 +2,8 @@
  * Pushing a manifest together with its blobs, in the only safe order: every blob first, then a
  * check that everything the manifest references is in the repository, then the manifest. So a tag
  * never points at a manifest with missing blobs, and an interrupted push simply runs again (blobs
- * already there are skipped).
+ * already there are skipped). A manifest PUT refused for an unknown blob (a registry's race while
+ * another push links the same blob) is retried once, after the blobs are checked again.
  */
 import { UsageError } from "../errors.js";
 import { blobExists, pushBlob, type BlobContext, type BlobSource, type PushBlobResult } from "./blobs.js";
@@ -88,6 +89,41 @@ export async function pushManifestWithBlobs(
       );
     }
   }
-  const digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
+  let digest: string;
+  try {
+    digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
+  } catch (error) {
+    if (!isBlobUnknown(error)) throw error;
+    // Registries can answer this while another push links the same blob into the repository
+    // (their own race): check the blobs again, upload what is really missing, and PUT once more.
+    const given = new Map(unique.map((b) => [b.digest, b]));
+    const repaired: PushBlobResult[] = [];
+    for (const ref of blobRefs) {
+      if ((await blobExists(ctx, repository, ref.digest, "push")) !== undefined) continue;
+      const blob = given.get(ref.digest);
+      if (!blob) throw error;
+      repaired.push(await pushBlob(ctx, repository, blob, options));
+    }
+    try {
+      digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
+    } catch (again) {
+      if (isBlobUnknown(again)) {
+        again.message += ` (again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""})`;
+      }
+      throw again;
+    }
+    for (const r of repaired) {
+      const index = results.findIndex((x) => x.digest === r.digest);
+      const before = index >= 0 ? results[index] : undefined;
+      if (before) results[index] = { ...r, bytesSent: before.bytesSent + r.bytesSent };
+      else results.push(r);
+    }
+  }
   return { digest, blobs: results, bytesSent: results.reduce((sum, r) => sum + r.bytesSent, 0) };
+}
+
+const BLOB_UNKNOWN = new Set(["MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"]);
+
+function isBlobUnknown(error: unknown): error is RegistryError {
+  return error instanceof RegistryError && error.registryCodes.some((code) => BLOB_UNKNOWN.has(code));
 }

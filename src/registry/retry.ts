@@ -12,6 +12,7 @@
  * connection that was established ARE transient.
  */
 import { ConfigError } from "../errors.js";
+import { withStep, type StepInfo } from "./deadline.js";
 
 export interface RetryPolicy {
   /** Methods retried on their own (idempotent). Individual steps opt in or out (see transport.ts). */
@@ -32,7 +33,16 @@ export interface RetryPolicy {
   readonly maxRetryAfterMs: number;
   /** Time budget of one step: all attempts plus the waits between them. */
   readonly maxElapsedMs: number;
+  /**
+   * Deadline of one step, as silence: the step fails with RegistryTimeoutError once this long
+   * passes without body bytes moving (see deadline.ts). Bounds a registry that answers nothing;
+   * never cuts a transfer that makes progress.
+   */
+  readonly stepTimeoutMs: number;
 }
+
+/** The default step deadline: a registry that answers nothing fails a command within 30 s. */
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 export const defaultRetryPolicy: RetryPolicy = Object.freeze({
   methods: Object.freeze(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]),
@@ -54,6 +64,7 @@ export const defaultRetryPolicy: RetryPolicy = Object.freeze({
   jitter: 0.5,
   maxRetryAfterMs: 60_000,
   maxElapsedMs: 180_000,
+  stepTimeoutMs: DEFAULT_STEP_TIMEOUT_MS,
 });
 
 /** The default policy with some fields replaced; validated, so a typo fails loudly. */
@@ -66,6 +77,7 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   for (const field of ["baseDelayMs", "maxDelayMs", "maxRetryAfterMs", "maxElapsedMs"] as const) {
     check(field, Number.isFinite(policy[field]) && policy[field] >= 0, "a number ≥ 0");
   }
+  check("stepTimeoutMs", Number.isFinite(policy.stepTimeoutMs) && policy.stepTimeoutMs > 0, "a number > 0");
   check("jitter", policy.jitter >= 0 && policy.jitter <= 1, "between 0 and 1");
   return Object.freeze({
     ...policy,
@@ -115,6 +127,8 @@ export interface RetryInfo {
 
 export interface RetryingOptions {
   signal?: AbortSignal | undefined;
+  /** What the step is, for its timeout error. */
+  step?: StepInfo | undefined;
   onRetry?: ((info: RetryInfo) => void) | undefined;
   /** For tests. */
   now?: () => number;
@@ -122,6 +136,11 @@ export interface RetryingOptions {
   random?: () => number;
 }
 
+/**
+ * Runs `step` as a step (deadline.ts) under `policy`: its deadline is `policy.stepTimeoutMs` of
+ * silence, or that of the step it runs inside. No attempt starts once the deadline would pass
+ * during the wait before it.
+ */
 export async function retrying<T>(
   policy: RetryPolicy,
   step: (attempt: number) => Promise<T>,
@@ -129,29 +148,34 @@ export async function retrying<T>(
 ): Promise<T> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
-  const started = now();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await step(attempt);
-    } catch (thrown) {
-      if (!(thrown instanceof RetrySignal)) throw thrown;
-      const { error, retryAfterMs } = thrown;
-      const giveUp = (why?: string): never => {
-        const notes = [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean);
-        if (notes.length > 0) error.message += ` (${notes.join("; ")})`;
-        throw error;
-      };
-      if (attempt >= policy.maxAttempts) giveUp();
-      if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
-        giveUp(`the registry asked to retry after ${Math.ceil(retryAfterMs / 1000)}s`);
+  const info = options.step ?? { target: "the registry", step: "request" };
+  return withStep(policy.stepTimeoutMs, info, async (clock) => {
+    const signal = options.signal ? AbortSignal.any([options.signal, clock.signal]) : clock.signal;
+    const started = now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step(attempt);
+      } catch (thrown) {
+        if (!(thrown instanceof RetrySignal)) throw thrown;
+        const { error, retryAfterMs } = thrown;
+        const giveUp = (why?: string): never => {
+          const notes = [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean);
+          if (notes.length > 0) error.message += ` (${notes.join("; ")})`;
+          throw error;
+        };
+        if (attempt >= policy.maxAttempts) giveUp();
+        if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
+          giveUp(`the registry asked to retry after ${Math.ceil(retryAfterMs / 1000)}s`);
+        }
+        const delayMs = retryAfterMs ?? backoffDelay(policy, attempt, options.random);
+        if (now() - started + delayMs > policy.maxElapsedMs) giveUp();
+        if (delayMs >= clock.remainingMs()) giveUp(`no time left for another attempt within the ${clock.timeoutMs / 1000} s step deadline`);
+        options.onRetry?.({ attempt, delayMs, error });
+        signal.throwIfAborted();
+        await sleep(delayMs, signal);
       }
-      const delayMs = retryAfterMs ?? backoffDelay(policy, attempt, options.random);
-      if (now() - started + delayMs > policy.maxElapsedMs) giveUp();
-      options.onRetry?.({ attempt, delayMs, error });
-      options.signal?.throwIfAborted();
-      await sleep(delayMs, options.signal);
     }
-  }
+  }, options.now);
 }
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {

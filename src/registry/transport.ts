@@ -14,6 +14,7 @@ import type { Action } from "./names.js";
 import type { SecretSet } from "./redact.js";
 import { redactUrl } from "./redact.js";
 import { errorFromResponse, type ErrorContext } from "./response-error.js";
+import { withStep } from "./deadline.js";
 import { RetrySignal, parseRetryAfter, retrying, type RetryInfo, type RetryPolicy } from "./retry.js";
 import type { RegistryError } from "./errors.js";
 
@@ -89,7 +90,8 @@ export class Transport {
 
   async send(req: RegistryRequest): Promise<HttpResponse> {
     const retryable = req.retry ?? this.policy.methods.includes(req.method);
-    if (!retryable) return this.#exchange(req);
+    const step = { target: this.target, step: req.repository ? `${req.step} (${req.repository})` : req.step };
+    if (!retryable) return withStep(this.policy.stepTimeoutMs, step, () => this.#exchange(req));
     return retrying(
       this.policy,
       async () => {
@@ -105,7 +107,11 @@ export class Transport {
         }
         return res;
       },
-      { signal: this.http.signal, onRetry: (info) => this.#o.onRetry?.({ ...info, step: req.step }) },
+      {
+        signal: this.http.signal,
+        step,
+        onRetry: (info) => this.#o.onRetry?.({ ...info, step: req.step }),
+      },
     );
   }
 

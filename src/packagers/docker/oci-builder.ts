@@ -76,6 +76,8 @@ export class OciBuilder {
     private readonly env: NodeJS.ProcessEnv,
     private readonly onProgress: ProgressListener = ignoreProgress,
     private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env)),
+    /** Registry step deadline (ms); undefined: the client's default. */
+    private readonly registry: { stepTimeoutMs?: number | undefined } = {},
   ) {}
 
   /**
@@ -226,6 +228,7 @@ export class OciBuilder {
       insecure,
       secure,
       keychain: new DockerKeychain({ env: this.env }),
+      ...(this.registry.stepTimeoutMs !== undefined ? { retry: { stepTimeoutMs: this.registry.stepTimeoutMs } } : {}),
       onProgress: (event) => this.onProgress(toProgress(event)),
     });
   }

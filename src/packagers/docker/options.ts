@@ -4,7 +4,7 @@ import { z } from "zod";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
-import { PackagerOptionsError } from "../../errors.js";
+import { ConfigError, PackagerOptionsError } from "../../errors.js";
 import { parsePlatform, type Platform } from "../../image/oci.js";
 import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../image/reference.js";
 import type { ProgressListener } from "../../progress.js";
@@ -37,8 +37,41 @@ export interface DockerPackagerOptions {
   /** `copy` (default): installed on this machine, copied in as their own layer. `inImage`: `RUN <install>` in the image. */
   dependencies?: "copy" | "inImage";
   onProgress?: ProgressListener;
+  /**
+   * Deadline of each registry step of the oci builder (resolve the base, push a blob, put a
+   * manifest …), in seconds of silence: a step fails once this long passes with no bytes moving.
+   * Default: $FLOWPACK_REGISTRY_TIMEOUT, else 30.
+   */
+  registryTimeout?: number;
   /** Environment for DOCKER_HOST, DOCKER_CONFIG, … Default process.env. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The longest registry step deadline accepted, in seconds (one hour). */
+const MAX_REGISTRY_TIMEOUT = 3600;
+const registryTimeoutSchema = z
+  .number()
+  .positive("must be > 0 seconds")
+  .max(MAX_REGISTRY_TIMEOUT, `must be at most ${MAX_REGISTRY_TIMEOUT} seconds`);
+const registryTimeoutEnvSchema = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/, "expected a number of seconds, e.g. 30 or 2.5")
+  .transform(Number)
+  .pipe(registryTimeoutSchema);
+
+/** The registry step deadline in ms: the option, else FLOWPACK_REGISTRY_TIMEOUT, else undefined (the client's default). */
+function registryTimeoutMs(option: number | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  if (option !== undefined) return option * 1000;
+  const raw = env.FLOWPACK_REGISTRY_TIMEOUT;
+  if (raw === undefined || raw === "") return undefined;
+  const parsed = registryTimeoutEnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`FLOWPACK_REGISTRY_TIMEOUT=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join("; ")}`, {
+      hint: `the registry step deadline in seconds, > 0 and ≤ ${MAX_REGISTRY_TIMEOUT} (default 30)`,
+    });
+  }
+  return parsed.data * 1000;
 }
 
 const TAG = new RegExp(`^${TAG_RULE}$`);
@@ -63,6 +96,7 @@ const optionsSchema = z.strictObject({
   tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
   dependencies: z.enum(["copy", "inImage"]).optional(),
   onProgress: z.function().optional(),
+  registryTimeout: registryTimeoutSchema.optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
 });
 
@@ -142,6 +176,8 @@ export interface ResolvedDockerOptions {
   tag: string | undefined;
   dependencies: "copy" | "inImage";
   onProgress: ProgressListener | undefined;
+  /** Registry step deadline (ms); undefined: the registry client's default. */
+  registryTimeoutMs: number | undefined;
   env: NodeJS.ProcessEnv;
 }
 
@@ -185,6 +221,7 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
       throw new PackagerOptionsError(`dockerfile: ${o.dockerfile} not found`);
     }
   }
+  const env = (o.env as NodeJS.ProcessEnv | undefined) ?? process.env;
   const baseImage = o.dockerfile ? undefined : (o.baseImage ?? (o.environment ?? undefined)?.defaultBaseImage() ?? `node:${process.versions.node.split(".")[0]}-bookworm-slim`);
   if (baseImage !== undefined) checkBaseImage(baseImage, builder);
   return {
@@ -201,6 +238,7 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
     tag: o.tag,
     dependencies: o.dependencies ?? "copy",
     onProgress: o.onProgress as ProgressListener | undefined,
-    env: (o.env as NodeJS.ProcessEnv | undefined) ?? process.env,
+    registryTimeoutMs: registryTimeoutMs(o.registryTimeout, env),
+    env,
   };
 }

@@ -68,7 +68,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const progress = o.onProgress ?? ignoreProgress;
     const platforms = o.platforms ?? [hostPlatform()];
     // Kept per packager, so that the builds of a `--watch` session reuse what they resolved.
-    const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress)) : undefined;
+    const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress, undefined, { stepTimeoutMs: o.registryTimeoutMs })) : undefined;
     // Labels for the image plan (with a Dockerfile of the user's there is none).
     const gitLabels = () => this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
     progress({ phase: "bundle", message: "bundling the flow" });

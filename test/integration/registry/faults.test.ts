@@ -12,9 +12,13 @@ import {
   anonymousKeychain,
   type ProgressEvent,
 } from "../../../src/registry/index.js";
+import { join } from "node:path";
+import { flowpack } from "../../helpers/cli.js";
+import { skopeoInspect } from "../../helpers/docker.js";
 import { startFaultProxy, type Fault, type FaultProxy } from "../../helpers/fault-proxy.js";
+import { example } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
-import { fastRetry, randomImage, uniqueRepo, type TestImage } from "./_fixtures.js";
+import { fastRetry, randomImage, tempDir, uniqueRepo, type TestImage } from "./_fixtures.js";
 
 const registry = services().FLOWPACK_TEST_REGISTRY;
 const direct = new RegistryClient({ host: registry, keychain: anonymousKeychain, retry: fastRetry });
@@ -118,5 +122,85 @@ describe.each(Object.entries(steps))("a fault at %s", (step, match) => {
     const rerun = await push(viaProxy(), repo, image);
     expect(rerun.digest).toBe(image.digest);
     await expectConsistent(repo, image, true);
+  });
+});
+
+/**
+ * A registry can refuse a manifest for a blob it has (its own race while a concurrent push links
+ * the same blob into the repository). The push re-checks the manifest's blobs, uploads what is
+ * missing and PUTs once more; a second refusal fails.
+ */
+describe("MANIFEST_BLOB_UNKNOWN at the manifest PUT", () => {
+  const blobUnknown = (digest: string): Fault => ({
+    kind: "status",
+    status: 400,
+    body: JSON.stringify({ errors: [{ code: "MANIFEST_BLOB_UNKNOWN", message: "blob unknown to registry", detail: digest }] }),
+  });
+  const manifestPut = { method: "PUT", path: /\/manifests\// };
+  /** The requests after the first manifest PUT, as "METHOD path" (digests kept, upload ids cut). */
+  const afterFirstPut = () => {
+    const first = proxy.requests.findIndex((r) => r.method === "PUT" && r.path.includes("/manifests/"));
+    return proxy.requests.slice(first + 1).map((r) => `${r.method} ${r.path.replace(/\/uploads\/.+$/, "/uploads/…")}${r.fault ? ` (${r.fault})` : ""}`);
+  };
+
+  it("once: the blobs are checked again and the manifest PUT again; the image is complete", async () => {
+    const repo = uniqueRepo("blob-race");
+    const image = randomImage([16 * 1024]);
+    proxy.reset();
+    proxy.inject({ ...manifestPut, fault: blobUnknown(image.layers[0]!.digest) });
+    const result = await push(viaProxy(), repo, image);
+    expect(result.digest).toBe(image.digest);
+    expect(proxy.requests.filter((r) => r.fault).map((r) => `${r.method} ${r.fault}`)).toEqual(["PUT status"]);
+    expect(afterFirstPut()).toEqual([
+      `HEAD /v2/${repo}/blobs/${image.config.digest}`,
+      `HEAD /v2/${repo}/blobs/${image.layers[0]!.digest}`,
+      `PUT /v2/${repo}/manifests/v1`,
+    ]);
+    await expectConsistent(repo, image, true);
+    expect((await skopeoInspect(`${registry}/${repo}:v1`)).Digest).toBe(image.digest);
+  });
+
+  it("once, with a blob really gone: it is uploaded again before the second PUT", async () => {
+    const repo = uniqueRepo("blob-race-gone");
+    const image = randomImage([16 * 1024]);
+    const layer = image.layers[0]!.digest;
+    proxy.reset();
+    proxy.inject({ ...manifestPut, fault: blobUnknown(layer) });
+    // The layer's 1st HEAD (before its upload) passes; the re-check and pushBlob's own HEAD say 404.
+    proxy.inject({ method: "HEAD", path: new RegExp(`/blobs/${layer}$`), nth: 2, times: 2, fault: { kind: "status", status: 404, body: "" } });
+    const result = await push(viaProxy(), repo, image);
+    expect(result.digest).toBe(image.digest);
+    expect(afterFirstPut()).toEqual([
+      `HEAD /v2/${repo}/blobs/${image.config.digest}`,
+      `HEAD /v2/${repo}/blobs/${layer} (status)`,
+      `HEAD /v2/${repo}/blobs/${layer} (status)`,
+      `POST /v2/${repo}/blobs/uploads/`,
+      `PUT /v2/${repo}/blobs/uploads/…`,
+      `PUT /v2/${repo}/manifests/v1`,
+    ]);
+    expect(result.bytesSent).toBe(2 * image.layers[0]!.size + image.config.size);
+    await expectConsistent(repo, image, true);
+  });
+
+  it("twice: flowpack package fails with exit 3 and says it re-checked and retried", async () => {
+    const out = tempDir("blob-race-cli");
+    try {
+      proxy.reset();
+      proxy.inject({ ...manifestPut, times: 2, fault: blobUnknown("sha256:0") });
+      const r = await flowpack(
+        [
+          "package", example("hello", "flow.ts"), "--packager", "docker", "--builder", "oci",
+          "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`,
+          "--registry", `http://${proxy.host}/flowpack-test/blob-race-${Date.now()}`, "-o", join(out.path, "m.json"),
+        ],
+        { timeoutMs: 90_000 },
+      );
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`registry ${proxy.host}: PUT /v2/\\S+/manifests/\\S+ answered 400 Bad Request: MANIFEST_BLOB_UNKNOWN`));
+      expect(r.stderr).toMatch(/\(again after re-checking the manifest's \d+ blobs\)/);
+      expect(proxy.requests.filter((q) => q.method === "PUT" && q.path.includes("/manifests/")).length).toBe(2);
+    } finally {
+      out.remove();
+    }
   });
 });

@@ -159,7 +159,8 @@ describe("retrying", () => {
 
   it("stops waiting when aborted", async () => {
     const controller = new AbortController();
-    const p = retryPolicy({ maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 });
+    // A step deadline longer than the wait, or the wait would not start at all.
+    const p = retryPolicy({ maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0, stepTimeoutMs: 120_000 });
     const run = retrying(p, () => Promise.reject(new RetrySignal(new Error("down"))), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error("cancelled")), 20);
     await expect(run).rejects.toThrow("cancelled");
