@@ -68,7 +68,7 @@ export {
 export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, JsonSchema } from "./flow/flow.js";
 export type { Logger, LogLevel, LogFields } from "./flow/logger.js";
 export type { Bundle, BundleOptions, ExternalDependency } from "./bundle/bundle.js";
-export type { Sha256Digest } from "./_internal/digest.js";
+export type { Sha256Digest } from "./oci/digest.js";
 export type { PackageManifest, ManifestType, PartialManifest } from "./manifest/registry.js";
 export type {
   DockerPackageManifest,

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import satisfies from "semver/functions/satisfies.js";
-import { sha256, type Sha256Digest } from "../_internal/digest.js";
+import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";

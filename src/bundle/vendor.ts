@@ -4,7 +4,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { z } from "zod";
-import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 

@@ -8,8 +8,8 @@ import { drained, verified } from "./streams.js";
 import { writeTar } from "./tar-output.js";
 import type { Image } from "./image.js";
 import type { Layer } from "./layer.js";
-import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
-import { familiarReference, parseReference } from "./reference.js";
+import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "../oci/media-types.js";
+import { familiarReference, parseReference } from "../oci/reference.js";
 
 /**
  * `docker save` format (what `docker load` and skopeo's `docker-archive:` read), after

@@ -7,7 +7,7 @@ import { createGunzip } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
 import { lstatOrUndefined, resolveWithin } from "./contain.js";
 import { UnsafeLayerEntryError } from "../errors.js";
-import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "./oci.js";
+import { isGzipLayerMediaType, isUncompressedLayerMediaType } from "../oci/media-types.js";
 import { drained } from "./streams.js";
 
 /**

@@ -5,7 +5,8 @@ import { ImageFormatError } from "../errors.js";
 import type { LayerCache} from "./layer-cache.js";
 import { entriesKey } from "./layer-cache.js";
 import type { Layer, LayerEntry } from "./layer.js";
-import { hostPlatform, type ImageConfig } from "./oci.js";
+import { hostPlatform } from "../oci/platform.js";
+import type { ImageConfig } from "../oci/image.js";
 import type { BaseImage } from "./image.js";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnode:x:1000:1000::/home/node:/sbin/nologin\n";

@@ -1,18 +1,9 @@
-import { sha256, type Sha256Digest } from "../_internal/digest.js";
+import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { ImageFormatError } from "../errors.js";
 import type { LayerInfo } from "./layer.js";
 import { sourceDateEpoch } from "./layer-writer.js";
-import {
-  canonicalJson,
-  isGzipLayerMediaType,
-  isUncompressedLayerMediaType,
-  MediaType,
-  type ContainerConfig,
-  type Descriptor,
-  type HistoryEntry,
-  type ImageConfig,
-  type ImageManifest,
-} from "./oci.js";
+import { canonicalJson, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig, type ImageManifest } from "../oci/image.js";
+import { isGzipLayerMediaType, isUncompressedLayerMediaType, MediaType } from "../oci/media-types.js";
 
 /**
  * Image assembly as a pure transform (go-containerregistry's `mutate`): base config + base layers,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
 

@@ -4,7 +4,7 @@ import { join, relative as relativeNative, resolve, sep } from "node:path";
 import { posix } from "node:path";
 import { resolveWithin, staysInside } from "./contain.js";
 import { LayerError } from "../errors.js";
-import { compareCodePoints } from "./oci.js";
+import { compareCodePoints } from "../oci/image.js";
 import type { BuildLayerOptions, BuiltLayer, LayerEntry, Owner } from "./layer.js";
 import { normaliseEntryPath } from "./layer-entries.js";
 import { buildLayer } from "./layer-writer.js";

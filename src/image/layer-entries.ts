@@ -1,5 +1,5 @@
 import { LayerError } from "../errors.js";
-import { compareCodePoints } from "./oci.js";
+import { compareCodePoints } from "../oci/image.js";
 import type { LayerEntry, Owner } from "./layer.js";
 
 /** Layer entries checked and planned: paths normalised, ids in range, parents added, sorted. */

@@ -5,11 +5,11 @@ import { resolve } from "node:path";
 import { Readable, Transform, Writable } from "node:stream";
 import { constants as zlibConstants, createGzip, type Gzip } from "node:zlib";
 import type { Header, Pack as TarPack } from "tar-stream";
-import type { Sha256Digest } from "../_internal/digest.js";
+import type { Sha256Digest } from "../oci/digest.js";
 import { LayerError } from "../errors.js";
 import { drained } from "./streams.js";
 import { writeTar } from "./tar-output.js";
-import { isGzipLayerMediaType, MediaType } from "./oci.js";
+import { isGzipLayerMediaType, MediaType } from "../oci/media-types.js";
 import type { BuildLayerOptions, BuiltLayer, LayerEntry, Owner } from "./layer.js";
 import { planEntries, type PlannedEntry } from "./layer-entries.js";
 

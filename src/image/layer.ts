@@ -3,8 +3,8 @@ import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import type { Sha256Digest } from "../_internal/digest.js";
-import { isGzipLayerMediaType, MediaType } from "./oci.js";
+import type { Sha256Digest } from "../oci/digest.js";
+import { isGzipLayerMediaType, MediaType } from "../oci/media-types.js";
 
 /**
  * Layers, after go-containerregistry's tiny interface: a digest (of the compressed blob), a diffID

@@ -4,28 +4,15 @@ import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { ImageLayoutError } from "../errors.js";
 import { imageFromParts, type Image } from "./image.js";
 import { fileLayer, type Layer } from "./layer.js";
 import { verified, verifiedStream } from "./streams.js";
-import {
-  canonicalJson,
-  checkConfigPlatform,
-  formatPlatform,
-  hostPlatform,
-  isImageIndexMediaType,
-  isImageManifestMediaType,
-  MediaType,
-  parseImageConfig,
-  parseImageIndex,
-  parseImageManifest,
-  platformMatches,
-  type Descriptor,
-  type ImageIndex,
-  type Platform,
-} from "./oci.js";
+import { canonicalJson, parseImageConfig, parseImageIndex, parseImageManifest, type Descriptor, type ImageIndex, type Platform } from "../oci/image.js";
+import { checkConfigPlatform, formatPlatform, hostPlatform, platformMatches } from "../oci/platform.js";
+import { isImageIndexMediaType, isImageManifestMediaType, MediaType } from "../oci/media-types.js";
 
 /**
  * OCI image layout directories (`oci-layout`, `index.json`, `blobs/sha256/<hex>`), after

@@ -1,18 +1,11 @@
 import { PassThrough, type Readable } from "node:stream";
-import type { Sha256Digest } from "../_internal/digest.js";
+import type { Sha256Digest } from "../oci/digest.js";
 import type { RegistryClient } from "../registry/client.js";
 import { ImageFormatError } from "../errors.js";
 import type { Layer } from "./layer.js";
-import {
-  checkConfigPlatform,
-  formatPlatform,
-  isImageIndexMediaType,
-  parseImageConfig,
-  parseImageIndex,
-  parseImageManifest,
-  platformMatches,
-  type Platform,
-} from "./oci.js";
+import { checkConfigPlatform, formatPlatform, platformMatches } from "../oci/platform.js";
+import { isImageIndexMediaType } from "../oci/media-types.js";
+import { parseImageConfig, parseImageIndex, parseImageManifest, type Platform } from "../oci/image.js";
 import { imageFromParts, type Image } from "./image.js";
 
 /** An image read from a registry: layers are fetched (and verified) only when opened. */

@@ -3,7 +3,7 @@
  * nothing a caller passes can escape its path segment, plus token-scope strings.
  */
 import { UsageError } from "../errors.js";
-import { PATH_COMPONENT_RULE, TAG_RULE } from "../image/reference.js";
+import { PATH_COMPONENT_RULE, TAG_RULE } from "../oci/reference.js";
 
 const COMPONENT = PATH_COMPONENT_RULE;
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);

@@ -3,7 +3,7 @@ import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
 import { readImageFromLayout } from "../image/layout.js";
-import { parseReference } from "../image/reference.js";
+import { parseReference } from "../oci/reference.js";
 import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/packager.js";

@@ -1,4 +1,4 @@
-import { isSha256Digest } from "../_internal/digest.js";
+import { isSha256Digest } from "../oci/digest.js";
 import { ManifestError } from "../errors.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 

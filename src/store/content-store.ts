@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { isSha256Digest, sha256, type Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { StoreError } from "../errors.js";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isValidFlowName } from "../../src/flow/name.js";
-import { formatReference, parseReference } from "../../src/image/reference.js";
+import { formatReference, parseReference } from "../../src/oci/reference.js";
 import { runImageName } from "../../src/run/docker.js";
 
 describe("runImageName", () => {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { dirname, join } from "node:path";
 import { bundleFlow, withSourceMapName } from "../../bundle/bundle.js";
 import { RUNNER_FILE, runnerBundle } from "../../bundle/runner.js";
-import { sha256 } from "../../_internal/digest.js";
+import { sha256 } from "../../oci/digest.js";
 import { writeOutputFile } from "../../_internal/fs.js";
 import { toJson } from "../../_internal/report.js";
 import type { Output } from "../output.js";

@@ -5,8 +5,9 @@ import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
 import { ConfigError, PackagerOptionsError } from "../../errors.js";
-import { parsePlatform, type Platform } from "../../image/oci.js";
-import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../image/reference.js";
+import { parsePlatform } from "../../oci/platform.js";
+import type { Platform } from "../../oci/image.js";
+import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../oci/reference.js";
 import type { ProgressListener } from "../../progress.js";
 
 export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { posix } from "node:path";
-import { sha256, type Sha256Digest } from "../../_internal/digest.js";
+import { sha256, type Sha256Digest } from "../../oci/digest.js";
 import { withSourceMapName, type Bundle } from "../../bundle/bundle.js";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";

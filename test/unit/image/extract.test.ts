@@ -7,7 +7,7 @@ import { pack as tarPack, type Header } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLayer } from "../../../src/image/layer-writer.js";
 import { extractLayers, type ExtractableLayer } from "../../../src/image/extract.js";
-import { MediaType } from "../../../src/image/oci.js";
+import { MediaType } from "../../../src/oci/media-types.js";
 import { UnsafeLayerEntryError } from "../../../src/errors.js";
 import { readAll } from "./helpers.js";
 

@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
 import { buildLayer } from "../../../src/image/layer-writer.js";
 import type { BuiltLayer } from "../../../src/image/layer.js";
-import type { ImageConfig } from "../../../src/image/oci.js";
+import type { ImageConfig } from "../../../src/oci/image.js";
 
 export const run = promisify(execFile);
 

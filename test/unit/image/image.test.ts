@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { assembleImage, baseImageAnnotations } from "../../../src/image/image.js";
 import { ImageFormatError } from "../../../src/errors.js";
-import { MediaType, parseImageConfig, parseImageManifest, type ImageConfig } from "../../../src/image/oci.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import { parseImageConfig, parseImageManifest, type ImageConfig } from "../../../src/oci/image.js";
 import type { LayerInfo } from "../../../src/image/layer.js";
 
 const d = (c: string) => `sha256:${c.repeat(64)}` as const;

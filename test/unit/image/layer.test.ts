@@ -7,7 +7,7 @@ import { bufferLayer, type LayerEntry } from "../../../src/image/layer.js";
 import { buildLayer, sourceDateEpoch } from "../../../src/image/layer-writer.js";
 import { layerFromDirectory } from "../../../src/image/layer-directory.js";
 import { LayerError } from "../../../src/errors.js";
-import { MediaType } from "../../../src/image/oci.js";
+import { MediaType } from "../../../src/oci/media-types.js";
 import { normaliseEntryPath } from "../../../src/image/layer-entries.js";
 import { gunzipSha256sum, readAll, run, sha256sum, tarItems } from "./helpers.js";
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, formatPlatform, hostPlatform, MediaType, ociArchitecture, parseImageConfig, parseImageIndex, parseImageManifest, parsePlatform, platformMatches } from "../../../src/image/oci.js";
+import { canonicalJson, parseImageConfig, parseImageIndex, parseImageManifest } from "../../../src/oci/image.js";
+import { formatPlatform, hostPlatform, ociArchitecture, parsePlatform, platformMatches } from "../../../src/oci/platform.js";
+import { MediaType } from "../../../src/oci/media-types.js";
 import { ImageFormatError } from "../../../src/errors.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { familiarReference, formatReference, isLoopbackHost, parseReference, registryHost, repository, withDigest, withTag } from "../../../src/image/reference.js";
+import { familiarReference, formatReference, isLoopbackHost, parseReference, registryHost, repository, withDigest, withTag } from "../../../src/oci/reference.js";
 import { ImageReferenceError } from "../../../src/errors.js";
 
 const HEX = "a".repeat(64);

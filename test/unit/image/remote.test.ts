@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assembleImage } from "../../../src/image/image.js";
 import { ImageFormatError } from "../../../src/errors.js";
-import { MediaType } from "../../../src/image/oci.js";
+import { MediaType } from "../../../src/oci/media-types.js";
 import { readRemoteImage } from "../../../src/image/remote.js";
 import type { RegistryClient } from "../../../src/registry/client.js";
 import { syntheticBase } from "./helpers.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { sha256 } from "../../../src/_internal/digest.js";
+import { sha256 } from "../../../src/oci/digest.js";
 import { assembleImage, type Image } from "../../../src/image/image.js";
 import { buildLayer } from "../../../src/image/layer-writer.js";
-import { canonicalJson } from "../../../src/image/oci.js";
+import { canonicalJson } from "../../../src/oci/image.js";
 import type { Layer } from "../../../src/image/layer.js";
 import { validateImage, validateRegistryImage } from "../../helpers/validate-image.js";
 import { readAll, syntheticBase } from "./helpers.js";

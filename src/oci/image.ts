@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { isSha256Digest } from "../_internal/digest.js";
+import { IMAGE_INDEX_MEDIA_TYPES, IMAGE_MANIFEST_MEDIA_TYPES, isImageIndexMediaType, isImageManifestMediaType } from "./media-types.js";
+import { isSha256Digest } from "./digest.js";
 import { ImageFormatError } from "../errors.js";
 
 /**
@@ -8,49 +9,6 @@ import { ImageFormatError } from "../errors.js";
  * answer with them. Schemas are loose (unknown fields are kept) so a base image's extra config
  * fields survive a rebuild unchanged.
  */
-
-export const MediaType = {
-  OCI_MANIFEST: "application/vnd.oci.image.manifest.v1+json",
-  OCI_INDEX: "application/vnd.oci.image.index.v1+json",
-  OCI_CONFIG: "application/vnd.oci.image.config.v1+json",
-  OCI_LAYER: "application/vnd.oci.image.layer.v1.tar",
-  OCI_LAYER_GZIP: "application/vnd.oci.image.layer.v1.tar+gzip",
-  OCI_LAYER_ZSTD: "application/vnd.oci.image.layer.v1.tar+zstd",
-  OCI_LAYER_NONDISTRIBUTABLE: "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  OCI_LAYER_NONDISTRIBUTABLE_GZIP: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  DOCKER_MANIFEST: "application/vnd.docker.distribution.manifest.v2+json",
-  DOCKER_MANIFEST_LIST: "application/vnd.docker.distribution.manifest.list.v2+json",
-  DOCKER_CONFIG: "application/vnd.docker.container.image.v1+json",
-  DOCKER_LAYER_GZIP: "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  DOCKER_FOREIGN_LAYER_GZIP: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-} as const;
-export type MediaType = (typeof MediaType)[keyof typeof MediaType];
-
-export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST];
-export const IMAGE_INDEX_MEDIA_TYPES: readonly string[] = [MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST];
-
-export function isImageManifestMediaType(mediaType: string | undefined): boolean {
-  return mediaType !== undefined && IMAGE_MANIFEST_MEDIA_TYPES.includes(mediaType);
-}
-
-export function isImageIndexMediaType(mediaType: string | undefined): boolean {
-  return mediaType !== undefined && IMAGE_INDEX_MEDIA_TYPES.includes(mediaType);
-}
-
-/** Layer media types whose blobs are gzip streams. */
-export function isGzipLayerMediaType(mediaType: string): boolean {
-  return (
-    mediaType === MediaType.OCI_LAYER_GZIP ||
-    mediaType === MediaType.OCI_LAYER_NONDISTRIBUTABLE_GZIP ||
-    mediaType === MediaType.DOCKER_LAYER_GZIP ||
-    mediaType === MediaType.DOCKER_FOREIGN_LAYER_GZIP
-  );
-}
-
-/** Layer media types whose blobs are plain tar streams (digest = diffID). */
-export function isUncompressedLayerMediaType(mediaType: string): boolean {
-  return mediaType === MediaType.OCI_LAYER || mediaType === MediaType.OCI_LAYER_NONDISTRIBUTABLE;
-}
 
 // ── schemas ─────────────────────────────────────────────────────────────────
 
@@ -214,93 +172,4 @@ function sortKeys(value: unknown): unknown {
 
 export function compareCodePoints(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-// ── platforms ───────────────────────────────────────────────────────────────
-
-const PLATFORM_PART = /^[a-z0-9][a-z0-9._-]*$/;
-
-/** `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7` → Platform. */
-export function parsePlatform(text: string): Platform {
-  const parts = text.trim().split("/");
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !PLATFORM_PART.test(p))) {
-    throw new ImageFormatError(`invalid platform ${JSON.stringify(text)}: expected os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8`);
-  }
-  const [os, architecture, variant] = parts as [string, string, string | undefined];
-  return variant === undefined ? { os, architecture } : { os, architecture, variant };
-}
-
-export function formatPlatform(platform: Platform): string {
-  return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ""}`;
-}
-
-/** Default variants, so `linux/arm64` and `linux/arm64/v8` compare equal. */
-function normalisedVariant(platform: Platform): string | undefined {
-  if (platform.variant) return platform.variant;
-  if (platform.architecture === "arm64") return "v8";
-  if (platform.architecture === "arm") return "v7";
-  return undefined;
-}
-
-/** True when an image for `candidate` runs on `wanted` (os, architecture and variant agree). */
-export function platformMatches(wanted: Platform, candidate: Platform): boolean {
-  return (
-    wanted.os === candidate.os &&
-    wanted.architecture === candidate.architecture &&
-    normalisedVariant(wanted) === normalisedVariant(candidate)
-  );
-}
-
-/** The platform an image's config says it is built for. */
-export function configPlatform(config: ImageConfig): Platform {
-  return config.variant === undefined ? { os: config.os, architecture: config.architecture } : { os: config.os, architecture: config.architecture, variant: config.variant };
-}
-
-/**
- * Refuses an image whose config is not for `wanted`: os and architecture must agree, and the
- * variant too when the config gives one. `what` names the image in the error.
- */
-export function checkConfigPlatform(config: ImageConfig, wanted: Platform, what: string): void {
-  const actual = configPlatform(config);
-  const matches = actual.variant === undefined ? actual.os === wanted.os && actual.architecture === wanted.architecture : platformMatches(wanted, actual);
-  if (!matches) {
-    throw new ImageFormatError(`${what} is built for ${formatPlatform(actual)}, not ${formatPlatform(wanted)}`, {
-      hint: `use a base image that has ${formatPlatform(wanted)} (a multi-platform index), or build for ${formatPlatform(actual)}`,
-    });
-  }
-}
-
-/** Node's `process.arch` → OCI (GOARCH) architecture names. */
-const ARCHITECTURES: Record<string, string> = {
-  x64: "amd64",
-  arm64: "arm64",
-  arm: "arm",
-  ia32: "386",
-  ppc64: "ppc64le",
-  s390x: "s390x",
-  riscv64: "riscv64",
-  loong64: "loong64",
-  mips: "mips",
-  mipsel: "mipsle",
-};
-
-export function ociArchitecture(nodeArch: string): string {
-  const arch = ARCHITECTURES[nodeArch];
-  if (arch === undefined) throw new ImageFormatError(`Node architecture ${JSON.stringify(nodeArch)} has no OCI name`);
-  return arch;
-}
-
-/**
- * The container platform matching this machine's CPU. The OS is `linux` unless given: flowpack
- * builds Linux images even on macOS and Windows hosts (which run them in a Linux VM).
- */
-export function hostPlatform(options: { os?: string; arch?: string; armVersion?: string | number } = {}): Platform {
-  const architecture = ociArchitecture(options.arch ?? process.arch);
-  const os = options.os ?? "linux";
-  if (architecture === "arm64") return { os, architecture, variant: "v8" };
-  if (architecture === "arm") {
-    const version = options.armVersion ?? (process.config.variables as { arm_version?: string | number }).arm_version ?? 7;
-    return { os, architecture, variant: `v${String(version)}` };
-  }
-  return { os, architecture };
 }

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { isSha256Digest, type Sha256Digest } from "../_internal/digest.js";
+import { isSha256Digest, type Sha256Digest } from "./digest.js";
 import { ImageReferenceError } from "../errors.js";
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, isLoopbackHostname, resolveEndpoint } from "../registry/host.js";
 
