@@ -52,6 +52,7 @@ export {
   ManifestError,
   StoreError,
   PackagerOptionsError,
+  DependencyFilesError,
   FlowRunError,
   InfrastructureError,
   DaemonUnreachableError,

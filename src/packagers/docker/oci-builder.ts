@@ -117,7 +117,7 @@ export class OciBuilder {
     const progress = this.onProgress;
     let dependencies: Layer | undefined;
     if (request.dependencyEntries.length > 0) {
-      const { layer, cached } = await this.cache.layer(entriesKey("dependencies", request.dependencyEntries), () => request.dependencyEntries);
+      const { layer, cached } = await this.cache.layer(entriesKey(`dependencies:${plan.dependencySelection}`, request.dependencyEntries), () => request.dependencyEntries);
       dependencies = layer;
       progress({ phase: "layer", message: `dependencies ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
     }
