@@ -86,7 +86,7 @@ const CREDENTIAL_FILES = new Set([
 const CREDENTIAL_PATTERNS: RegExp[] = [
   /^\.env($|\.|rc$)/, // .env, .env.local, .env.production, .envrc
   /\.env$/, // production.env
-  /^credentials(\.[a-z0-9.]+)?$/, // credentials, credentials.json, credentials.toml, credentials.tfrc.json (not credentials.js)
+  /^credentials(\.(json|ya?ml|toml|ini|xml|csv|txt|conf|cfg|env|tfrc\.json))?$/, // credentials, credentials.json, …; not credentials.js (code)
   /^secrets?\.(json|ya?ml|toml|ini|env|txt)$/,
   /^client_secret.*\.json$/, // Google OAuth client secrets
   /service[-_]?account.*\.json$/, // cloud service-account keys

@@ -1,13 +1,13 @@
-import { readdirSync, type Stats } from "node:fs";
+import { readdirSync } from "node:fs";
 import packlist from "npm-packlist";
 import { inNodeModules } from "../../_internal/fs.js";
 import { readPackage } from "../../bundle/packages.js";
 import { DependencyFilesError } from "../../errors.js";
 import { directoryEntries, type LayerEntry } from "../../image/layer.js";
-import { isSecretFolder, isSecretPath } from "./credentials.js";
+import { isSecretPath } from "./credentials.js";
 
 /**
- * How a package's files were chosen: `installed` — the folder as the registry delivered it (a real
+ * How a package's files are chosen: `installed` — the folder as the registry delivered it (a real
  * folder inside node_modules); `packed` — what `npm pack` would publish (workspace, linked and
  * `file:` packages: source folders, whose real path lies outside any node_modules).
  */
@@ -27,57 +27,53 @@ export function fileSelectionOf(realDir: string): FileSelection {
 
 /**
  * The layer entries of one package folder at `prefix`: its selection (see FileSelection), minus its
- * own node_modules (the closure places nested dependencies) and minus every credential file.
+ * own node_modules (the closure places nested dependencies) and minus every credential file. Only
+ * folders that hold a shipped file are entries, so no emptied credential folder is left behind.
  */
 export async function packageFiles(realDir: string, prefix: string): Promise<PackageFiles> {
   const selection = fileSelectionOf(realDir);
-  const packed = selection === "packed" ? await packedFiles(realDir) : undefined;
+  const candidates = selection === "packed" ? await packedFiles(realDir) : deliveredFiles(realDir);
+  const kept = new Set<string>();
   const leftOut: string[] = [];
-  const keep = (relativePath: string, stats: Stats): boolean => {
-    if (relativePath === "node_modules") return false;
-    if (stats.isDirectory()) {
-      if (packed && !packed.folders.has(relativePath)) return false;
-      if (!isSecretFolder(relativePath)) return true;
-      leftOut.push(...filesBelow(realDir, relativePath).filter((file) => !packed || packed.files.has(file)));
-      return false;
-    }
-    if (packed && !packed.files.has(relativePath)) return false;
-    if (!isSecretPath(relativePath)) return true;
-    leftOut.push(relativePath);
-    return false;
-  };
-  const { entries } = await directoryEntries(realDir, { prefix, filter: keep });
+  for (const file of candidates) {
+    if (isSecretPath(file)) leftOut.push(file);
+    else kept.add(file);
+  }
+  const folders = new Set<string>();
+  for (const file of kept) {
+    for (let slash = file.indexOf("/"); slash !== -1; slash = file.indexOf("/", slash + 1)) folders.add(file.slice(0, slash));
+  }
+  const { entries } = await directoryEntries(realDir, {
+    prefix,
+    filter: (relativePath, stats) => (stats.isDirectory() ? folders.has(relativePath) : kept.has(relativePath)),
+  });
   return { selection, entries, leftOut: leftOut.sort() };
 }
 
-/** The files `npm pack` would publish from `dir` (package.json `files`, .npmignore/.gitignore, npm's defaults), and their folders. */
-async function packedFiles(dir: string): Promise<{ files: Set<string>; folders: Set<string> }> {
+/** The files `npm pack` would publish from `dir`: package.json `files`, .npmignore/.gitignore, npm's defaults. */
+async function packedFiles(dir: string): Promise<string[]> {
   const pkg = readPackage(dir);
   if (!pkg) throw new DependencyFilesError(`cannot read ${dir}/package.json`, { hint: "a workspace or file: package needs a valid package.json" });
-  let list: string[];
   try {
-    list = await packlist({ path: dir, package: pkg.json, isProjectRoot: true, edgesOut: new Map() });
+    return await packlist({ path: dir, package: pkg.json, isProjectRoot: true, edgesOut: new Map() });
   } catch (error) {
     throw new DependencyFilesError(`cannot list the files ${pkg.name} publishes (in ${dir}): ${(error as Error).message}`, {
       hint: "check its package.json `files` and its .npmignore",
       cause: error,
     });
   }
-  const files = new Set(list);
-  const folders = new Set<string>();
-  for (const file of files) {
-    for (let slash = file.indexOf("/"); slash !== -1; slash = file.indexOf("/", slash + 1)) folders.add(file.slice(0, slash));
-  }
-  return { files, folders };
 }
 
-/** Regular files and symlinks below `relativePath` in `root` (POSIX paths relative to `root`); names only, nothing is read. */
-function filesBelow(root: string, relativePath: string): string[] {
+/** Every file and symlink in `root` but its own node_modules (POSIX paths relative to `root`); names only, nothing is read. */
+function deliveredFiles(root: string, relativeDir = ""): string[] {
   const found: string[] = [];
-  for (const entry of readdirSync(`${root}/${relativePath}`, { withFileTypes: true })) {
-    const path = `${relativePath}/${entry.name}`;
-    if (entry.isDirectory()) found.push(...filesBelow(root, path));
-    else found.push(path);
+  for (const entry of readdirSync(relativeDir ? `${root}/${relativeDir}` : root, { withFileTypes: true })) {
+    const path = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (path !== "node_modules") found.push(...deliveredFiles(root, path));
+    } else {
+      found.push(path);
+    }
   }
   return found;
 }
