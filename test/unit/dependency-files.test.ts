@@ -4,7 +4,9 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DependencyFilesError } from "../../src/errors.js";
 import type { ProgressEvent } from "../../src/progress.js";
-import { dependencyEntries, leftOutNotice } from "../../src/packagers/docker/dependencies.js";
+import { entriesKey } from "../../src/image/layer-cache.js";
+import { CREDENTIAL_RULES_VERSION } from "../../src/packagers/docker/credentials.js";
+import { DEPENDENCY_SELECTION, dependencyEntries, dependencyLayerKey, leftOutNotice } from "../../src/packagers/docker/dependencies.js";
 import { fileSelectionOf, packageFiles } from "../../src/packagers/docker/package-files.js";
 
 const work = mkdtempSync(join(tmpdir(), "flowpack-dependency-files-"));
@@ -95,5 +97,19 @@ describe("a dependency's files", () => {
   it("a source folder without a readable package.json is a DependencyFilesError", async () => {
     const dir = tree(join(work, "broken"), { "index.js": "" });
     await expect(packageFiles(dir, "app/node_modules/broken")).rejects.toBeInstanceOf(DependencyFilesError);
+  });
+});
+
+describe("the dependency layer's cache key and image inputs", () => {
+  const entries = [{ path: "opt/flowpack/node_modules/x/index.js", type: "file" as const, mode: 0o644, content: Buffer.from("1") }];
+
+  it("name the selection rule: a layer cached under another rule (or before there was one) is not reused", () => {
+    expect(dependencyLayerKey(DEPENDENCY_SELECTION, entries)).not.toBe(entriesKey("dependencies", entries));
+    expect(dependencyLayerKey(DEPENDENCY_SELECTION, entries)).not.toBe(dependencyLayerKey("installed-or-packed/credentials-1", entries));
+    expect(dependencyLayerKey(DEPENDENCY_SELECTION, entries)).toBe(dependencyLayerKey(DEPENDENCY_SELECTION, [...entries]));
+  });
+
+  it("the rule's version follows the credential list's", () => {
+    expect(DEPENDENCY_SELECTION).toContain(`credentials-${CREDENTIAL_RULES_VERSION}`);
   });
 });

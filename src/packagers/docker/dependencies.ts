@@ -1,5 +1,6 @@
 import { relativePosix } from "../../_internal/fs.js";
 import type { InstalledPackage } from "../../environment/node.js";
+import { entriesKey } from "../../image/layer-cache.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
 import { CREDENTIAL_RULES_VERSION } from "./credentials.js";
@@ -11,6 +12,14 @@ import { packageFiles } from "./package-files.js";
  * so a layer built under an older rule (perhaps holding credentials) is never reused.
  */
 export const DEPENDENCY_SELECTION = `installed-or-packed/credentials-${CREDENTIAL_RULES_VERSION}`;
+
+/**
+ * The layer cache key of a dependency layer: its entries (paths, modes, each file's path, size and
+ * mtime) and the selection rule that picked them, so a layer cached under another rule is rebuilt.
+ */
+export function dependencyLayerKey(selection: string, entries: readonly LayerEntry[]): string {
+  return entriesKey(`dependencies:${selection}`, entries);
+}
 
 export interface DependencyEntriesOptions {
   /** Named in notices: where each package's folder is, relative to it. */
