@@ -96,6 +96,11 @@ export class PackagerOptionsError extends FlowpackError {
   override readonly code = "PACKAGER_OPTIONS_INVALID";
 }
 
+/** A dependency's folder whose published files cannot be listed (unreadable package.json, bad `files`). */
+export class DependencyFilesError extends FlowpackError {
+  override readonly code = "DEPENDENCY_FILES_INVALID";
+}
+
 // image model: bad input too (I/O failures underneath keep their Node error as `cause`)
 
 /** An image reference that breaks a rule of the reference grammar; the message names the rule. */

@@ -53,6 +53,7 @@ export {
   ManifestError,
   StoreError,
   PackagerOptionsError,
+  DependencyFilesError,
   FlowRunError,
   InfrastructureError,
   DaemonUnreachableError,

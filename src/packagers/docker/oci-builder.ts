@@ -21,6 +21,7 @@ import { RegistryClient } from "../../registry/client.js";
 import { DockerKeychain } from "../../registry/keychain.js";
 import type { ProgressEvent as RegistryProgress } from "../../registry/progress.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
+import { dependencyLayerKey } from "./dependencies.js";
 import type { RegistryTarget } from "./options.js";
 import type { ImagePlan } from "./plan.js";
 
@@ -122,7 +123,7 @@ export class OciBuilder {
     const progress = this.onProgress;
     let dependencies: Layer | undefined;
     if (request.dependencyEntries.length > 0) {
-      const { layer, cached } = await this.cache.layer(entriesKey("dependencies", request.dependencyEntries), () => request.dependencyEntries);
+      const { layer, cached } = await this.cache.layer(dependencyLayerKey(plan.dependencySelection, request.dependencyEntries), () => request.dependencyEntries);
       dependencies = layer;
       progress({ phase: "layer", message: `dependencies ${short(layer.digest)} (${cached ? "cached" : "built"}, ${layer.size} bytes)` });
     }

@@ -178,7 +178,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
       const pkg = readPackage(d.dir);
       return pkg !== undefined && isNativePackage(pkg);
     });
-    return { plan, entries: await dependencyEntries(plan.dependencies, plan.appDir), nativeDependencies: nativeDependencies.map((d) => d.name) };
+    return { plan, entries: await dependencyEntries(plan.dependencies, plan.appDir, { projectRoot: bundle.projectRoot, onProgress: o.onProgress }), nativeDependencies: nativeDependencies.map((d) => d.name) };
   }
 
   /** Keeps a local name for the image, pushes it when a registry is given; returns the manifest's image. */

@@ -8,6 +8,7 @@ import type { LayerEntry } from "../../image/layer.js";
 import { redactUrl } from "../../registry/redact.js";
 import { RUNNER_ENV } from "../../manifest/runner-env.js";
 import { RUNNER_FILE } from "../../bundle/runner.js";
+import { DEPENDENCY_SELECTION } from "./dependencies.js";
 
 /** Where flowpack's own runner lives in every image. */
 export const RUNNER_DIR = "/opt/flowpack";
@@ -35,6 +36,8 @@ export interface ImagePlan {
   dependencies: InstalledPackage[];
   /** `inImage`: the image installs the dependencies itself (needs network during the build). */
   dependencyMode: "copy" | "inImage";
+  /** The rule that picks the dependency layer's files (see DEPENDENCY_SELECTION): part of the image's inputs and of the layer's cache key. */
+  dependencySelection: string;
   installCommands: string[][];
   env: Record<string, string>;
   entrypoint: string[];
@@ -108,6 +111,7 @@ export function planImage(input: PlanInput): ImagePlan {
     appFiles,
     dependencies: input.dependencyMode === "copy" ? input.dependencies : [],
     dependencyMode: input.dependencyMode,
+    dependencySelection: DEPENDENCY_SELECTION,
     installCommands,
     env,
     entrypoint: ["node", `${RUNNER_DIR}/${RUNNER_FILE}`],
