@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Sha256Digest } from "../../_internal/digest.js";
 import { defaultCacheDir } from "../../_internal/cache-dir.js";
+import { onPath } from "../../_internal/fs-errors.js";
 import { sha256 } from "../../_internal/digest.js";
 import { connectDaemon } from "../../engine/client.js";
 import { DaemonUnreachableError, PackagerOptionsError } from "../../errors.js";
@@ -18,7 +19,7 @@ import { RegistryClient } from "../../registry/client.js";
 import { DockerKeychain } from "../../registry/keychain.js";
 import type { ProgressEvent as RegistryProgress } from "../../registry/progress.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
-import type { RegistryTarget } from "./options.js";
+import { DOCKER_ARCHIVE_ROLE, OCI_LAYOUT_ROLE, type RegistryTarget } from "./options.js";
 import type { ImagePlan } from "./plan.js";
 
 /** Where the image goes. Several may be given; at least one is needed. */
@@ -74,7 +75,7 @@ export class OciBuilder {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly onProgress: ProgressListener = ignoreProgress,
-    private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env)),
+    private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env), (message) => onProgress({ phase: "warning", message })),
   ) {}
 
   /**
@@ -170,7 +171,7 @@ export class OciBuilder {
     }
     if (outputs.ociLayout) {
       const dir = resolve(outputs.ociLayout);
-      await writeImageToLayout(dir, first.image, { refName: request.tag });
+      await onPath(dir, OCI_LAYOUT_ROLE, () => writeImageToLayout(dir, first.image, { refName: request.tag }));
       progress({ phase: "write", message: `OCI layout ${dir} (${request.tag})` });
       image ??= `oci:${dir}@${digest}`;
     }
@@ -180,7 +181,7 @@ export class OciBuilder {
     }
     if (outputs.dockerArchive) {
       const file = resolve(outputs.dockerArchive);
-      await writeDockerArchive(first.image, file, { repoTags: [request.localName] });
+      await onPath(file, DOCKER_ARCHIVE_ROLE, () => writeDockerArchive(first.image, file, { repoTags: [request.localName] }));
       progress({ phase: "write", message: `docker archive ${file}` });
       image ??= `docker-archive:${file}@${first.image.configDigest}`;
     }
