@@ -8,33 +8,34 @@ import { errnoError, fileSystemError, type PathRole } from "./fs-errors.js";
  * A path that passes may still fail later (the disk fills up); the writers handle that.
  */
 
-/** `file` can be written: it is not a folder, and its folder exists, is a folder and is writable. */
+/**
+ * `file` can be written: it is not a folder, and its folder is a writable folder or can be made
+ * (the writers create missing folders, as `--output` always did).
+ */
 export function checkOutputFile(file: string, role: PathRole): void {
   const target = resolve(file);
   guard(target, role, () => {
     if (probe(target)?.isDirectory()) throw errnoError("EISDIR", target);
-    const folder = dirname(target);
-    const info = probe(folder);
-    if (!info) throw errnoError("ENOENT", folder);
-    if (!info.isDirectory()) throw errnoError("ENOTDIR", folder);
-    accessSync(folder, constants.W_OK | constants.X_OK);
+    checkCreatable(dirname(target));
   });
 }
 
 /** `dir` is a writable folder, or can be made: its nearest existing ancestor is a writable folder. */
 export function checkOutputFolder(dir: string, role: PathRole): void {
   const target = resolve(dir);
-  guard(target, role, () => {
-    let at = target;
-    let info = probe(at);
-    while (!info && dirname(at) !== at) {
-      at = dirname(at);
-      info = probe(at);
-    }
-    if (!info) return;
-    if (!info.isDirectory()) throw errnoError("ENOTDIR", at);
-    accessSync(at, constants.W_OK | constants.X_OK);
-  });
+  guard(target, role, () => checkCreatable(target));
+}
+
+function checkCreatable(dir: string): void {
+  let at = dir;
+  let info = probe(at);
+  while (!info && dirname(at) !== at) {
+    at = dirname(at);
+    info = probe(at);
+  }
+  if (!info) return;
+  if (!info.isDirectory()) throw errnoError("ENOTDIR", at);
+  accessSync(at, constants.W_OK | constants.X_OK);
 }
 
 /** The path's stats, or undefined when nothing is there; other faults (ENOTDIR, ENAMETOOLONG, EACCES) are thrown. */
