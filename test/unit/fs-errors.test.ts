@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Pack } from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { errnoError, fileSystemError } from "../../src/_internal/fs-errors.js";
 import { checkOutputFile, checkOutputFolder } from "../../src/_internal/path-checks.js";
@@ -75,7 +76,7 @@ describe("writeTar to a file", () => {
   it("removes its temporary when the rename fails (a folder in the way)", async () => {
     const dir = join(work, "in-the-way");
     mkdirSync(join(dir, "image.tar"), { recursive: true });
-    const produce = async (pack: import("tar-stream").Pack) => {
+    const produce = async (pack: Pack) => {
       pack.entry({ name: "a", size: 1 }, Buffer.from("a"));
       pack.finalize();
     };
