@@ -15,6 +15,7 @@ import { services } from "../helpers/services.js";
 const work = mkdtempSync(join(tmpdir(), "flowpack-fs-faults-"));
 const hello = example("hello", "flow.ts");
 const env: NodeJS.ProcessEnv = { FLOWPACK_CACHE_DIR: join(work, "cache"), DOCKER_CONFIG: join(work, "no-docker-config") };
+afterAll(() => rmSync(work, { recursive: true, force: true })); // after the disks are unmounted (their describe's afterAll)
 const oci = () => ["--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`, "-q"];
 
 /** Files and folders under `dir` that a failed or finished command must not leave behind. */
