@@ -192,3 +192,34 @@ export class InterruptedError extends FlowpackError {
   override readonly code = "INTERRUPTED";
   override readonly exitCode = 130;
 }
+
+// ── file-system faults (exit 2: the path given is wrong · exit 3: the machine is) ─────────────
+
+/**
+ * A file-system call failed on a path the user gave or a path flowpack owns. `path` is the path as
+ * the user knows it (the output, the store, the cache, the temporary folder), `errno` Node's code
+ * (`ENOSPC`, `ENOTDIR`, …). `code` is stable per cause: FS_NOT_A_DIRECTORY, FS_IS_A_DIRECTORY,
+ * FS_NAME_TOO_LONG, FS_PERMISSION_DENIED, FS_EXISTS, FS_NOT_FOUND (exit 2, FileSystemPathError);
+ * FS_NO_SPACE, FS_READ_ONLY, FS_TOO_MANY_OPEN_FILES, FS_IO, FS_PERMISSION_DENIED on a path flowpack
+ * owns (exit 3, FileSystemFaultError). `fileSystemError()` in `_internal/fs-errors.ts` makes them.
+ */
+export class FileSystemError extends FlowpackError {
+  override readonly code: string;
+  readonly path: string;
+  readonly errno: string | undefined;
+
+  constructor(message: string, options: FlowpackErrorOptions & { code: string; path: string; errno?: string }) {
+    super(message, options);
+    this.code = options.code;
+    this.path = options.path;
+    this.errno = options.errno;
+  }
+}
+
+/** The path cannot be used as given: not a folder, a folder, too long, no permission, in the way, missing parent. */
+export class FileSystemPathError extends FileSystemError {}
+
+/** The machine cannot complete the work: disk full, read-only file system, out of file handles, I/O error. */
+export class FileSystemFaultError extends FileSystemError {
+  override readonly exitCode = 3;
+}

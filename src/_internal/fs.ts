@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, relative, sep } from "node:path";
-import { UsageError } from "../errors.js";
+import { onPath, type PathRole } from "./fs-errors.js";
 
 /** `to` relative to `from`, with POSIX separators (how bundles, manifests and images name files). */
 export function relativePosix(from: string, to: string): string {
@@ -15,21 +15,19 @@ export function inNodeModules(path: string): boolean {
 
 /**
  * Writes `data` to `path` so that readers see either the old file or the whole new one:
- * a temporary sibling is written and flushed, then renamed over the target.
+ * a temporary sibling is written and flushed, then renamed over the target. The temporary is
+ * removed on every failure (a full disk, a folder in the way of the target).
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   const handle = await open(temporary, "wx", 0o644);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
@@ -38,30 +36,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 }
 
 /**
- * Writes a file the user asked for (`--output`): its folder is created when missing, and a failure
- * is a UsageError naming the path and the reason, not an internal error about a temporary file.
+ * Writes a file the user asked for (`bundle -o`): its folder is created when missing, and a
+ * failure is a FileSystemError naming the path and the reason, not an internal error about a
+ * temporary file.
  */
-export async function writeOutputFile(path: string, data: Uint8Array | string): Promise<void> {
-  try {
+export async function writeOutputFile(path: string, data: Uint8Array | string, role: PathRole = { action: "write the file", owner: "user" }): Promise<void> {
+  await onPath(path, role, async () => {
     await mkdir(dirname(path), { recursive: true });
     await writeFileAtomic(path, data);
-  } catch (error) {
-    throw new UsageError(`cannot write ${path}: ${reasonOf(error)}`, { cause: error });
-  }
-}
-
-const REASONS: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EEXIST: "a file is in the way of its folder",
-  ENOTDIR: "a parent is not a folder",
-  EISDIR: "it is a folder",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-};
-
-function reasonOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return (code && REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
+  });
 }

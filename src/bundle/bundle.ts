@@ -90,7 +90,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
   let built: { result: BuildOutput; vendor: VendorModule | undefined; notes: string[] };
   if (options.vendor) {
     try {
-      built = { ...(await vendoredBuild(context, realEntry, options.vendor === true ? undefined : options.vendor.cacheDir)), notes: [] };
+      built = await vendoredBuild(context, realEntry, options.vendor === true ? undefined : options.vendor.cacheDir);
     } catch (error) {
       if (!(error instanceof BundleError)) throw error;
       // Vendoring is only a way to bundle faster: when it fails, one self-contained file (whose own
@@ -208,7 +208,7 @@ async function runBuild(context: BuildContext, build: esbuild.BuildOptions, mode
  * taken from the cache or built, and the pass runs again. The result depends only on the inputs,
  * never on what was built before.
  */
-async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir: string | undefined): Promise<{ result: BuildOutput; vendor: VendorModule | undefined }> {
+async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir: string | undefined): Promise<{ result: BuildOutput; vendor: VendorModule | undefined; notes: string[] }> {
   const cache = new VendorCache(join(cacheDir ?? defaultCacheDir(), "vendor"));
   const settings = { target: context.target, external: [...context.userExternal].sort() };
   const entry = { projectRoot: context.projectRoot, entry: realEntry, settings };
@@ -232,7 +232,7 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
       const pending = pass(candidate);
       const unchanged = candidate ? candidate.unchanged() : true; // while esbuild works
       const attempt = await pending;
-      if (unchanged && same(attempt.ids, previous)) return { result: attempt.result, vendor: candidate && adopt(context, candidate) };
+      if (unchanged && same(attempt.ids, previous)) return { result: attempt.result, vendor: candidate && adopt(context, candidate), notes: cache.warnings };
     }
   }
   const seen = new Set<string>();
@@ -241,7 +241,7 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
   const vendor = ids.length > 0 ? await vendorModule(context, cache, ids, settings) : undefined;
   const final = await pass(vendor);
   await cache.rememberIds(entry, ids);
-  return { result: final.result, vendor };
+  return { result: final.result, vendor, notes: cache.warnings };
 }
 
 /** The vendor module for `ids`: cached, or built from a generated entry that requires each of them. */

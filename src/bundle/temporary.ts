@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { fileSystemError, onPath } from "../_internal/fs-errors.js";
 import { importScript } from "../_internal/import-module.js";
+import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
 import { VENDOR_FILE } from "./vendor.js";
 
@@ -42,12 +44,15 @@ export class BundleImporter {
   async import(bundle: LoadableBundle): Promise<Record<string, unknown>> {
     this.dir ??= temporaryFolder(bundle.projectRoot);
     const root = await this.dir;
-    const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
-    // A private, fresh folder that is removed afterwards: plain writes, no fsync.
-    const name = this.count++ === 0 ? BUNDLE_FILE : `flow-${this.count}.mjs`;
-    const file = join(folder, name);
-    if (bundle.map) await writeFile(`${file}.map`, bundle.map);
-    await writeFile(file, name === BUNDLE_FILE ? bundle.code : withSourceMapName(bundle.code, `${name}.map`));
+    const file = await onPath(root, TEMPORARY_ROLE, async () => {
+      const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
+      // A private, fresh folder that is removed afterwards: plain writes, no fsync.
+      const name = this.count++ === 0 ? BUNDLE_FILE : `flow-${this.count}.mjs`;
+      const path = join(folder, name);
+      if (bundle.map) await writeFile(`${path}.map`, bundle.map);
+      await writeFile(path, name === BUNDLE_FILE ? bundle.code : withSourceMapName(bundle.code, `${name}.map`));
+      return path;
+    });
     // Errors name the user's entry file (the temporary file is gone by the time anyone reads them).
     return importScript(file, bundle.entry === undefined ? file : entryLabel(bundle.projectRoot, bundle.entry));
   }
@@ -81,6 +86,12 @@ function entryLabel(projectRoot: string, entry: string): string {
   return relativePath && !relativePath.startsWith("..") && !isAbsolute(relativePath) ? relativePath : absolute;
 }
 
+const TEMPORARY_ROLE = { action: "write the bundle into its temporary folder", owner: "flowpack", hint: "free some space in the project's node_modules/.cache" } as const;
+
+/**
+ * `bundle-<pid>.<host>-XXXXXX` under the first base that works; folders of runs that were killed
+ * (their pid is gone) are removed first, so a kill -9 leaves nothing behind for good.
+ */
 async function temporaryFolder(projectRoot: string): Promise<string> {
   const bases = [join(defaultCacheDir(), "bundles")];
   if (existsSync(join(projectRoot, "package.json"))) bases.unshift(join(projectRoot, "node_modules", ".cache", "flowpack"));
@@ -88,10 +99,10 @@ async function temporaryFolder(projectRoot: string): Promise<string> {
   for (const base of bases) {
     try {
       await mkdir(base, { recursive: true });
-      return await mkdtemp(join(base, "bundle-"));
+      return await makeOwnedTempDir(base, "bundle-");
     } catch (error) {
       failure ??= error; // not writable: try the next place
     }
   }
-  throw new Error(`no writable folder for a temporary bundle (tried ${bases.join(", ")}): ${(failure as Error).message}`);
+  throw fileSystemError(failure, bases[0]!, { action: "make a temporary folder for the bundle", owner: "flowpack", hint: `tried ${bases.join(", ")}` });
 }

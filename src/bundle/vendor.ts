@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { z } from "zod";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import { cacheWarning, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 
@@ -109,7 +110,17 @@ const verified = new Map<string, { written: number; record: VendorRecord; code: 
  * `entries/<key>.json` remembers which modules an entry's last build vendored.
  */
 export class VendorCache {
+  /** What went wrong with the folder, once per process (see cacheWarning): the bundle's warnings carry it. */
+  readonly warnings: string[] = [];
+
   constructor(readonly dir: string) {}
+
+  /** A write failed: only slower next time, but an unusable folder is worth one warning. */
+  private failed(error: unknown): void {
+    if (!isCacheFault(error, this.dir)) return;
+    const warning = cacheWarning(dirname(this.dir), error);
+    if (warning) this.warnings.push(warning);
+  }
 
   /** The vendored module ids of this entry's last build, if any. */
   async lastIds(entry: unknown): Promise<string[] | undefined> {
@@ -125,8 +136,8 @@ export class VendorCache {
       await mkdir(join(this.dir, "entries"), { recursive: true });
       await writeFileAtomic(join(this.dir, "entries", `${keyOf(entry)}.json`), JSON.stringify({ ids }));
       await prune(join(this.dir, "entries"), KEEP_ENTRIES, (name) => join(this.dir, "entries", name));
-    } catch {
-      // only slower next time
+    } catch (error) {
+      this.failed(error); // only slower next time
     }
   }
 
@@ -153,7 +164,7 @@ export class VendorCache {
       inputs: inputsOf(built.metafile, key.projectRoot),
       extra: built.extra,
     };
-    await this.write(this.folder(key), record, code, map).catch(() => undefined); // a cache that cannot be written is only slower
+    await this.write(this.folder(key), record, code, map).catch((error: unknown) => this.failed(error)); // a cache that cannot be written is only slower
     return moduleOf<T>({ record, code, map }, false);
   }
 
@@ -192,10 +203,15 @@ export class VendorCache {
   }
 
   private async write(folder: string, record: VendorRecord, code: Buffer, map: Buffer): Promise<void> {
-    await mkdir(folder, { recursive: true });
-    await writeFileAtomic(join(folder, VENDOR_FILE), code);
-    await writeFileAtomic(join(folder, `${VENDOR_FILE}.map`), map);
-    await writeFileAtomic(join(folder, "record.json"), JSON.stringify(record)); // last: it vouches for the files
+    try {
+      await mkdir(folder, { recursive: true });
+      await writeFileAtomic(join(folder, VENDOR_FILE), code);
+      await writeFileAtomic(join(folder, `${VENDOR_FILE}.map`), map);
+      await writeFileAtomic(join(folder, "record.json"), JSON.stringify(record)); // last: it vouches for the files
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true }).catch(() => undefined); // no half-written entry stays
+      throw error;
+    }
     const modules = join(this.dir, "modules");
     await prune(modules, KEEP_MODULES, (name) => join(modules, name, "record.json"));
   }

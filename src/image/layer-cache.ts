@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { cacheWarning, defaultCacheDir, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
@@ -26,7 +26,14 @@ const infoSchema = z.strictObject({
  * content, and processes building the same key at once never write into the same file.
  */
 export class LayerCache {
-  constructor(readonly dir: string = defaultCacheDir()) {}
+  /** Set once the folder turned out unusable: layers are then built in memory, uncached. */
+  private unusable = false;
+
+  /** `onWarning` hears, once, that the folder cannot be used (a file in its place, a full disk). */
+  constructor(
+    readonly dir: string = defaultCacheDir(),
+    private readonly onWarning: (message: string) => void = () => undefined,
+  ) {}
 
   /**
    * The cached layer for `key`, or a freshly built one (then cached). The build options that change
@@ -38,23 +45,29 @@ export class LayerCache {
     const resolved: BuildLayerOptions = { ...options, ...shape };
     const fullKey = JSON.stringify({ key, mtime: shape.mtime, compressionLevel: shape.compressionLevel, mediaType: shape.mediaType, parentOwner: shape.parentOwner });
     const id = sha256(fullKey).slice("sha256:".length);
+    const uncached = async () => ({ layer: await buildLayer(await entries(), resolved), cached: false });
+    if (this.unusable) return uncached();
     const record = join(this.dir, "layers", `${id}.json`);
     const cached = await this.read(record);
     if (cached) return { layer: cached, cached: true };
 
-    await mkdir(join(this.dir, "layers", "blobs"), { recursive: true });
     const temporary = join(this.dir, "layers", "blobs", `${id}.${randomBytes(6).toString("hex")}.building`);
-    let info: z.infer<typeof infoSchema>;
     try {
+      await mkdir(join(this.dir, "layers", "blobs"), { recursive: true });
       const built = await buildLayer(await entries(), { ...resolved, output: { file: temporary } });
-      info = { digest: built.digest, diffId: built.diffId, size: built.size, mediaType: built.mediaType };
+      const info = { digest: built.digest, diffId: built.diffId, size: built.size, mediaType: built.mediaType };
       await rename(temporary, this.blobPath(built.digest));
+      await writeFileAtomic(record, JSON.stringify(info));
+      return { layer: this.cachedLayer(info), cached: false };
     } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
+      await rm(temporary, { force: true }).catch(() => undefined); // (ENOTDIR when the folder is a file)
+      if (!isCacheFault(error, this.dir)) throw error;
+      // A cache only makes builds faster: say so once, and build without it from now on.
+      this.unusable = true;
+      const warning = cacheWarning(this.dir, error);
+      if (warning) this.onWarning(warning);
+      return uncached();
     }
-    await writeFileAtomic(record, JSON.stringify(info));
-    return { layer: this.cachedLayer(info), cached: false };
   }
 
   private blobPath(digest: string): string {

@@ -80,28 +80,30 @@ async function blobExists(path: string, size?: number): Promise<boolean> {
   }
 }
 
-/** Writes bytes as a blob (skipped when already present). */
-export async function writeBlob(layoutDir: string, bytes: Uint8Array): Promise<{ digest: Sha256Digest; size: number }> {
+/** Writes bytes as a blob (skipped when already present; `written` says which). */
+export async function writeBlob(layoutDir: string, bytes: Uint8Array): Promise<{ digest: Sha256Digest; size: number; written: boolean }> {
   const digest = sha256(bytes);
   const path = blobPath(layoutDir, digest);
-  if (!(await blobExists(path, bytes.length))) {
+  const written = !(await blobExists(path, bytes.length));
+  if (written) {
     await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
     await writeFileAtomic(path, bytes);
   }
-  return { digest, size: bytes.length };
+  return { digest, size: bytes.length, written };
 }
 
 /**
  * Streams a blob into the layout, checking it hashes to `expected.digest` and has `expected.size`
- * bytes before it becomes visible. Skipped when a blob of that digest and size is already there.
+ * bytes before it becomes visible. Skipped when a blob of that digest and size is already there
+ * (then false is returned).
  */
 export async function writeBlobStream(
   layoutDir: string,
   open: () => Readable,
   expected: { digest: string; size: number },
-): Promise<void> {
+): Promise<boolean> {
   const path = blobPath(layoutDir, expected.digest);
-  if (await blobExists(path, expected.size)) return;
+  if (await blobExists(path, expected.size)) return false;
   await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   try {
@@ -120,6 +122,7 @@ export async function writeBlobStream(
     await rm(temporary, { force: true });
     throw error;
   }
+  return true;
 }
 
 export interface WriteLayoutOptions {
@@ -131,7 +134,9 @@ export interface WriteLayoutOptions {
 
 /**
  * Writes an image (layers, config, manifest) into the layout and adds it to `index.json`, with the
- * image's platform and its ref name. Returns the index descriptor.
+ * image's platform and its ref name. Returns the index descriptor. On failure (a full disk) what
+ * this call added is removed again: the folders it created, else the blobs it wrote (and the
+ * layout files, when the folder was not a layout before); index.json is written last.
  */
 export async function writeImageToLayout(layoutDir: string, image: Image<Layer>, options: WriteLayoutOptions = {}): Promise<Descriptor> {
   const dir = resolve(layoutDir);
@@ -143,16 +148,38 @@ export async function writeImageToLayout(layoutDir: string, image: Image<Layer>,
   if (image.layers.length !== image.manifest.layers.length) {
     throw new ImageLayoutError(`image has ${image.layers.length} layers but its manifest lists ${image.manifest.layers.length}`);
   }
+  const hadMarker = await blobExists(join(dir, OCI_LAYOUT_FILE));
+  const createdTop = await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+  const written: string[] = [];
+  try {
+    return await writeImage(dir, image, options, written);
+  } catch (error) {
+    if (createdTop !== undefined && (createdTop === dir || !createdTop.startsWith(`${dir}/`))) {
+      await rm(createdTop, { recursive: true, force: true });
+    } else {
+      for (const path of written) await rm(path, { force: true });
+      if (!hadMarker) {
+        for (const name of [OCI_LAYOUT_FILE, "index.json"]) await rm(join(dir, name), { force: true });
+        if (createdTop !== undefined) await rm(createdTop, { recursive: true, force: true });
+      }
+    }
+    throw error;
+  }
+}
+
+async function writeImage(dir: string, image: Image<Layer>, options: WriteLayoutOptions, written: string[]): Promise<Descriptor> {
   await initLayout(dir);
   for (const [i, layer] of image.layers.entries()) {
     const described = image.manifest.layers[i]!;
     if (described.digest !== layer.digest || described.size !== layer.size) {
       throw new ImageLayoutError(`layer ${i} is ${layer.digest} (${layer.size} bytes) but the manifest says ${described.digest} (${described.size} bytes)`);
     }
-    await writeBlobStream(dir, () => layer.open(), layer);
+    if (await writeBlobStream(dir, () => layer.open(), layer)) written.push(blobPath(dir, layer.digest));
   }
-  await writeBlob(dir, image.configBytes);
-  await writeBlob(dir, image.manifestBytes);
+  for (const bytes of [image.configBytes, image.manifestBytes]) {
+    const blob = await writeBlob(dir, bytes);
+    if (blob.written) written.push(blobPath(dir, blob.digest));
+  }
 
   const platform: Platform = { architecture: image.config.architecture, os: image.config.os };
   if (image.config.variant !== undefined) platform.variant = image.config.variant;

@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { pack as tarPack, type Pack as TarPack } from "tar-stream";
 
 export interface TarOutput {
-  /** Write to this file, atomically (a temporary sibling renamed at the end, removed on failure). */
+  /** Write to this file, atomically (a temporary sibling renamed at the end, removed on every failure). */
   file?: string;
   /** Or to this stream. */
   sink?: Writable;
@@ -38,10 +38,14 @@ export async function writeTar<T>(produce: (pack: TarPack) => Promise<T>, output
   consuming.catch(stop);
   const [produced, consumed] = await Promise.allSettled([producing, consuming]);
   const failure = produced.status === "rejected" ? produced.reason : consumed.status === "rejected" ? consumed.reason : undefined;
-  if (failure !== undefined) {
+  try {
+    if (failure !== undefined) throw failure;
+    if (target !== undefined && temporary !== undefined) await rename(temporary, target);
+  } catch (error) {
+    // Every way out without the renamed file leaves nothing behind (a folder in the way of the
+    // target made the rename fail after the whole archive was written).
     if (temporary !== undefined) await rm(temporary, { force: true });
-    throw failure;
+    throw error;
   }
-  if (target !== undefined && temporary !== undefined) await rename(temporary, target);
   return (produced as PromiseFulfilledResult<T>).value;
 }

@@ -1,4 +1,7 @@
 import { resolve } from "node:path";
+import type { Sha256Digest } from "../oci/digest.js";
+import { onPath, type PathRole } from "../_internal/fs-errors.js";
+import { checkOutputFolder } from "../_internal/path-checks.js";
 import { PackagerOptionsError } from "../errors.js";
 import { baseManifest } from "../manifest/registry.js";
 import type { FilePackageManifest } from "../manifest/schema.js";
@@ -18,6 +21,9 @@ export interface FilePackagerOptions {
   serializer?: "bundle" | { type: "import"; module: string };
 }
 
+/** The content-addressed store, for file-system errors about it. */
+export const STORE_ROLE: PathRole = { action: "write to the store", owner: "user", hint: "or choose another --store folder" };
+
 /** Stores the bundled flow (and its source map) in a content-addressed store. */
 export class FilePackager implements Packager<FilePackageManifest> {
   readonly type = "file" as const;
@@ -27,6 +33,7 @@ export class FilePackager implements Packager<FilePackageManifest> {
     if (options.store !== undefined && options.store.trim() === "") {
       throw new PackagerOptionsError("store: expected a folder path, got an empty string");
     }
+    if (options.store !== undefined) checkOutputFolder(options.store, STORE_ROLE); // before anything is bundled
     this.store = options.store;
     this.serializer = options.serializer ?? "bundle";
   }
@@ -37,8 +44,7 @@ export class FilePackager implements Packager<FilePackageManifest> {
     if (this.serializer !== "bundle") return this.packageImport(this.serializer.module, target, options);
     const { flow, bundle } = await bundleTarget(target, options);
     const store = new ContentStore(this.store ?? resolve(bundle.projectRoot, ".flowpack", "store"));
-    const sourceMap = await store.put(bundle.map);
-    const key = await store.put(bundle.code);
+    const [sourceMap, key] = (await onPath(store.root, STORE_ROLE, () => store.putAll([bundle.map, bundle.code]))) as [Sha256Digest, Sha256Digest];
     return baseManifest("file", flow).finalize({
       serializer: { type: "bundle", sourceMap },
       key,
@@ -64,6 +70,6 @@ async function packageImportReference(
   const exportName = Object.keys(namespace).find((name) => namespace[name] === flow)!;
   const serializer = { type: "import" as const, module, exportName };
   const store = new ContentStore(storeRoot);
-  const key = await store.put(Buffer.from(JSON.stringify(serializer)));
+  const [key] = (await onPath(store.root, STORE_ROLE, () => store.putAll([Buffer.from(JSON.stringify(serializer))]))) as [Sha256Digest];
   return baseManifest("file", flow).finalize({ serializer, key, store: store.root, metadata: { createdBy: CREATED_BY } });
 }

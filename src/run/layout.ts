@@ -1,4 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { onPath } from "../_internal/fs-errors.js";
+import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ManifestError } from "../errors.js";
@@ -21,6 +23,9 @@ export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage)
   });
 }
 
+/** The folder a layout's layers are extracted to, for file-system errors about it. */
+const RUN_FOLDER_ROLE = { action: "extract the flow into a temporary folder", owner: "flowpack", hint: "or point TMPDIR at a folder with free space" } as const;
+
 /**
  * Runs a flow packaged into an OCI layout without any daemon: only the dependency, vendor and app layers
  * are extracted (safely: nothing may escape the folder), into a temporary root that is removed
@@ -30,9 +35,11 @@ export async function runFromLayout(manifest: DockerPackageManifest, dir: string
   // The pinned digest picks the image, even when the tag has moved on to a newer one; its layers
   // are checked against their digests as they are extracted.
   const image = await readImageFromLayout(dir, { digest, refName: layoutTag(manifest) });
-  const root = await mkdtemp(join(tmpdir(), "flowpack-run-"));
+  const layers = addedLayers(manifest, image);
+  const base = tmpdir();
+  const root = await onPath(base, RUN_FOLDER_ROLE, () => makeOwnedTempDir(base, "flowpack-run-"));
   try {
-    await extractLayers(addedLayers(manifest, image), root);
+    await onPath(root, RUN_FOLDER_ROLE, () => extractLayers(layers, root));
     const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
     return await runFlow(flow, params);
   } finally {

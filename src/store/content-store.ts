@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
@@ -26,6 +26,31 @@ export class ContentStore {
     await mkdir(join(this.root, "sha256"), { recursive: true });
     await writeFileAtomic(path, bytes);
     return key;
+  }
+
+  /**
+   * Puts several objects, all or none: when one cannot be written (a full disk), the objects this
+   * call added and the folders it created are removed again before the error is thrown.
+   */
+  async putAll(objects: readonly Uint8Array[]): Promise<Sha256Digest[]> {
+    const created = await mkdir(join(this.root, "sha256"), { recursive: true });
+    const added: Sha256Digest[] = [];
+    const keys: Sha256Digest[] = [];
+    try {
+      for (const bytes of objects) {
+        const key = sha256(bytes);
+        if (!(await this.has(key))) {
+          await writeFileAtomic(this.pathOf(key), bytes);
+          added.push(key);
+        }
+        keys.push(key);
+      }
+      return keys;
+    } catch (error) {
+      if (created !== undefined) await rm(created, { recursive: true, force: true });
+      else for (const key of added) await rm(this.pathOf(key), { force: true });
+      throw error;
+    }
   }
 
   async has(key: string): Promise<boolean> {

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeOutputFile } from "../../_internal/fs.js";
+import type { PathRole } from "../../_internal/fs-errors.js";
+import { checkOutputFile } from "../../_internal/path-checks.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
 import { InterruptedError, UsageError } from "../../errors.js";
@@ -14,6 +16,8 @@ import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
 import { createProgressRenderer } from "../progress.js";
 import { nextChange } from "../watch.js";
+
+const MANIFEST_ROLE: PathRole = { action: "write the manifest", owner: "user", hint: "or choose another --output file" };
 
 interface PackageFlags {
   flow?: string;
@@ -64,6 +68,8 @@ export function registerPackage(program: Command, output: () => Output): void {
       const progress = createProgressRenderer(process.stderr, flags.quiet || out.json);
       try {
         const packager = createPackager(flags, progress);
+        // The manifest's folder is checked now, not once the image has been pushed.
+        if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         if (flags.watch) return await watchAndPackage(packager, entry, flags, out, progress);
         const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external });
         progress.done();
@@ -169,7 +175,7 @@ function createPackager(flags: PackageFlags, onProgress: ProgressListener): Pack
 async function emit(out: Output, manifest: PackageManifest, path: string | undefined): Promise<void> {
   const text = serializeManifest(manifest);
   if (path) {
-    await writeOutputFile(path, text);
+    await writeOutputFile(path, text, MANIFEST_ROLE);
     const where = manifest.type === "docker" ? manifest.image : manifest.key;
     out.info(`packaged flow "${manifest.flowName}" (${manifest.type}: ${where}) → ${path}`);
     if (out.json) out.result(text);

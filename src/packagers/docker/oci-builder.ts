@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Sha256Digest } from "../../oci/digest.js";
 import { defaultCacheDir } from "../../_internal/cache-dir.js";
+import { onPath } from "../../_internal/fs-errors.js";
 import { sha256 } from "../../oci/digest.js";
 import { connectDaemon } from "../../engine/client.js";
 import { DaemonUnreachableError, PackagerOptionsError } from "../../errors.js";
@@ -22,7 +23,7 @@ import { DockerKeychain } from "../../registry/keychain.js";
 import type { ProgressEvent as RegistryProgress } from "../../registry/progress.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
 import { dependencyLayerKey } from "./dependencies.js";
-import type { RegistryTarget } from "./options.js";
+import { DOCKER_ARCHIVE_ROLE, OCI_LAYOUT_ROLE, type RegistryTarget } from "./options.js";
 import type { ImagePlan } from "./plan.js";
 
 /** Where the image goes. Several may be given; at least one is needed. */
@@ -78,7 +79,7 @@ export class OciBuilder {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly onProgress: ProgressListener = ignoreProgress,
-    private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env)),
+    private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env), (message) => onProgress({ phase: "warning", message })),
     /** Registry step deadline (ms); undefined: the client's default. */
     private readonly registry: { stepTimeoutMs?: number | undefined } = {},
   ) {}
@@ -176,7 +177,7 @@ export class OciBuilder {
     }
     if (outputs.ociLayout) {
       const dir = resolve(outputs.ociLayout);
-      await writeImageToLayout(dir, first.image, { refName: request.tag });
+      await onPath(dir, OCI_LAYOUT_ROLE, () => writeImageToLayout(dir, first.image, { refName: request.tag }));
       progress({ phase: "write", message: `OCI layout ${dir} (${request.tag})` });
       image ??= `oci:${dir}@${digest}`;
     }
@@ -186,7 +187,7 @@ export class OciBuilder {
     }
     if (outputs.dockerArchive) {
       const file = resolve(outputs.dockerArchive);
-      await writeDockerArchive(first.image, file, { repoTags: [request.localName] });
+      await onPath(file, DOCKER_ARCHIVE_ROLE, () => writeDockerArchive(first.image, file, { repoTags: [request.localName] }));
       progress({ phase: "write", message: `docker archive ${file}` });
       image ??= `docker-archive:${file}@${first.image.configDigest}`;
     }

@@ -8,9 +8,15 @@ import { ConfigError, PackagerOptionsError } from "../../errors.js";
 import { parsePlatform } from "../../oci/platform.js";
 import type { Platform } from "../../oci/image.js";
 import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../oci/reference.js";
+import type { PathRole } from "../../_internal/fs-errors.js";
+import { checkOutputFile, checkOutputFolder } from "../../_internal/path-checks.js";
 import type { ProgressListener } from "../../progress.js";
 
 export const DEFAULT_IMAGE_FLOW_LOCATION = "/opt/flowpack/flow.mjs";
+
+/** The oci builder's file outputs, for file-system errors about them. */
+export const OCI_LAYOUT_ROLE: PathRole = { action: "write the OCI layout", owner: "user", hint: "or choose another --oci-layout folder" };
+export const DOCKER_ARCHIVE_ROLE: PathRole = { action: "write the docker archive", owner: "user", hint: "or choose another --docker-archive file" };
 
 export interface DockerPackagerOptions {
   /** Image to build on. Default: `node:<this machine's node major>-bookworm-slim` (or the environment's variant). */
@@ -222,6 +228,9 @@ export function resolveDockerOptions(options: DockerPackagerOptions): ResolvedDo
       throw new PackagerOptionsError(`dockerfile: ${o.dockerfile} not found`);
     }
   }
+  // Output paths are checked now, before anything is bundled, built or pushed.
+  if (o.ociLayout) checkOutputFolder(o.ociLayout, OCI_LAYOUT_ROLE);
+  if (o.dockerArchive) checkOutputFile(o.dockerArchive, DOCKER_ARCHIVE_ROLE);
   const env = (o.env as NodeJS.ProcessEnv | undefined) ?? process.env;
   const baseImage = o.dockerfile ? undefined : (o.baseImage ?? (o.environment ?? undefined)?.defaultBaseImage() ?? `node:${process.versions.node.split(".")[0]}-bookworm-slim`);
   if (baseImage !== undefined) checkBaseImage(baseImage, builder);

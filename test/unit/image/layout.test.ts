@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,18 +103,24 @@ describe("OCI image layout", () => {
     );
   });
 
-  it("never leaves a blob whose bytes do not match its digest", async () => {
-    const dir = join(tmp, "corrupt");
+  it("never leaves a blob whose bytes do not match its digest, nor anything else the failed write added", async () => {
     const image = await makeImage("x");
     const [base, app] = image.layers as [Layer, Layer];
     const lying: Layer = { ...app, open: () => Readable.from([Buffer.from("not the layer")]) };
-    await expect(writeImageToLayout(dir, { ...image, layers: [base, lying] }, { refName: "x" })).rejects.toThrow(
-      /blob sha256:[a-f0-9]+ \(\d+ bytes\) read back as sha256:[a-f0-9]+ \(13 bytes\)/,
-    );
-    const blobs = await readdir(join(dir, "blobs", "sha256"));
-    expect(blobs).not.toContain(app.digest.slice(7));
-    expect(blobs.some((b) => b.endsWith(".tmp"))).toBe(false);
-    expect((await readLayoutIndex(dir)).manifests).toEqual([]);
+    const failing = (dir: string) =>
+      expect(writeImageToLayout(dir, { ...image, layers: [base, lying] }, { refName: "x" })).rejects.toThrow(
+        /blob sha256:[a-f0-9]+ \(\d+ bytes\) read back as sha256:[a-f0-9]+ \(13 bytes\)/,
+      );
+    // A new layout: the folder the call made is gone again.
+    const fresh = join(tmp, "corrupt", "layout");
+    await failing(fresh);
+    expect(existsSync(join(tmp, "corrupt"))).toBe(false);
+    // An existing layout: the base layer's blob it wrote is taken back, the index is as it was.
+    const existing = join(tmp, "corrupt-existing");
+    await initLayout(existing);
+    await failing(existing);
+    expect(await readdir(join(existing, "blobs", "sha256"))).toEqual([]);
+    expect((await readLayoutIndex(existing)).manifests).toEqual([]);
   });
 
   it("verifies blobs on read and explains what is missing", async () => {
