@@ -19,7 +19,12 @@ function errorClasses(): Map<string, ErrorClass> {
   byCode = new Map();
   for (const value of Object.values(errors)) {
     if (typeof value !== "function" || !(value.prototype instanceof FlowpackError) || value === ParameterValidationError) continue;
-    const code = new (value as ErrorClass)("").code;
+    let code: string;
+    try {
+      code = new (value as ErrorClass)("").code;
+    } catch {
+      continue; // a family whose code is per instance (FileSystemError): revived by exit status, code kept
+    }
     if (!byCode.has(code)) byCode.set(code, value as ErrorClass);
   }
   return byCode;

@@ -33,6 +33,8 @@ describe("errorFromRecord: a runner's --json error, rebuilt on the caller's side
     expect([flowFailed.constructor, flowFailed.code, flowFailed.exitCode]).toEqual([FlowRunError, "SOMETHING_NEW", 1]);
     const badInput = errorFromRecord({ code: "SOMETHING_NEW", message: "m" }, "f", 2);
     expect([badInput.constructor, badInput.code, badInput.exitCode]).toEqual([FlowpackError, "SOMETHING_NEW", 2]);
+    const diskFull = errorFromRecord({ code: "FS_NO_SPACE", message: "cannot write at /x: no space left (ENOSPC)" }, "f", 3);
+    expect([diskFull.code, diskFull.exitCode]).toEqual(["FS_NO_SPACE", 3]);
     const other = errorFromRecord({}, "f", 139);
     expect(other).toBeInstanceOf(ContainerRunError);
     expect(other.message).toBe("the runner exited 139");
