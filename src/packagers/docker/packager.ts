@@ -18,12 +18,8 @@ import { dependencyEntries } from "./dependencies.js";
 import { EngineBuilder } from "./engine-builder.js";
 import { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
-import { contentTag, gitInfo, planImage, type GitInfo, type ImagePlan } from "./plan.js";
+import { contentTag, defaultTag, gitInfo, planImage, type GitInfo, type ImagePlan } from "./plan.js";
 
-/** The default tag of an image: `fp-` and the first 20 hex digits of its content digest. */
-export function imageTag(digest: string): string {
-  return `fp-${digest.replace(/^sha256:/, "").slice(0, 20)}`;
-}
 
 /**
  * Dependencies with native addons were built for this machine: refuse to put them in an image for
@@ -94,7 +90,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     if (o.dockerfile) {
       const builder = await this.engine();
       const imageId = await builder.buildDockerfile(o.dockerfile, o.context ?? dirname(o.dockerfile));
-      const tag = o.tag ?? imageTag(imageId);
+      const tag = o.tag ?? defaultTag(imageId);
       image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
     } else {
       const { plan, entries, nativeDependencies } = await this.plan(bundled, await gitLabels());
@@ -105,7 +101,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
         const imageId = await builder.buildPlan(plan, entries);
         // Engine images are content-addressed by their config: unchanged inputs hit the build
         // cache and give the same ID, so the tag derived from it is stable too.
-        const tag = o.tag ?? imageTag(imageId);
+        const tag = o.tag ?? defaultTag(imageId);
         image = await this.publishFromDaemon(builder, imageId, tag, localName(tag), repository, metadata);
         if (o.platforms) metadata.platforms = o.platforms.map(formatPlatform);
       } else {

@@ -137,9 +137,14 @@ function fileDigest(entry: LayerEntry): [string, string] {
   return [entry.path, entry.contentDigest ?? sha256(entry.content as Buffer)];
 }
 
-/** The default tag: derived from the image's inputs, so identical inputs give an identical tag. */
+/** The default tag of an image: `fp-` and the first 20 hex digits of a digest that identifies it. */
+export function defaultTag(digest: string): string {
+  return `fp-${digest.replace(/^sha256:/, "").slice(0, 20)}`;
+}
+
+/** The oci builder's default tag: derived from the image's inputs, so identical inputs give an identical tag. */
 export function contentTag(plan: Pick<ImagePlan, "inputsDigest">): string {
-  return `fp-${plan.inputsDigest.slice("sha256:".length, "sha256:".length + 20)}`;
+  return defaultTag(plan.inputsDigest);
 }
 
 /** The git remote (credentials redacted) and commit of the repository holding `dir`, if any. */
