@@ -186,6 +186,11 @@ export class ContainerRunError extends InfrastructureError {
   override readonly code = "CONTAINER_FAILED";
 }
 
+/** The Docker daemon refused an image flowpack streamed into it (`docker load`), when packaging or before a run. */
+export class ImageLoadError extends InfrastructureError {
+  override readonly code = "IMAGE_LOAD_FAILED";
+}
+
 // ── interrupted (exit 130, as shells report SIGINT) ─────────────────────────
 
 export class InterruptedError extends FlowpackError {

@@ -1,13 +1,13 @@
 // flowpack's public API. Everything not exported here is internal.
 
 // Flows
-export { flow, isFlow, FLOW_BRAND, FLOW_PROTOCOL } from "./flow/flow.js";
+export { flow, isFlow } from "./flow/flow.js";
 export { loadFlowFromScript } from "./flow/load.js";
 export { slugify, isValidFlowName, FLOW_NAME_RULE } from "./flow/name.js";
 export { createLogger } from "./flow/logger.js";
 
 // Bundling
-export { bundleFlow, BUNDLE_FILE } from "./bundle/bundle.js";
+export { bundleFlow } from "./bundle/bundle.js";
 
 // Manifests
 export {
@@ -15,7 +15,6 @@ export {
   validateManifest,
   serializeManifest,
   baseManifest,
-  manifestSchema,
   manifestJsonSchema,
   knownManifestTypes,
 } from "./manifest/registry.js";
@@ -29,7 +28,6 @@ export { FilePackager } from "./packagers/file.js";
 export { DockerPackager, LOCAL_REPOSITORY } from "./packagers/docker/packager.js";
 export { DEFAULT_IMAGE_FLOW_LOCATION, parseRegistryUrl } from "./packagers/docker/options.js";
 export { unpackage } from "./packagers/unpackage.js";
-export { ContentStore } from "./store/content-store.js";
 
 // Running
 export { runManifest, RUN_TARGETS } from "./run/manifest.js";
@@ -37,7 +35,7 @@ export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
 
-// Errors
+// Errors: every class a public call can throw (a unit test keeps this list complete)
 export {
   FlowpackError,
   isFlowpackError,
@@ -54,6 +52,11 @@ export {
   StoreError,
   PackagerOptionsError,
   DependencyFilesError,
+  ImageReferenceError,
+  LayerError,
+  ImageFormatError,
+  ImageLayoutError,
+  UnsafeLayerEntryError,
   FlowRunError,
   InfrastructureError,
   DaemonUnreachableError,
@@ -62,8 +65,19 @@ export {
   RegistryError,
   RegistryAuthError,
   ContainerRunError,
+  ImageLoadError,
   InterruptedError,
+  FileSystemError,
+  FileSystemPathError,
+  FileSystemFaultError,
 } from "./errors.js";
+export {
+  RegistryUnreachableError,
+  RegistryTimeoutError,
+  DigestMismatchError,
+  RegistryResponseError,
+  CredentialHelperError,
+} from "./registry/errors.js";
 
 // Types
 export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, JsonSchema } from "./flow/flow.js";

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import type Docker from "dockerode";
-import { ContainerRunError, isFlowpackError } from "../errors.js";
+import { ImageLoadError, isFlowpackError } from "../errors.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
 import type { Image } from "../image/image.js";
 import type { Layer } from "../image/layer.js";
@@ -14,11 +14,11 @@ export async function loadArchive(docker: Docker, archive: Readable): Promise<vo
   try {
     response = (await docker.loadImage(archive)) as NodeJS.ReadableStream;
   } catch (error) {
-    throw new ContainerRunError(`the Docker daemon refused the image: ${reasonOf(error)}`);
+    throw new ImageLoadError(`the Docker daemon refused the image: ${reasonOf(error)}`);
   }
   for await (const message of engineMessages(response)) {
     const failure = messageError(message);
-    if (failure) throw new ContainerRunError(`the Docker daemon refused the image: ${failure.trim()}`);
+    if (failure) throw new ImageLoadError(`the Docker daemon refused the image: ${failure.trim()}`);
   }
 }
 

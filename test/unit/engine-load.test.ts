@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/engine/load.js";
-import { ContainerRunError } from "../../src/errors.js";
+import { ImageLoadError } from "../../src/errors.js";
 import { assembleImage } from "../../src/image/image.js";
 import { buildLayer } from "../../src/image/layer-writer.js";
 import type { Layer } from "../../src/image/layer.js";
@@ -27,7 +27,7 @@ describe("loadImage", () => {
     const refusing = { loadImage: () => Promise.reject(new Error("no space left on device")) } as unknown as Docker;
 
     const error = await loadImage(refusing, { ...image, layers: image.layers.map(tracked) }, "flowpack/app:run").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ContainerRunError);
+    expect(error).toBeInstanceOf(ImageLoadError);
     expect((error as Error).message).toContain("the Docker daemon refused the image");
     expect(opened.length).toBeGreaterThan(0);
     expect(opened.every((stream) => stream.destroyed)).toBe(true);
