@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { isSha256Digest, type Sha256Digest } from "./digest.js";
 import { ImageReferenceError } from "../errors.js";
-import { DOCKER_HUB, DOCKER_HUB_API_HOST, isLoopbackHostname, resolveEndpoint } from "../registry/host.js";
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, isDockerHubHost, isLoopbackHostname } from "./registry-host.js";
 
 /**
  * Image references: `[host[:port]/]path[:tag][@sha256:<hex>]`, with Docker Hub normalisation
@@ -37,14 +37,6 @@ const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_RULE}$`);
 const TAG = new RegExp(`^${TAG_RULE}$`);
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:.]+\\])(?::([0-9]+))?$`);
-/** `docker.io` and the other spellings of Docker Hub (index.docker.io, …): the registry client's rule. */
-function isDockerHub(host: string): boolean {
-  try {
-    return resolveEndpoint(host).isDockerHub;
-  } catch {
-    return false;
-  }
-}
 
 function fail(input: string, rule: string): never {
   throw new ImageReferenceError(`invalid image reference ${JSON.stringify(input)}: ${rule}`, {
@@ -131,7 +123,7 @@ function normaliseRegistry(input: string, host: string): string {
     fail(input, `registry host ${JSON.stringify(host)} has an invalid IPv6 address`);
   }
   const lower = host.toLowerCase();
-  return isDockerHub(lower) ? DOCKER_HUB_REGISTRY : lower;
+  return isDockerHubHost(lower) ? DOCKER_HUB_REGISTRY : lower;
 }
 
 /** `registry/path[:tag][@digest]`, fully qualified (`docker.io/library/node:20`). */
@@ -172,7 +164,7 @@ export function repository(ref: ImageReference): string {
 /** The host[:port] to open HTTP connections to (`registry-1.docker.io` for Docker Hub). */
 export function registryHost(refOrRegistry: ImageReference | string): string {
   const registry = typeof refOrRegistry === "string" ? refOrRegistry : refOrRegistry.registry;
-  return isDockerHub(registry) ? DOCKER_HUB_API_HOST : registry;
+  return isDockerHubHost(registry) ? DOCKER_HUB_API_HOST : registry;
 }
 
 /**

@@ -4,14 +4,11 @@
  * (127.0.0.0/8, ::1, localhost) or hosts the caller explicitly marked insecure; everything else is
  * https.
  */
-import { isIP } from "node:net";
 import { ConfigError } from "../errors.js";
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, isDockerHubHost, isLoopbackHostname } from "../oci/registry-host.js";
 
-export const DOCKER_HUB = "docker.io";
-export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
 /** The key Docker Hub credentials live under in a docker config, and what helpers are asked for. */
 export const DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/";
-const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
 
 export interface RegistryEndpoint {
   /** The registry as people name it: `host[:port]`, lower-case; `docker.io` for Docker Hub. */
@@ -33,18 +30,6 @@ export interface EndpointOptions {
   secure?: boolean;
 }
 
-export function isLoopbackHostname(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const family = isIP(host);
-  if (family === 4) return host.startsWith("127.");
-  if (family === 6) {
-    if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
-    // IPv4-mapped loopback: ::ffff:127.x.y.z, which URL normalises to ::ffff:7fxx:xxxx.
-    return /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
-  }
-  return false;
-}
 
 /** Parses `host[:port]` (IPv6 in brackets); rejects schemes, paths, userinfo and queries. */
 export function resolveEndpoint(host: string, options: EndpointOptions = {}): RegistryEndpoint {
@@ -63,7 +48,7 @@ export function resolveEndpoint(host: string, options: EndpointOptions = {}): Re
     });
   }
   const name = url.host.toLowerCase();
-  const isDockerHub = DOCKER_HUB_ALIASES.has(name);
+  const isDockerHub = isDockerHubHost(name);
   const apiHost = isDockerHub ? DOCKER_HUB_API_HOST : name;
   const insecure = options.insecure === true && !isDockerHub;
   const scheme = !isDockerHub && !options.secure && (insecure || isLoopbackHostname(url.hostname)) ? "http" : "https";

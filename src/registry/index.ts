@@ -5,7 +5,8 @@ export { defaultRetryPolicy, retryPolicy, parseRetryAfter, backoffDelay } from "
 export { MediaTypes, DEFAULT_MANIFEST_ACCEPT } from "./manifests.js";
 export { redactUrl, redactHeaders, redactText } from "./redact.js";
 export { parseChallenges } from "./challenge.js";
-export { resolveEndpoint, isLoopbackHostname } from "./host.js";
+export { resolveEndpoint } from "./host.js";
+export { isLoopbackHostname } from "../oci/registry-host.js";
 export { computeDigest } from "./digest.js";
 export {
   RegistryError,

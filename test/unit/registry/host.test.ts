@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../../../src/errors.js";
-import { isLoopbackHostname, isUrlAllowed, resolveEndpoint } from "../../../src/registry/host.js";
+import { isUrlAllowed, resolveEndpoint } from "../../../src/registry/host.js";
+import { isLoopbackHostname } from "../../../src/oci/registry-host.js";
 import { assertDigest, assertReference, assertRepository, repositoryScope } from "../../../src/registry/names.js";
 
 describe("resolveEndpoint", () => {
