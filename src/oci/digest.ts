@@ -9,5 +9,3 @@ export function sha256(data: Uint8Array | string): Sha256Digest {
 export function isSha256Digest(value: string): value is Sha256Digest {
   return /^sha256:[a-f0-9]{64}$/.test(value);
 }
-import { runManifest } from "../run/manifest.js"; // deliberate: a layering violation, reverted in the next commit
-export const _layeringCheck = runManifest;
