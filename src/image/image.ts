@@ -27,7 +27,7 @@ export interface Image<L extends LayerInfo = LayerInfo> {
 export interface BaseImage<L extends LayerInfo = LayerInfo> {
   readonly config: ImageConfig;
   readonly layers: readonly L[];
-  /** Present when the base came from a registry or layout; lets `annotateBase` record it. */
+  /** Present when the base came from a registry or layout (the builder records it with `baseImageAnnotations`). */
   readonly manifestDigest?: Sha256Digest;
 }
 
