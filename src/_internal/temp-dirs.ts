@@ -23,7 +23,7 @@ export async function makeOwnedTempDir(base: string, prefix: string): Promise<st
   return mkdtemp(join(base, `${prefix}${process.pid}.${HOST_TAG}-`));
 }
 
-/** Removes the folders `<prefix>…` in `base` whose owner is gone (see above). Never fails: a folder that cannot be removed stays. */
+/** Removes the folders (or files) `<prefix>…` in `base` whose owner is gone (see above). Never fails: what cannot be removed stays. */
 export async function removeStaleTempDirs(base: string, prefix: string, now: number = Date.now()): Promise<string[]> {
   let names: string[];
   try {

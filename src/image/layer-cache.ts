@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../_internal/fs.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
+import { HOST_TAG, removeStaleTempDirs } from "../_internal/temp-dirs.js";
 
 const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({
@@ -25,6 +26,9 @@ const infoSchema = z.strictObject({
  * renamed into place only once built and hashed. A record therefore only ever names a blob by its
  * content, and processes building the same key at once never write into the same file.
  */
+/** Prefix of a blob being built (`building-<pid>.<host>-<key>.<random>`), renamed to its digest once done. */
+const BUILDING = "building-";
+
 export class LayerCache {
   /** Set once the folder turned out unusable: layers are then built in memory, uncached. */
   private unusable = false;
@@ -51,9 +55,13 @@ export class LayerCache {
     const cached = await this.read(record);
     if (cached) return { layer: cached, cached: true };
 
-    const temporary = join(this.dir, "layers", "blobs", `${id}.${randomBytes(6).toString("hex")}.building`);
+    const blobs = join(this.dir, "layers", "blobs");
+    // Named after this process, so that the next run removes what a killed one was building.
+    const temporary = join(blobs, `${BUILDING}${process.pid}.${HOST_TAG}-${id}.${randomBytes(6).toString("hex")}`);
     try {
-      await mkdir(join(this.dir, "layers", "blobs"), { recursive: true });
+      await mkdir(blobs, { recursive: true });
+      this.swept ??= removeStaleTempDirs(blobs, BUILDING);
+      await this.swept;
       const built = await buildLayer(await entries(), { ...resolved, output: { file: temporary } });
       const info = { digest: built.digest, diffId: built.diffId, size: built.size, mediaType: built.mediaType };
       await rename(temporary, this.blobPath(built.digest));
@@ -69,6 +77,8 @@ export class LayerCache {
       return uncached();
     }
   }
+
+  private swept: Promise<unknown> | undefined;
 
   private blobPath(digest: string): string {
     return join(this.dir, "layers", "blobs", `${digest.slice("sha256:".length)}.tar.gz`);

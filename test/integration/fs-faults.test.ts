@@ -24,7 +24,7 @@ function leftovers(dir: string): string[] {
   const found: string[] = [];
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     const name = entry.name;
-    if (/\.(tmp|building)$/.test(name) || /^(bundle|flowpack-run)-/.test(name)) found.push(relative(dir, join(entry.parentPath, name)));
+    if (/\.(tmp|building)$/.test(name) || /^(bundle|flowpack-run|building)-/.test(name)) found.push(relative(dir, join(entry.parentPath, name)));
   }
   return found;
 }

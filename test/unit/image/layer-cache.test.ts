@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -7,6 +7,7 @@ import { buildLayer } from "../../../src/image/layer-writer.js";
 import type { LayerEntry } from "../../../src/image/layer.js";
 import { LayerCache } from "../../../src/image/layer-cache.js";
 import { readAll } from "./helpers.js";
+import { HOST_TAG } from "../../../src/_internal/temp-dirs.js";
 
 let tmp: string;
 beforeAll(async () => {
@@ -23,6 +24,22 @@ const entries: LayerEntry[] = [{ path: "opt/app/index.js", type: "file", content
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 describe("LayerCache", () => {
+  it("removes the half-built blobs a killed build left behind, and never a live build's", async () => {
+    const dir = join(tmp, "killed");
+    const blobs = join(dir, "layers", "blobs");
+    await mkdir(blobs, { recursive: true });
+    const dead = `building-999999999.${HOST_TAG}-abc.0a0b0c`; // no such pid
+    const live = `building-${process.ppid}.${HOST_TAG}-def.0d0e0f`; // the test runner's parent: alive
+    await writeFile(join(blobs, dead), "partial");
+    await writeFile(join(blobs, live), "partial");
+    await new LayerCache(dir).layer("k", () => entries);
+    const left = await readdir(blobs);
+    expect(left).not.toContain(dead);
+    expect(left).toContain(live);
+    expect(left.filter((name) => name.startsWith("building-"))).toEqual([live]);
+  });
+
+
   it("keys layers by the effective SOURCE_DATE_EPOCH, so a layer built under one epoch is not reused under another", async () => {
     const cache = new LayerCache(join(tmp, "epoch"));
     vi.stubEnv("SOURCE_DATE_EPOCH", "0");
