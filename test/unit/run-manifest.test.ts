@@ -11,7 +11,7 @@ import { runManifest, runTarget } from "../../src/run/manifest.js";
 
 const add = flow({ name: "add", parameters: z.object({ a: z.number(), b: z.number().default(1) }) }, async ({ a, b }) => a + b);
 const inImage = (image: string) => baseManifest("docker", add).finalize({ image, imageFlowLocation: "/opt/flowpack/flow.mjs" });
-const noDaemon = { env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } };
+const noDaemon = { hostEnv: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } };
 
 describe("runManifest: the library's `flowpack run`", () => {
   it("runs a file manifest here and returns the run record", async () => {
