@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { readFile } from "node:fs/promises";
 import { parseEnv } from "node:util";
 import { UsageError } from "../errors.js";
@@ -72,11 +73,14 @@ export function layoutEnv(imageEnv: readonly string[], env: FlowEnv, hostEnv: No
 }
 
 let queue: Promise<unknown> = Promise.resolve();
+/** Set inside a withProcessEnv call: a nested one (a flow running a flow) must not wait for itself. */
+const holding = new AsyncLocalStorage<true>();
 
 /**
  * Runs `work` with `process.env` changed in place (so native code's getenv sees it too), and puts
  * it back afterwards, on every way out. `inherit`: this environment plus `env`; `replace`: `env`
- * alone. process.env is one per process, so such runs take turns: one waits for the other.
+ * alone. process.env is one per process, so such runs take turns: one waits for the other (a call
+ * made from inside another's work runs at once, changing the environment on top of the outer one).
  */
 export function withProcessEnv<T>(mode: "inherit" | "replace", env: FlowEnv, work: () => Promise<T>): Promise<T> {
   if (mode === "inherit" && Object.keys(env).length === 0) return work();
@@ -91,7 +95,9 @@ export function withProcessEnv<T>(mode: "inherit" | "replace", env: FlowEnv, wor
       Object.assign(process.env, saved);
     }
   };
-  const result = queue.then(run, run);
+  if (holding.getStore()) return run();
+  const held = () => holding.run(true, run);
+  const result = queue.then(held, held);
   queue = result.catch(() => undefined);
   return result;
 }

@@ -46,6 +46,8 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
       hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
     });
   }
+  const reserved = Object.keys(env).find((name) => (Object.values(RUNNER_ENV) as string[]).includes(name));
+  if (reserved) throw new UsageError(`--env ${reserved}: flowpack's runner sets ${reserved} itself`, { hint: "choose another name for the flow's variable" });
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
   if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, { ...docker, env });
   if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, env);

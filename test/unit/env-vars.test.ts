@@ -80,3 +80,14 @@ describe("withProcessEnv", () => {
     delete process.env.FP_UNIT_HOST;
   });
 });
+
+describe("withProcessEnv, nested", () => {
+  it("a call from inside another's work runs at once, on top of the outer environment, and both are undone", async () => {
+    const inner = await withProcessEnv("replace", { FP_UNIT_OUTER: "o" }, () =>
+      withProcessEnv("inherit", { FP_UNIT_INNER: "i" }, async () => ({ outer: process.env.FP_UNIT_OUTER, inner: process.env.FP_UNIT_INNER })),
+    );
+    expect(inner).toEqual({ outer: "o", inner: "i" });
+    expect(process.env.FP_UNIT_OUTER).toBeUndefined();
+    expect(process.env.FP_UNIT_INNER).toBeUndefined();
+  });
+});

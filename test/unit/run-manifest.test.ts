@@ -37,6 +37,11 @@ describe("runManifest: the library's `flowpack run`", () => {
     expect((error as ParameterValidationError).issues[0]?.path).toBe("a");
   });
 
+  it("refuses an --env that would redirect the runner, before anything starts", async () => {
+    const manifest = inImage(`127.0.0.1:5000/f/add:fp-1@sha256:${"a".repeat(64)}`);
+    await expect(runManifest(manifest, { a: 1 }, { ...noDaemon, env: { FLOWPACK_MANIFEST: "{}" } })).rejects.toThrow("--env FLOWPACK_MANIFEST: flowpack's runner sets FLOWPACK_MANIFEST itself");
+  });
+
   it("refuses what cannot work, before anything starts", async () => {
     const digest = `sha256:${"a".repeat(64)}`;
     await expect(runManifest(inImage(digest), { a: 1 }, { on: "local" })).rejects.toThrow(UsageError);
