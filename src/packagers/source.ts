@@ -1,7 +1,8 @@
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js";
 import { importBundle, type BundleImporter } from "../bundle/temporary.js";
-import { InvalidFlowError } from "../errors.js";
+import { withProcessEnv, type FlowEnv } from "../_internal/env-vars.js";
+import { InvalidFlowError, ScriptError, isFlowpackError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
 import type { FileManifestMetadata } from "../manifest/schema.js";
@@ -16,6 +17,11 @@ export interface PackageOptions extends BundleOptions {
   importer?: BundleImporter;
   /** Called with the bundle once it is built (a watcher learns which files to watch). */
   onBundle?: (bundle: Bundle) => void;
+  /**
+   * Variables set (on top of this environment) only while the flow's module is loaded to read its
+   * name and schema: placeholders for a flow that checks its env when it loads. Never packaged.
+   */
+  env?: FlowEnv;
 }
 
 /** A flow together with the bundle that defines it; the flow was loaded from that very bundle. */
@@ -42,8 +48,29 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
   }
   const bundle = await bundleFlow(entry, options);
   options.onBundle?.(bundle);
-  const namespace = options.importer ? await options.importer.import(bundle) : await importBundle(bundle);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await withProcessEnv("inherit", options.env ?? {}, () => (options.importer ? options.importer.import(bundle) : importBundle(bundle)));
+  } catch (error) {
+    throw withEnvHint(error);
+  }
   return { bundle, flow: pickFlow(flowsOf(namespace), flowName, entry) };
+}
+
+/**
+ * A flow that failed to load may want a variable that only exists where it runs (zod env schemas,
+ * t3-env, envalid, `if (!process.env.X) throw`). The hint names a variable the message mentions that
+ * is unset here, if any; it always says how to give a placeholder.
+ */
+function withEnvHint(error: unknown): unknown {
+  if (!isFlowpackError(error) || error.code !== "SCRIPT_FAILED") return error;
+  const mentionsEnv = /\benv/i.test(error.message);
+  const names = new Set(error.message.match(/\b[A-Z][A-Z0-9_]{2,}\b/g) ?? []);
+  const unset = [...names].filter((name) => (mentionsEnv || name.includes("_")) && process.env[name] === undefined);
+  const hint = unset.length > 0
+    ? `it reads ${unset.join(", ")} when it loads, not set here: give a placeholder while packaging, e.g. --env ${unset[0]}=placeholder (or --env-file FILE); it is used only to load the flow, never packaged`
+    : "if it needs an environment variable when it loads, give a placeholder while packaging with --env KEY=VALUE or --env-file FILE (used only to load the flow, never packaged)";
+  return new ScriptError(error.message, { hint, cause: (error as Error).cause });
 }
 
 /** `createdBy` in every manifest's metadata: this copy of flowpack and its version. */

@@ -1,3 +1,4 @@
+import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
@@ -19,7 +20,10 @@ export interface DockerRunOptions {
   /** Where the container's stderr (the flow's logs) goes. Default: this process's stderr. */
   onLog?: (chunk: Buffer) => void;
   signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
+  /** This side's environment, where the daemon (DOCKER_HOST, TLS) and registry credentials are found. Default: process.env. */
+  hostEnv?: NodeJS.ProcessEnv;
+  /** The flow's environment: set in the container (where `docker inspect` shows it while it runs), never logged. */
+  env?: FlowEnv;
   /**
    * Run a registry image the manifest names by tag only (no `@sha256:` digest). Off by default: a
    * manifest promises the image that was packaged, and a tag can move.
@@ -32,7 +36,7 @@ export interface DockerRunOptions {
  * manifest and parameters go in as environment variables, the run record comes back on stdout.
  */
 export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
-  const env = options.env ?? process.env;
+  const env = options.hostEnv ?? process.env;
   const source = imageSource(manifest.image);
   if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
   const docker = await connectDaemon(env);
@@ -49,7 +53,8 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     pull = await pullOptions(manifest.image, env);
   }
   const result = await runContainer(docker, image, {
-    env: { [RUNNER_ENV.manifest]: serializeManifest(manifest), [RUNNER_ENV.params]: JSON.stringify(params) },
+    // The runner's own variables last: a flow's --env cannot redirect which flow runs.
+    env: { ...options.env, [RUNNER_ENV.manifest]: serializeManifest(manifest), [RUNNER_ENV.params]: JSON.stringify(params) },
     cmd: ["--json"],
     network: options.network,
     pull,

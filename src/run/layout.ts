@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { layoutEnv, withProcessEnv, type FlowEnv } from "../_internal/env-vars.js";
 import { onPath } from "../_internal/fs-errors.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import { join } from "node:path";
@@ -30,8 +31,13 @@ const RUN_FOLDER_ROLE = { action: "extract the flow into a temporary folder", ow
  * Runs a flow packaged into an OCI layout without any daemon: only the dependency, vendor and app layers
  * are extracted (safely: nothing may escape the folder), into a temporary root that is removed
  * afterwards, and the flow runs in this process from `<root>/<imageFlowLocation>`.
+ *
+ * The layout stands for the image, so the flow sees the environment a container would: the image
+ * config's `Env`, `env`, and a minimal set from here (LAYOUT_HOST_ENV), nothing else. process.env is
+ * replaced in place while the flow loads and runs, and restored afterwards (in-process rather than
+ * a child process: the flow's module, its errors and Ctrl-C behave as in any local run).
  */
-export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>): Promise<RunRecord> {
+export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>, env: FlowEnv = {}): Promise<RunRecord> {
   // The pinned digest picks the image, even when the tag has moved on to a newer one; its layers
   // are checked against their digests as they are extracted.
   const image = await readImageFromLayout(dir, { digest, refName: layoutTag(manifest) });
@@ -40,8 +46,11 @@ export async function runFromLayout(manifest: DockerPackageManifest, dir: string
   const root = await onPath(base, RUN_FOLDER_ROLE, () => makeOwnedTempDir(base, "flowpack-run-"));
   try {
     await onPath(root, RUN_FOLDER_ROLE, () => extractLayers(layers, root));
-    const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
-    return await runFlow(flow, params);
+    const imageEnv = image.config.config?.Env ?? [];
+    return await withProcessEnv("replace", layoutEnv(imageEnv, env), async () => {
+      const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
+      return runFlow(flow, params);
+    });
   } finally {
     await rm(root, { recursive: true, force: true });
   }

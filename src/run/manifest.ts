@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { withProcessEnv, type FlowEnv } from "../_internal/env-vars.js";
 import { UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { unpackage } from "../packagers/unpackage.js";
@@ -19,6 +20,12 @@ export interface RunManifestOptions extends DockerRunOptions {
   on?: RunTarget;
   /** Names the manifest in errors (e.g. its file path). Default: "manifest". */
   source?: string;
+  /**
+   * Environment variables for the flow (DATABASE_URL, API keys): a container's env; a run from an
+   * OCI layout gets only these plus a minimal set (see LAYOUT_HOST_ENV), as a container would; a
+   * file manifest run in this process inherits this environment plus these. Never logged.
+   */
+  env?: FlowEnv;
 }
 
 /**
@@ -29,7 +36,7 @@ export interface RunManifestOptions extends DockerRunOptions {
  * 3 infrastructure, 130 interrupted).
  */
 export async function runManifest(manifest: PackageManifest, params: Parameters, options: RunManifestOptions = {}): Promise<RunRecord> {
-  const { on: requested = "auto", source: where = "manifest", ...docker } = options;
+  const { on: requested = "auto", source: where = "manifest", env = {}, ...docker } = options;
   const on = runTarget(manifest, requested);
   const image = manifest.type === "docker" ? imageSource(manifest.image) : undefined;
   if (on === "local" && docker.network !== undefined) throw new UsageError("--network applies to runs in a container (--on docker) only");
@@ -39,10 +46,13 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
       hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
     });
   }
+  const reserved = Object.keys(env).find((name) => (Object.values(RUNNER_ENV) as string[]).includes(name));
+  if (reserved) throw new UsageError(`--env ${reserved}: flowpack's runner sets ${reserved} itself`, { hint: "choose another name for the flow's variable" });
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
-  if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, docker);
-  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params);
-  return runFlow(await unpackage(manifest), params);
+  if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, { ...docker, env });
+  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, env);
+  // The module is imported with the variables set: a flow may read them when it loads.
+  return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params));
 }
 
 /** Where `requested` runs this manifest: `auto` resolved, unknown targets refused. */

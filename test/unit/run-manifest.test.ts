@@ -11,7 +11,7 @@ import { runManifest, runTarget } from "../../src/run/manifest.js";
 
 const add = flow({ name: "add", parameters: z.object({ a: z.number(), b: z.number().default(1) }) }, async ({ a, b }) => a + b);
 const inImage = (image: string) => baseManifest("docker", add).finalize({ image, imageFlowLocation: "/opt/flowpack/flow.mjs" });
-const noDaemon = { env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } };
+const noDaemon = { hostEnv: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } };
 
 describe("runManifest: the library's `flowpack run`", () => {
   it("runs a file manifest here and returns the run record", async () => {
@@ -35,6 +35,11 @@ describe("runManifest: the library's `flowpack run`", () => {
     const error = await runManifest(manifest, { a: "x" }, noDaemon).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParameterValidationError);
     expect((error as ParameterValidationError).issues[0]?.path).toBe("a");
+  });
+
+  it("refuses an --env that would redirect the runner, before anything starts", async () => {
+    const manifest = inImage(`127.0.0.1:5000/f/add:fp-1@sha256:${"a".repeat(64)}`);
+    await expect(runManifest(manifest, { a: 1 }, { ...noDaemon, env: { FLOWPACK_MANIFEST: "{}" } })).rejects.toThrow("--env FLOWPACK_MANIFEST: flowpack's runner sets FLOWPACK_MANIFEST itself");
   });
 
   it("refuses what cannot work, before anything starts", async () => {

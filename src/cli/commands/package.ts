@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { writeOutputFile } from "../../_internal/fs.js";
 import type { PathRole } from "../../_internal/fs-errors.js";
 import { checkOutputFile } from "../../_internal/path-checks.js";
+import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
 import { InterruptedError, UsageError } from "../../errors.js";
@@ -38,6 +39,8 @@ interface PackageFlags {
   dockerArchive?: string;
   quiet?: boolean;
   watch?: boolean;
+  env: string[];
+  envFile: string[];
 }
 
 export function registerPackage(program: Command, output: () => Output): void {
@@ -49,6 +52,8 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("--packager <type>", "file | docker", "file")
     .option("-o, --output <file>", "write the manifest here (default: print it)")
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
+    .option("-e, --env <key[=value]>", "a variable the flow needs while it is loaded here (a placeholder; never packaged; repeatable)", collect, [])
+    .option("--env-file <file>", "variables from a dotenv file, only while the flow is loaded here (repeatable; --env wins)", collect, [])
     .option("-q, --quiet", "no progress on stderr")
     .option("-w, --watch", "package again whenever one of the flow's source files changes, until Ctrl-C")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
@@ -70,8 +75,9 @@ export function registerPackage(program: Command, output: () => Output): void {
         const packager = createPackager(flags, progress);
         // The manifest's folder is checked now, not once the image has been pushed.
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
-        if (flags.watch) return await watchAndPackage(packager, entry, flags, out, progress);
-        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external });
+        const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
+        if (flags.watch) return await watchAndPackage(packager, entry, { ...flags, env }, out, progress);
+        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external, env });
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {
@@ -87,7 +93,7 @@ export function registerPackage(program: Command, output: () => Output): void {
  * what its changed layer does. A failing rebuild prints its error and waits for the next change;
  * a failing first build ends the command. Ctrl-C stops it (exit 130) and removes its temporary files.
  */
-async function watchAndPackage(packager: Packager, entry: string, flags: PackageFlags, out: Output, progress: ProgressListener & { done(): void }): Promise<void> {
+async function watchAndPackage(packager: Packager, entry: string, flags: Omit<PackageFlags, "env"> & { env: Record<string, string> }, out: Output, progress: ProgressListener & { done(): void }): Promise<void> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.on("SIGINT", stop);
@@ -99,6 +105,7 @@ async function watchAndPackage(packager: Packager, entry: string, flags: Package
     const manifest = await packager.package(entry, {
       flowName: flags.flow,
       external: flags.external,
+      env: flags.env,
       importer,
       onBundle: (bundle) => {
         sources = [...bundle.sources, ...projectFiles(bundle.projectRoot)];

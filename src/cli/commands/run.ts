@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { resolveParameters } from "../../run/parameters.js";
 import { RUN_TARGETS, runManifest, runTarget } from "../../run/manifest.js";
 import { readManifestFile } from "../manifest-file.js";
+import { resolveEnv } from "../../_internal/env-vars.js";
 import { toJson } from "../../_internal/report.js";
 import type { Output } from "../output.js";
 import { collect } from "./package.js";
@@ -12,6 +13,8 @@ interface RunFlags {
   on: string;
   network?: string;
   allowUnpinned?: boolean;
+  env: string[];
+  envFile: string[];
 }
 
 export function registerRun(program: Command, output: () => Output): void {
@@ -23,12 +26,15 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("--params <json|@file>", "parameters as a JSON object, inline or from a file")
     .option("--on <where>", `where to run: ${RUN_TARGETS.join(" | ")} (auto: file → local, docker → docker)`, "auto")
     .option("--network <mode>", "docker: the container's network (none, host, bridge, …)")
+    .option("-e, --env <key[=value]>", "an environment variable for the flow; KEY alone takes its value from here (repeatable, later wins)", collect, [])
+    .option("--env-file <file>", "environment variables for the flow from a dotenv file (repeatable; --env wins)", collect, [])
     .option("--allow-unpinned", "docker: run a registry image the manifest names by tag only (no @sha256: digest)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
+      const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
       // A container is stopped and removed on Ctrl-C: `on`, not `once`, so that a second Ctrl-C does
       // not kill flowpack before that. A run in this process ends with it, as any program does.
       const controller = new AbortController();
@@ -43,6 +49,7 @@ export function registerRun(program: Command, output: () => Output): void {
           source: manifestPath,
           network: flags.network,
           allowUnpinned: flags.allowUnpinned,
+          env,
           signal: controller.signal,
         });
         out.result(out.json ? toJson(record) : toJson(record.result));

@@ -121,7 +121,7 @@ describe("the oci builder (no daemon)", () => {
 
       expect((await runFromLayout(first, layout, pinned, {})).result).toEqual({ version: 1 });
       expect((await runFromLayout(second, layout, second.image.split("@")[1]!, {})).result).toEqual({ version: 2 });
-      const inDocker = await runInContainer(first, {}, { env, network: "none", onLog: () => undefined });
+      const inDocker = await runInContainer(first, {}, { hostEnv: env, network: "none", onLog: () => undefined });
       expect(inDocker.result).toEqual({ version: 1 });
     });
 
@@ -142,7 +142,7 @@ describe("the oci builder (no daemon)", () => {
       expect((error as Error).message).toMatch(new RegExp(`^layer \\d+ \\(${app}\\) in ${layout} is corrupted: its blob is ${original.length} bytes hashing to sha256:[a-f0-9]{64}$`));
       // The same fault through a daemon (--on docker) is the same error, code and exit status: not
       // the daemon's complaint about a truncated upload.
-      const inDocker = await runInContainer(manifest, { name: "x" }, { env, network: "none", onLog: () => undefined }).catch((e: unknown) => e);
+      const inDocker = await runInContainer(manifest, { name: "x" }, { hostEnv: env, network: "none", onLog: () => undefined }).catch((e: unknown) => e);
       expect(inDocker).toBeInstanceOf(ImageLayoutError);
       expect((inDocker as ImageLayoutError).exitCode).toBe(2);
       expect((inDocker as Error).message).toBe((error as Error).message);
