@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import { object } from "zod/mini";
 import { InvalidFlowError, InvalidFlowNameError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { FLOW_NAME_RULE, assertFlowName, slugify } from "./name.js";
-import { toJsonSchema, zodMajorOf, type JsonSchema, type ParameterSchema, type ZodIssueLike } from "./schema.js";
+import { toJsonSchema, zodMajorOf, type JsonSchema, type OutputOf, type ParameterSchema, type ZodIssueLike } from "./schema.js";
 
 export type { JsonSchema, ParameterSchema } from "./schema.js";
 
@@ -22,19 +22,19 @@ export interface FlowContext {
   readonly log: Logger;
 }
 
-/** The default parameters: none. */
-type NoParameters = z.ZodObject<Record<string, never>>;
+/** The default parameters: none (an empty zod object, which drops unknown keys). */
+type NoParameters = ParameterSchema<Record<string, never>>;
 
 export interface FlowOptions<S extends ParameterSchema> {
   /** `[a-z0-9][a-z0-9._-]*`, ≤ 128 characters. Defaults to the function's name, slugified. */
   name?: string;
   description?: string;
-  /** A zod 3 or zod 4 object schema. Defaults to `z.object({})`. */
+  /** A zod 3 or zod 4 object schema. Defaults to an empty object schema. */
   parameters?: S;
 }
 
 /** What a flow function gets: the parameters as its schema parses them (zod 3 or zod 4). */
-export type FlowParameters<S extends ParameterSchema> = S extends ParameterSchema<infer Output> ? Output : never;
+export type FlowParameters<S extends ParameterSchema> = OutputOf<S>;
 
 export type FlowFunction<S extends ParameterSchema, R> = (params: FlowParameters<S>, ctx: FlowContext) => R | Promise<R>;
 
@@ -73,7 +73,7 @@ export function flow(
     throw new InvalidFlowError("flow() needs a function: flow({ name, parameters }, async (params, ctx) => { … })");
   }
   const name = resolveName(options.name, fn);
-  const parameters: ParameterSchema = options.parameters ?? z.object({});
+  const parameters: ParameterSchema = options.parameters ?? object({});
   const schema = toParameterSchema(name, parameters);
 
   const validateParameters = (raw: unknown): unknown => {

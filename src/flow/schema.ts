@@ -1,15 +1,27 @@
-import { z } from "zod";
+// zod 4's core only (its JSON Schema generator and metadata registry), not the `z` namespace: the
+// flow runtime is bundled into every flow, and the namespace drags all of zod 4 in with it (about
+// 0.75 MB, which a zod 3 project would carry on top of its own zod, in its app layer).
+import { globalRegistry, toJSONSchema, type $ZodType } from "zod/v4/core";
 
 /**
- * A flow's parameter schema as flowpack uses it: a zod 3 or zod 4 schema, recognised by its
- * structure (zod 4 schemas carry `_zod`, zod 3 schemas `_def`), never by `instanceof` — the
- * project's zod is not flowpack's copy, and may be another major version.
+ * A flow's parameter schema as flowpack uses it: a zod 3 or zod 4 schema (classic or mini),
+ * recognised by its structure (zod 4 schemas carry `_zod`, zod 3 schemas `_def`), never by
+ * `instanceof` — the project's zod is not flowpack's copy, and may be another major version.
  */
-export interface ParameterSchema<Output = unknown> {
-  /** The parsed type (both zod 3 and zod 4 declare it). */
+export type ParameterSchema<Output = unknown> = Zod4Schema<Output> | Zod3Schema<Output>;
+
+export interface Zod4Schema<Output> {
+  readonly _zod: { readonly output: Output };
+  safeParse(data: unknown): ParameterParseResult<Output>;
+}
+
+export interface Zod3Schema<Output> {
   readonly _output: Output;
   safeParse(data: unknown): ParameterParseResult<Output>;
 }
+
+/** The type a schema parses to, from either zod. */
+export type OutputOf<S> = S extends { readonly _zod: { readonly output: infer O } } ? O : S extends { readonly _output: infer O } ? O : never;
 
 export type ParameterParseResult<Output> =
   | { success: true; data: Output }
@@ -48,11 +60,11 @@ export function zodMajorOf(schema: unknown): ZodMajor | undefined {
 export function toJsonSchema(schema: ParameterSchema): JsonSchema {
   switch (zodMajorOf(schema)) {
     case 4:
-      return z.toJSONSchema(schema as unknown as z.ZodType, {
+      return toJSONSchema(schema as unknown as $ZodType, {
         target: "draft-2020-12",
         io: "input",
         unrepresentable: "any",
-        metadata: metadataOfAnyCopy as unknown as typeof z.globalRegistry,
+        metadata: metadataOfAnyCopy as unknown as typeof globalRegistry,
       }) as JsonSchema;
     case 3:
       return { $schema: DRAFT_2020_12, ...zod3ToJsonSchema(schema) };
@@ -68,7 +80,7 @@ export function toJsonSchema(schema: ParameterSchema): JsonSchema {
  */
 const metadataOfAnyCopy = {
   get(schema: unknown): Record<string, unknown> | undefined {
-    const own = z.globalRegistry.get(schema as z.ZodType);
+    const own = globalRegistry.get(schema as $ZodType);
     if (own) return own;
     const meta = (schema as { meta?: unknown }).meta;
     return typeof meta === "function" ? (meta.call(schema) as Record<string, unknown> | undefined) : undefined;
