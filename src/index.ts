@@ -80,7 +80,8 @@ export {
 } from "./registry/errors.js";
 
 // Types
-export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, JsonSchema } from "./flow/flow.js";
+export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, FlowParameters, JsonSchema, ParameterSchema } from "./flow/flow.js";
+export type { Zod3Schema, Zod4Schema, OutputOf } from "./flow/schema.js";
 export type { Logger, LogLevel, LogFields } from "./flow/logger.js";
 export type { Bundle, BundleOptions, ExternalDependency } from "./bundle/bundle.js";
 export type { Sha256Digest } from "./oci/digest.js";

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import { object } from "zod/mini";
 import { InvalidFlowError, InvalidFlowNameError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { FLOW_NAME_RULE, assertFlowName, slugify } from "./name.js";
+import { toJsonSchema, zodMajorOf, type JsonSchema, type OutputOf, type ParameterSchema, type ZodIssueLike } from "./schema.js";
+
+export type { JsonSchema, ParameterSchema } from "./schema.js";
 
 /**
  * The brand that marks a flow. A flow bundle carries its own copy of flowpack, so flows are
@@ -13,25 +16,29 @@ export const FLOW_BRAND: unique symbol = Symbol.for("flowpack.flow") as never;
 /** Version of the structural flow protocol below; bumped only on incompatible changes. */
 export const FLOW_PROTOCOL = 1;
 
-export type JsonSchema = Record<string, unknown>;
-
 export interface FlowContext {
   readonly flowName: string;
   readonly runId: string;
   readonly log: Logger;
 }
 
-export interface FlowOptions<S extends z.ZodType> {
+/** The default parameters: none (an empty zod object, which drops unknown keys). */
+type NoParameters = ParameterSchema<Record<string, never>>;
+
+export interface FlowOptions<S extends ParameterSchema> {
   /** `[a-z0-9][a-z0-9._-]*`, ≤ 128 characters. Defaults to the function's name, slugified. */
   name?: string;
   description?: string;
-  /** A zod object schema. Defaults to `z.object({})`. */
+  /** A zod 3 or zod 4 object schema. Defaults to an empty object schema. */
   parameters?: S;
 }
 
-export type FlowFunction<S extends z.ZodType, R> = (params: z.output<S>, ctx: FlowContext) => R | Promise<R>;
+/** What a flow function gets: the parameters as its schema parses them (zod 3 or zod 4). */
+export type FlowParameters<S extends ParameterSchema> = OutputOf<S>;
 
-export interface Flow<S extends z.ZodType = z.ZodType, R = unknown> {
+export type FlowFunction<S extends ParameterSchema, R> = (params: FlowParameters<S>, ctx: FlowContext) => R | Promise<R>;
+
+export interface Flow<S extends ParameterSchema = ParameterSchema, R = unknown> {
   readonly [FLOW_BRAND]: typeof FLOW_PROTOCOL;
   readonly name: string;
   readonly description: string | undefined;
@@ -42,21 +49,22 @@ export interface Flow<S extends z.ZodType = z.ZodType, R = unknown> {
   /** The parameters' JSON Schema (draft 2020-12), as written into every manifest. */
   parameterSchema(): JsonSchema;
   /** Validates and applies defaults; throws ParameterValidationError listing every violation. */
-  validateParameters(raw: unknown): z.output<S>;
+  validateParameters(raw: unknown): FlowParameters<S>;
   /** Validates the parameters, then calls the function. */
   run(raw: unknown, context?: Partial<FlowContext>): Promise<R>;
 }
 
-export type AnyFlow = Flow<z.ZodType, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any flow, whatever its parameters
+export type AnyFlow = Flow<ParameterSchema<any>, unknown>;
 
-export function flow<S extends z.ZodType = z.ZodObject<Record<string, never>>, R = unknown>(
+export function flow<S extends ParameterSchema = NoParameters, R = unknown>(
   options: FlowOptions<S>,
   fn: FlowFunction<S, R>,
 ): Flow<S, R>;
-export function flow<R>(fn: FlowFunction<z.ZodObject<Record<string, never>>, R>): Flow<z.ZodObject<Record<string, never>>, R>;
+export function flow<R>(fn: FlowFunction<NoParameters, R>): Flow<NoParameters, R>;
 export function flow(
-  optionsOrFn: FlowOptions<z.ZodType> | FlowFunction<z.ZodType, unknown>,
-  maybeFn?: FlowFunction<z.ZodType, unknown>,
+  optionsOrFn: FlowOptions<ParameterSchema> | FlowFunction<ParameterSchema, unknown>,
+  maybeFn?: FlowFunction<ParameterSchema, unknown>,
 ): AnyFlow {
   const modulePath = callerModulePath();
   const [options, fn] =
@@ -65,7 +73,7 @@ export function flow(
     throw new InvalidFlowError("flow() needs a function: flow({ name, parameters }, async (params, ctx) => { … })");
   }
   const name = resolveName(options.name, fn);
-  const parameters = options.parameters ?? z.object({});
+  const parameters: ParameterSchema = options.parameters ?? object({});
   const schema = toParameterSchema(name, parameters);
 
   const validateParameters = (raw: unknown): unknown => {
@@ -123,10 +131,13 @@ function resolveName(explicit: string | undefined, fn: (...args: never[]) => unk
   return assertFlowName(derived);
 }
 
-function toParameterSchema(name: string, parameters: z.ZodType): JsonSchema {
+function toParameterSchema(name: string, parameters: ParameterSchema): JsonSchema {
+  if (zodMajorOf(parameters) === undefined) {
+    throw new InvalidFlowError(`flow "${name}": parameters must be a zod schema (zod 3 or zod 4), e.g. z.object({ day: z.string() })`);
+  }
   let schema: JsonSchema;
   try {
-    schema = z.toJSONSchema(parameters, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
+    schema = toJsonSchema(parameters);
   } catch (error) {
     throw new InvalidFlowError(`flow "${name}": its parameters cannot be expressed as JSON Schema: ${(error as Error).message}`);
   }
@@ -136,8 +147,22 @@ function toParameterSchema(name: string, parameters: z.ZodType): JsonSchema {
   return { title: "Parameters", ...schema };
 }
 
-function toIssue(issue: { path: PropertyKey[]; message: string }): ParameterIssue {
-  return { path: issue.path.map(String).join("."), message: issue.message };
+/**
+ * One issue from either zod as flowpack reports it. A date that does not parse is said to be an
+ * invalid date: zod 3 says so (`invalid_date`), zod 4 reports it as an `invalid_type` whose message
+ * reads "expected date, received Date" (the coerced value is a Date, just not a valid one).
+ */
+function toIssue(issue: ZodIssueLike): ParameterIssue {
+  return { path: issue.path.map(String).join("."), message: isInvalidDate(issue) ? INVALID_DATE : issue.message };
+}
+
+const INVALID_DATE = "invalid date: expected a date such as 2024-03-01 or 2024-03-01T12:00:00Z";
+
+function isInvalidDate(issue: ZodIssueLike): boolean {
+  const i = issue as ZodIssueLike & { expected?: unknown; received?: unknown; input?: unknown };
+  if (i.code === "invalid_date") return true;
+  if (i.code !== "invalid_type" || i.expected !== "date") return false;
+  return i.received === "Invalid Date" || (i.input instanceof Date && Number.isNaN(i.input.getTime())) || /received Date$/.test(i.message);
 }
 
 /** The file of the code that called `flow()`, read from V8's structured call sites. */

@@ -12,5 +12,6 @@ export {
   InvalidFlowError,
   InvalidFlowNameError,
 } from "../errors.js";
-export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, JsonSchema } from "./flow.js";
+export type { Flow, AnyFlow, FlowContext, FlowOptions, FlowFunction, FlowParameters, JsonSchema, ParameterSchema } from "./flow.js";
+export type { Zod3Schema, Zod4Schema, OutputOf } from "./schema.js";
 export type { Logger, LogLevel, LogFields } from "./logger.js";
