@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { IMAGE_INDEX_MEDIA_TYPES, IMAGE_MANIFEST_MEDIA_TYPES, isImageIndexMediaType, isImageManifestMediaType } from "./media-types.js";
-import { isSha256Digest } from "./digest.js";
+import { sha256DigestSchema, type Sha256Digest } from "./digest.js";
 import { ImageFormatError } from "../errors.js";
 
 /**
@@ -15,10 +15,7 @@ import { ImageFormatError } from "../errors.js";
 export const digestSchema = z
   .string()
   .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
-export const sha256DigestSchema = z
-  .string()
-  .refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>")
-  .transform((s) => s as `sha256:${string}`);
+const diffIdSchema = sha256DigestSchema.transform((s) => s as Sha256Digest);
 const annotationsSchema = z.record(z.string(), z.string());
 
 export const platformSchema = z.looseObject({
@@ -101,7 +98,7 @@ export const imageConfigSchema = z.looseObject({
   config: containerConfigSchema.optional(),
   rootfs: z.looseObject({
     type: z.literal("layers"),
-    diff_ids: z.array(sha256DigestSchema),
+    diff_ids: z.array(diffIdSchema),
   }),
   history: z.array(historySchema).optional(),
 });

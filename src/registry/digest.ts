@@ -4,18 +4,8 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
+import { algorithmOf, computeDigest } from "../oci/digest.js";
 import { DigestMismatchError } from "./errors.js";
-
-export type DigestAlgorithm = "sha256" | "sha512";
-
-export function algorithmOf(digest: string): DigestAlgorithm | undefined {
-  const algorithm = digest.split(":", 1)[0];
-  return algorithm === "sha256" || algorithm === "sha512" ? algorithm : undefined;
-}
-
-export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
-}
 
 /** Throws DigestMismatchError unless the bytes have this digest (and size, when given). */
 export function verifyBytes(bytes: Uint8Array, digest: string, size: number | undefined, what: string): void {

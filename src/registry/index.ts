@@ -6,7 +6,7 @@ export { MediaTypes, DEFAULT_MANIFEST_ACCEPT } from "./manifests.js";
 export { redactUrl, redactHeaders, redactText } from "./redact.js";
 export { parseChallenges } from "./challenge.js";
 export { resolveEndpoint, isLoopbackHostname } from "./host.js";
-export { computeDigest } from "./digest.js";
+export { computeDigest } from "../oci/digest.js";
 export {
   RegistryError,
   RegistryAuthError,

@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../errors.js";
 import { withStep } from "./deadline.js";
-import { algorithmOf, computeDigest } from "./digest.js";
+import { algorithmOf, computeDigest } from "../oci/digest.js";
 import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";
 import { discard, header, readBody, type HttpResponse } from "./http.js";
 import { assertReference, assertRepository, repositoryScope } from "./names.js";
