@@ -142,6 +142,34 @@ export function parseImageIndex(bytes: Uint8Array | string, what = "image index"
   return index;
 }
 
+/** What a registry serves for a manifest reference: an image manifest or an index. */
+export type ManifestOrIndex = ImageManifest | ImageIndex;
+
+export function isImageIndex(manifest: ManifestOrIndex): manifest is ImageIndex {
+  return "manifests" in manifest && Array.isArray(manifest.manifests);
+}
+
+/**
+ * An image manifest or an index (OCI or Docker), told apart by its media type, or by its shape
+ * when the media type is missing or one we do not know (artifacts reuse both shapes).
+ */
+export function parseManifestOrIndex(bytes: Uint8Array | string, what = "manifest"): ManifestOrIndex {
+  const text = typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ImageFormatError(`${what} is not JSON`, { cause: error });
+  }
+  const fields = (json !== null && typeof json === "object" ? json : {}) as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown };
+  if (fields.schemaVersion === 1) throw new ImageFormatError(`${what} is a Docker schema 1 manifest, which is not supported`);
+  const mediaType = typeof fields.mediaType === "string" ? fields.mediaType : undefined;
+  const index = isImageIndexMediaType(mediaType) || (!isImageManifestMediaType(mediaType) && fields.manifests !== undefined);
+  const result = (index ? imageIndexSchema : imageManifestSchema).safeParse(json);
+  if (!result.success) throw new ImageFormatError(`${what} is not an image manifest or index: ${formatIssues(result.error)}`);
+  return result.data;
+}
+
 export function parseImageConfig(bytes: Uint8Array | string, what = "image config"): ImageConfig {
   return parseWith(imageConfigSchema, bytes, what);
 }

@@ -24,7 +24,6 @@ import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptio
 import { resolveEndpoint, type RegistryEndpoint } from "./host.js";
 import { DockerKeychain, type Keychain } from "./keychain.js";
 import {
-  DEFAULT_MANIFEST_ACCEPT,
   getManifest,
   headManifest,
   listTags,
@@ -32,6 +31,7 @@ import {
   type Manifest,
   type ManifestDescriptor,
 } from "./manifests.js";
+import { MANIFEST_MEDIA_TYPES } from "../oci/media-types.js";
 import { emitter, type ProgressListener } from "./progress.js";
 import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult } from "./push.js";
 import { SecretSet } from "./redact.js";
@@ -232,14 +232,14 @@ export class RegistryClient {
     return getBlobStream(this.#ctx(), repository, digest, options);
   }
 
-  getManifest(repository: string, reference: string, accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT): Promise<Manifest> {
+  getManifest(repository: string, reference: string, accept: readonly string[] = MANIFEST_MEDIA_TYPES): Promise<Manifest> {
     return getManifest(this.#transport, repository, reference, accept);
   }
 
   headManifest(
     repository: string,
     reference: string,
-    accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT,
+    accept: readonly string[] = MANIFEST_MEDIA_TYPES,
   ): Promise<ManifestDescriptor | undefined> {
     return headManifest(this.#transport, repository, reference, accept);
   }

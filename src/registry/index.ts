@@ -2,7 +2,7 @@
 export { RegistryClient } from "./client.js";
 export { DockerKeychain, anonymousKeychain, staticKeychain } from "./keychain.js";
 export { defaultRetryPolicy, retryPolicy, parseRetryAfter, backoffDelay } from "./retry.js";
-export { MediaTypes, DEFAULT_MANIFEST_ACCEPT } from "./manifests.js";
+export { MediaType, MANIFEST_MEDIA_TYPES } from "../oci/media-types.js";
 export { redactUrl, redactHeaders, redactText } from "./redact.js";
 export { parseChallenges } from "./challenge.js";
 export { resolveEndpoint, isLoopbackHostname } from "./host.js";

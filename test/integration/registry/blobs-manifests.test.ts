@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DigestMismatchError,
-  MediaTypes,
+  MediaType,
   RegistryClient,
   RegistryError,
   RegistryResponseError,
@@ -203,12 +203,12 @@ describe("manifests", () => {
     expect(pushed.bytesSent).toBe(image.blobs.reduce((s, b) => s + b.size, 0));
 
     const byTag = await c.getManifest(repo, "v1");
-    expect(byTag).toEqual({ bytes: expect.any(Uint8Array), mediaType: MediaTypes.ociManifest, digest: image.digest });
+    expect(byTag).toEqual({ bytes: expect.any(Uint8Array), mediaType: MediaType.OCI_MANIFEST, digest: image.digest });
     expect(Buffer.from(byTag.bytes).equals(Buffer.from(image.manifest))).toBe(true);
     const byDigest = await c.getManifest(repo, image.digest);
     expect(byDigest.digest).toBe(image.digest);
     expect(await c.headManifest(repo, "v1")).toEqual({
-      mediaType: MediaTypes.ociManifest,
+      mediaType: MediaType.OCI_MANIFEST,
       digest: image.digest,
       size: image.manifest.length,
     });
@@ -259,7 +259,7 @@ describe("manifests", () => {
     const swap = (headers: Record<string, string>) => ({
       kind: "status" as const,
       status: 200,
-      headers: { "content-type": MediaTypes.ociManifest, ...headers },
+      headers: { "content-type": MediaType.OCI_MANIFEST, ...headers },
       body: Buffer.from(other.manifest).toString("utf8"),
     });
 
