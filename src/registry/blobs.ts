@@ -14,14 +14,14 @@ import { UsageError } from "../errors.js";
 import { DigestMismatchError, RegistryResponseError } from "./errors.js";
 import { destroyQuietly, discard, header, networkError, readBody, type HttpResponse } from "./http.js";
 import { assertDigest, assertRepository, repositoryScope, type Action } from "./names.js";
-import type { ProgressListener } from "./progress.js";
+import type { RegistryProgressListener } from "./progress.js";
 import { currentStep } from "./deadline.js";
 import { RetrySignal, retrying } from "./retry.js";
 import type { RegistryRequest, Transport } from "./transport.js";
 
 export interface BlobContext {
   transport: Transport;
-  progress: ProgressListener;
+  progress: RegistryProgressListener;
 }
 
 /** A blob to push: its digest and size, and a function giving its bytes (fresh on every call). */

@@ -32,7 +32,7 @@ import {
   type ManifestDescriptor,
 } from "./manifests.js";
 import { MANIFEST_MEDIA_TYPES } from "../oci/media-types.js";
-import { emitter, type ProgressListener } from "./progress.js";
+import { emitter, type RegistryProgressListener } from "./progress.js";
 import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult } from "./push.js";
 import { SecretSet } from "./redact.js";
 import { errorFromResponse } from "./response-error.js";
@@ -60,7 +60,7 @@ export interface RegistryClientOptions {
   dispatcher?: Dispatcher;
   userAgent?: string;
   /** Progress of blob pushes; per-call listeners override it. */
-  onProgress?: ProgressListener;
+  onProgress?: RegistryProgressListener;
   /** Cancels every request of this client. */
   signal?: AbortSignal;
   /** Debug log, one redacted line per HTTP exchange. */
@@ -74,7 +74,7 @@ export interface PingResult {
   auth: AuthScheme;
 }
 
-type WithProgress<T> = T & { onProgress?: ProgressListener };
+type WithProgress<T> = T & { onProgress?: RegistryProgressListener };
 
 export class RegistryClient {
   readonly endpoint: RegistryEndpoint;
@@ -83,7 +83,7 @@ export class RegistryClient {
   readonly #auth: Authenticator;
   readonly #http: HttpOptions;
   readonly #secrets = new SecretSet();
-  readonly #onProgress: ProgressListener | undefined;
+  readonly #onProgress: RegistryProgressListener | undefined;
   readonly #keychainDescription: string | undefined;
 
   constructor(options: RegistryClientOptions) {
@@ -139,7 +139,7 @@ export class RegistryClient {
     return this.#auth.tokenFetches;
   }
 
-  #ctx(onProgress?: ProgressListener): BlobContext {
+  #ctx(onProgress?: RegistryProgressListener): BlobContext {
     return { transport: this.#transport, progress: emitter(onProgress ?? this.#onProgress) };
   }
 
@@ -212,7 +212,7 @@ export class RegistryClient {
     digest: string,
     size: number,
     body: BlobBody,
-    options: { onProgress?: ProgressListener } = {},
+    options: { onProgress?: RegistryProgressListener } = {},
   ): Promise<void> {
     return uploadBlob(this.#ctx(options.onProgress), repository, digest, size, body);
   }

@@ -24,7 +24,7 @@ export type { Manifest, ManifestDescriptor } from "./manifests.js";
 export type { PushManifestInput, PushManifestResult } from "./push.js";
 export type { Credentials, Keychain, DockerKeychainOptions } from "./keychain.js";
 export type { RetryPolicy } from "./retry.js";
-export type { ProgressEvent, ProgressListener } from "./progress.js";
+export type { RegistryProgressEvent, RegistryProgressListener } from "./progress.js";
 export type { AuthScheme } from "./auth.js";
 export type { Challenge } from "./challenge.js";
 export type { RegistryEndpoint } from "./host.js";

@@ -9,7 +9,7 @@ import {
   RegistryResponseError,
   anonymousKeychain,
   staticKeychain,
-  type ProgressEvent,
+  type RegistryProgressEvent as ProgressEvent,
 } from "../../../src/registry/index.js";
 import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
 import { services } from "../../helpers/services.js";

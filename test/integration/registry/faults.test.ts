@@ -10,7 +10,7 @@ import {
   RegistryError,
   RegistryUnreachableError,
   anonymousKeychain,
-  type ProgressEvent,
+  type RegistryProgressEvent as ProgressEvent,
 } from "../../../src/registry/index.js";
 import { join } from "node:path";
 import { flowpack } from "../../helpers/cli.js";
