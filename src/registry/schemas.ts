@@ -15,7 +15,6 @@ export const errorBodySchema = z.object({
     }),
   ),
 });
-export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** Token server answer; some servers set `token`, some `access_token`, some both. */
 export const tokenResponseSchema = z
@@ -27,7 +26,6 @@ export const tokenResponseSchema = z
     refresh_token: z.string().optional(),
   })
   .refine((t) => Boolean(t.token || t.access_token), { message: "neither token nor access_token is set" });
-export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 export const tagListSchema = z.object({
   name: z.string(),

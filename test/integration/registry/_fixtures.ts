@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BlobSource } from "../../../src/registry/index.js";
-import { MediaType } from "../../../src/registry/index.js";
-import type { RetryPolicy } from "../../../src/registry/index.js";
+import type { BlobSource } from "../../../src/registry/blobs.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import type { RetryPolicy } from "../../../src/registry/retry.js";
 
 /** Retries fast enough for tests; Retry-After up to 2 s is honoured. */
 export const fastRetry: Partial<RetryPolicy> = {

@@ -1,16 +1,11 @@
 /** RegistryClient against the real plain registry (FLOWPACK_TEST_REGISTRY): blobs, mounts, manifests. */
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DigestMismatchError,
-  MediaType,
-  RegistryClient,
-  RegistryError,
-  RegistryResponseError,
-  anonymousKeychain,
-  staticKeychain,
-  type RegistryProgressEvent as ProgressEvent,
-} from "../../../src/registry/index.js";
+import { DigestMismatchError, RegistryError, RegistryResponseError } from "../../../src/registry/errors.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { anonymousKeychain, staticKeychain } from "../../../src/registry/keychain.js";
+import type { RegistryProgressEvent as ProgressEvent } from "../../../src/registry/progress.js";
 import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
 import { services } from "../../helpers/services.js";
 import { digestOf, fastRetry, randomBlob, randomImage, uniqueRepo } from "./_fixtures.js";
