@@ -20,7 +20,7 @@ import {
   type PushBlobResult,
 } from "./blobs.js";
 import { RegistryResponseError } from "./errors.js";
-import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptions, type HttpResponse } from "./http.js";
+import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptions } from "./http.js";
 import { resolveEndpoint, type RegistryEndpoint } from "./host.js";
 import { DockerKeychain, type Keychain } from "./keychain.js";
 import {
@@ -36,8 +36,8 @@ import { emitter, type RegistryProgressListener } from "./progress.js";
 import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult } from "./push.js";
 import { SecretSet } from "./redact.js";
 import { errorFromResponse } from "./response-error.js";
-import { RetrySignal, retryPolicy, retrying, parseRetryAfter, type RetryPolicy } from "./retry.js";
-import { Transport } from "./transport.js";
+import { retryPolicy, type RetryPolicy } from "./retry.js";
+import { Transport, exchange } from "./transport.js";
 
 export interface RegistryClientOptions {
   /** `host[:port]`: "ghcr.io", "127.0.0.1:5000", "docker.io". No scheme. */
@@ -156,23 +156,15 @@ export class RegistryClient {
       keychain: this.#keychainDescription,
       signal: this.#http.signal,
     };
-    const res = await retrying(
-      this.policy,
-      async () => {
-        let r: HttpResponse;
-        try {
-          r = await httpRequest(url, { method: "GET", headers: {} }, this.#http, target);
-        } catch (error) {
-          if (this.#transport.isTransient(error)) throw new RetrySignal(error as Error);
-          throw error;
-        }
-        if (this.policy.statusCodes.includes(r.status)) {
-          throw new RetrySignal(await errorFromResponse(r, ctx), parseRetryAfter(r.headers["retry-after"]));
-        }
-        return r;
-      },
-      { signal: this.#http.signal, step: { target, step: "GET /v2/" } },
-    );
+    // Not through the transport: no authorisation is sent, the answer tells which one to use.
+    const res = await exchange(this.policy, {
+      step: { target, step: "GET /v2/" },
+      retry: true,
+      send: () => httpRequest(url, { method: "GET", headers: {} }, this.#http, target),
+      errorFor: (r) => errorFromResponse(r, ctx),
+      read: (r) => Promise.resolve(r),
+      signal: this.#http.signal,
+    });
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     if (apiVersion !== undefined && !apiVersion.split(/[\s,]+/).some((v) => v.startsWith("registry/2."))) {
       await discard(res.body);

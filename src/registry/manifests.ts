@@ -6,7 +6,6 @@
  */
 import { ImageFormatError, UsageError } from "../errors.js";
 import { algorithmOf, computeDigest } from "../oci/digest.js";
-import { withStep } from "./deadline.js";
 import { isImageIndex, parseManifestOrIndex, type ManifestOrIndex } from "../oci/image.js";
 import { MANIFEST_MEDIA_TYPES, MediaType } from "../oci/media-types.js";
 import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";
@@ -94,11 +93,11 @@ export async function getManifest(
   const what = `manifest ${repository}:${reference} on ${t.target}`;
   const req = request("GET", repository, reference, accept);
   // One step from request to the last byte, so a body that stalls fails at the step's deadline.
-  const { res, bytes } = await withStep(t.policy.stepTimeoutMs, { target: t.target, step: `GET manifest ${repository}:${reference}` }, async () => {
-    const res = await t.send(req);
-    if (res.status !== 200) return { res, bytes: undefined };
-    return { res, bytes: await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal) };
-  });
+  const { res, bytes } = await t.request(
+    req,
+    async (res) => ({ res, bytes: res.status === 200 ? await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal) : undefined }),
+    `GET manifest ${repository}:${reference}`,
+  );
   if (res.status === 404) {
     const error = await t.errorFor(res, req);
     throw new RegistryError(`${what} was not found`, {

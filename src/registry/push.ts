@@ -7,7 +7,7 @@
  */
 import { UsageError } from "../errors.js";
 import { blobExists, pushBlob, type BlobContext, type BlobSource, type PushBlobResult } from "./blobs.js";
-import { RegistryError } from "./errors.js";
+import { RegistryError, withNote } from "./errors.js";
 import { isImageIndex } from "../oci/image.js";
 import { headManifest, parseManifestAs, putManifest } from "./manifests.js";
 import { assertReference, assertRepository } from "./names.js";
@@ -107,10 +107,8 @@ export async function pushManifestWithBlobs(
     try {
       digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
     } catch (again) {
-      if (isBlobUnknown(again)) {
-        again.message += ` (again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""})`;
-      }
-      throw again;
+      if (!isBlobUnknown(again)) throw again;
+      throw withNote(again, `again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""}`);
     }
     for (const r of repaired) {
       const index = results.findIndex((x) => x.digest === r.digest);
