@@ -116,13 +116,23 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.round(capped * factor);
 }
 
+/** Errors that ended a retry loop: their attempts are spent. */
+const spent = new WeakSet<Error>();
+
+/** The error a retry loop ends with: `error`, noted with what the loop did (never changed itself). */
+function ended(error: Error, notes: string[]): Error {
+  const final = notes.length > 0 ? withNote(error, notes.join("; ")) : error;
+  spent.add(final);
+  return final;
+}
+
 /**
  * Whether a failure is worth another attempt under `policy`: a network failure whose code the
  * policy lists, or a body cut short of its Content-Length (the connection's fault too). Never an
  * error that already came out of a retry loop (see `retrying`): its attempts are spent.
  */
 export function isTransient(policy: RetryPolicy, error: unknown): boolean {
-  if (!(error instanceof Error) || attempted.has(error)) return false;
+  if (!(error instanceof Error) || spent.has(error)) return false;
   if (error instanceof RegistryUnreachableError) return error.errno !== undefined && policy.errorCodes.includes(error.errno);
   return error instanceof DigestMismatchError && error.truncated;
 }
@@ -130,21 +140,6 @@ export function isTransient(policy: RetryPolicy, error: unknown): boolean {
 /** Whether a response status is worth another attempt under `policy`. */
 export function isRetryableStatus(policy: RetryPolicy, status: number): boolean {
   return policy.statusCodes.includes(status);
-}
-
-/** Errors that ended a retry loop, with the attempts made. */
-const attempted = new WeakMap<Error, number>();
-
-/** How many attempts the retry loop that ended with `error` made, if one did. */
-export function attemptsOf(error: unknown): number | undefined {
-  return error instanceof Error ? attempted.get(error) : undefined;
-}
-
-/** The error a retry loop ends with: `error`, noted with what the loop did (never changed itself). */
-function ended(error: Error, attempts: number, notes: string[]): Error {
-  const final = notes.length > 0 ? withNote(error, notes.join("; ")) : error;
-  attempted.set(final, attempts);
-  return final;
 }
 
 /** Thrown by a step to ask for another attempt; carries the error to report if there is none. */
@@ -195,7 +190,7 @@ export async function retrying<T>(
         if (!(thrown instanceof RetrySignal)) throw thrown;
         const { error, retryAfterMs } = thrown;
         const giveUp = (why?: string): never => {
-          throw ended(error, attempt, [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean));
+          throw ended(error, [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean));
         };
         if (attempt >= policy.maxAttempts) giveUp();
         if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
