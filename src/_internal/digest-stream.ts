@@ -6,7 +6,7 @@
  * without error has verified content.
  */
 import { createHash, type Hash } from "node:crypto";
-import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
 
 /** What the bytes turned out to be: their digest (`<algorithm>:<hex>`) and count. */
 export interface ActualContent {
@@ -30,13 +30,20 @@ export class DigestCheckStream extends Transform {
   readonly #check: DigestCheck;
   readonly #algorithm: string;
   readonly #hash: Hash;
+  readonly #source: Readable | undefined;
   #bytes = 0;
 
-  constructor(check: DigestCheck) {
+  /** With a `source`, reads it and destroys it when destroyed itself (a consumer that stops early). */
+  constructor(check: DigestCheck, source?: Readable) {
     super();
     this.#check = check;
+    this.#source = source;
     this.#algorithm = check.algorithm ?? "sha256";
     this.#hash = createHash(this.#algorithm);
+    if (source) {
+      source.on("error", (error) => this.destroy(error));
+      source.pipe(this);
+    }
   }
 
   /** Bytes seen so far. */
@@ -64,11 +71,17 @@ export class DigestCheckStream extends Transform {
     }
     callback(error);
   }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#source?.destroy();
+    callback(error);
+  }
 }
 
-/** `source` through a DigestCheckStream; a failure of `source` fails the returned stream too. */
+/**
+ * `source` through a DigestCheckStream: a failure of `source` fails the returned stream, and
+ * destroying the returned stream destroys `source` at once.
+ */
 export function digestChecked(source: Readable, check: DigestCheck): Readable {
-  const checker = new DigestCheckStream(check);
-  pipeline(source, checker, () => undefined);
-  return checker;
+  return new DigestCheckStream(check, source);
 }
