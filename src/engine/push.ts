@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
 import { PushError } from "../errors.js";
+import { isSha256Digest } from "../oci/digest.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
 import type { Credentials } from "../registry/keychain.js";
 import { SecretSet } from "../registry/redact.js";
@@ -65,7 +66,7 @@ export async function pushImage(docker: Docker, imageId: string, repository: str
         onProgress({ phase: "push", message: `${message.id ? `${message.id}: ` : ""}${message.status}`, id: message.id, current: message.progressDetail?.current, total });
       }
     }
-    if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    if (!digest || !isSha256Digest(digest)) {
       throw new PushError(`push of ${reference} finished without the registry reporting a manifest digest`);
     }
     return digest;

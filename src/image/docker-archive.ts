@@ -4,7 +4,8 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Pack as TarPack } from "tar-stream";
 import { ImageFormatError } from "../errors.js";
-import { drained, verified } from "./streams.js";
+import { drained } from "./streams.js";
+import { digestChecked } from "../_internal/digest-stream.js";
 import { writeTar } from "./tar-output.js";
 import type { Image } from "./image.js";
 import type { Layer } from "./layer.js";
@@ -98,9 +99,11 @@ async function produceArchive(pack: TarPack, image: Image<Layer>, options: Docke
       names.push(name);
       if (written.has(name)) continue;
       written.add(name);
-      const source = verified(layer.open(), (digest, size) => {
-        if (digest !== layer.digest) mismatch("digest", layer.digest, digest);
-        if (size !== layer.size) mismatch("size", String(layer.size), String(size));
+      const source = digestChecked(layer.open(), {
+        atEnd: ({ digest, size }) => {
+          if (digest !== layer.digest) mismatch("digest", layer.digest, digest);
+          if (size !== layer.size) mismatch("size", String(layer.size), String(size));
+        },
       });
       await addStream(pack, name, layer.size, source, what);
     } else {
@@ -117,8 +120,10 @@ async function produceArchive(pack: TarPack, image: Image<Layer>, options: Docke
       }
       const diffId = `sha256:${hash.digest("hex")}`;
       if (diffId !== layer.diffId) mismatch("diffID", layer.diffId, diffId);
-      const source = verified(gunzipped(layer), (digest) => {
-        if (digest !== layer.diffId) mismatch("diffID", layer.diffId, digest);
+      const source = digestChecked(gunzipped(layer), {
+        atEnd: ({ digest }) => {
+          if (digest !== layer.diffId) mismatch("diffID", layer.diffId, digest);
+        },
       });
       await addStream(pack, name, uncompressedSize, source, what);
     }

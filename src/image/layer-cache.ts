@@ -5,15 +5,14 @@ import { join } from "node:path";
 import { z } from "zod";
 import { cacheWarning, defaultCacheDir, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import { sha256, sha256DigestSchema, type Sha256Digest } from "../oci/digest.js";
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
 import { HOST_TAG, removeStaleTempDirs } from "../_internal/temp-dirs.js";
 
-const sha256Digest = z.string().refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>");
 const infoSchema = z.strictObject({
-  digest: sha256Digest,
-  diffId: sha256Digest,
+  digest: sha256DigestSchema,
+  diffId: sha256DigestSchema,
   size: z.number().int().nonnegative(),
   mediaType: z.string(),
 });

@@ -5,11 +5,11 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import { digestChecked, DigestCheckStream, type ActualContent } from "../_internal/digest-stream.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { ImageLayoutError } from "../errors.js";
 import { imageFromParts, type Image } from "./image.js";
 import { fileLayer, type Layer } from "./layer.js";
-import { verified, verifiedStream } from "./streams.js";
 import { canonicalJson, parseImageConfig, parseImageIndex, parseImageManifest, type Descriptor, type ImageIndex, type Platform } from "../oci/image.js";
 import { checkConfigPlatform, formatPlatform, hostPlatform, platformMatches } from "../oci/platform.js";
 import { isImageIndexMediaType, isImageManifestMediaType, MediaType } from "../oci/media-types.js";
@@ -107,15 +107,15 @@ export async function writeBlobStream(
   await mkdir(join(resolve(layoutDir), "blobs", "sha256"), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    const checked = (source: AsyncIterable<Buffer>) =>
-      verified(source, (digest, size) => {
-        if (digest !== expected.digest || size !== expected.size) {
-          throw new ImageLayoutError(
-            `blob ${expected.digest} (${expected.size} bytes) read back as ${digest} (${size} bytes); not written to ${layoutDir}`,
-            { hint: "the layer's source changed after it was built: build it again" },
-          );
-        }
-      });
+    const checked = new DigestCheckStream({
+      atEnd: ({ digest, size }) => {
+        if (digest === expected.digest && size === expected.size) return undefined;
+        return new ImageLayoutError(
+          `blob ${expected.digest} (${expected.size} bytes) read back as ${digest} (${size} bytes); not written to ${layoutDir}`,
+          { hint: "the layer's source changed after it was built: build it again" },
+        );
+      },
+    });
     await pipeline(open(), checked, createWriteStream(temporary, { flags: "wx", mode: 0o644 }));
     await rename(temporary, path);
   } catch (error) {
@@ -304,7 +304,8 @@ export async function readImageFromLayout(layoutDir: string, options: ReadLayout
       new ImageLayoutError(`layer ${i} (${layer.digest}) in ${dir} is corrupted: its blob is ${actual.size} bytes hashing to ${actual.digest}`, {
         hint: "the layout changed after it was written: write the image to it again",
       });
-    layers.push({ ...file, open: () => verifiedStream(file.open(), layer, corrupted) });
+    const atEnd = (actual: ActualContent) => (actual.digest === layer.digest && actual.size === layer.size ? undefined : corrupted(actual));
+    layers.push({ ...file, open: () => digestChecked(file.open(), { atEnd }) });
   }
   return {
     ...imageFromParts({ manifest, manifestBytes, config, configBytes, layers }),

@@ -1,15 +1,12 @@
 import { z } from "zod";
 import { FLOW_NAME_RULE, isValidFlowName } from "../flow/name.js";
+import { sha256DigestSchema } from "../oci/digest.js";
 
 /**
  * The manifest is the whole contract between "build" and "run". Its schema lives here, once:
  * parsing, finalizing, the published JSON Schema and the TypeScript types all derive from it.
  */
 export const MANIFEST_VERSION = 1;
-
-export const sha256DigestSchema = z
-  .string()
-  .regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 lowercase hex digits>");
 
 export const absolutePosixPathSchema = z
   .string()

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { IMAGE_INDEX_MEDIA_TYPES, IMAGE_MANIFEST_MEDIA_TYPES, isImageIndexMediaType, isImageManifestMediaType } from "./media-types.js";
-import { isSha256Digest } from "./digest.js";
+import { sha256DigestSchema, type Sha256Digest } from "./digest.js";
 import { ImageFormatError } from "../errors.js";
 
 /**
@@ -15,10 +15,7 @@ import { ImageFormatError } from "../errors.js";
 export const digestSchema = z
   .string()
   .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
-export const sha256DigestSchema = z
-  .string()
-  .refine(isSha256Digest, "expected sha256:<64 lowercase hex digits>")
-  .transform((s) => s as `sha256:${string}`);
+const diffIdSchema = sha256DigestSchema.transform((s) => s as Sha256Digest);
 const annotationsSchema = z.record(z.string(), z.string());
 
 export const platformSchema = z.looseObject({
@@ -101,7 +98,7 @@ export const imageConfigSchema = z.looseObject({
   config: containerConfigSchema.optional(),
   rootfs: z.looseObject({
     type: z.literal("layers"),
-    diff_ids: z.array(sha256DigestSchema),
+    diff_ids: z.array(diffIdSchema),
   }),
   history: z.array(historySchema).optional(),
 });
@@ -143,6 +140,34 @@ export function parseImageIndex(bytes: Uint8Array | string, what = "image index"
     throw new ImageFormatError(`${what} has media type ${index.mediaType}, expected ${IMAGE_INDEX_MEDIA_TYPES.join(" or ")}`);
   }
   return index;
+}
+
+/** What a registry serves for a manifest reference: an image manifest or an index. */
+export type ManifestOrIndex = ImageManifest | ImageIndex;
+
+export function isImageIndex(manifest: ManifestOrIndex): manifest is ImageIndex {
+  return "manifests" in manifest && Array.isArray(manifest.manifests);
+}
+
+/**
+ * An image manifest or an index (OCI or Docker), told apart by its media type, or by its shape
+ * when the media type is missing or one we do not know (artifacts reuse both shapes).
+ */
+export function parseManifestOrIndex(bytes: Uint8Array | string, what = "manifest"): ManifestOrIndex {
+  const text = typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ImageFormatError(`${what} is not JSON`, { cause: error });
+  }
+  const fields = (json !== null && typeof json === "object" ? json : {}) as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown };
+  if (fields.schemaVersion === 1) throw new ImageFormatError(`${what} is a Docker schema 1 manifest, which is not supported`);
+  const mediaType = typeof fields.mediaType === "string" ? fields.mediaType : undefined;
+  const index = isImageIndexMediaType(mediaType) || (!isImageManifestMediaType(mediaType) && fields.manifests !== undefined);
+  const result = (index ? imageIndexSchema : imageManifestSchema).safeParse(json);
+  if (!result.success) throw new ImageFormatError(`${what} is not an image manifest or index: ${formatIssues(result.error)}`);
+  return result.data;
 }
 
 export function parseImageConfig(bytes: Uint8Array | string, what = "image config"): ImageConfig {

@@ -20,6 +20,17 @@ export type MediaType = (typeof MediaType)[keyof typeof MediaType];
 export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST];
 export const IMAGE_INDEX_MEDIA_TYPES: readonly string[] = [MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST];
 
+/**
+ * Every media type a registry may serve for a manifest reference, indexes first: what a client
+ * accepts when it asks for a tag or digest.
+ */
+export const MANIFEST_MEDIA_TYPES: readonly string[] = Object.freeze([
+  MediaType.OCI_INDEX,
+  MediaType.OCI_MANIFEST,
+  MediaType.DOCKER_MANIFEST_LIST,
+  MediaType.DOCKER_MANIFEST,
+]);
+
 export function isImageManifestMediaType(mediaType: string | undefined): boolean {
   return mediaType !== undefined && IMAGE_MANIFEST_MEDIA_TYPES.includes(mediaType);
 }

@@ -17,8 +17,9 @@ import { repositoryOfScope, type Action } from "./names.js";
 import type { SecretSet } from "./redact.js";
 import { redactUrl } from "./redact.js";
 import { authError, errorFromResponse, type ErrorContext } from "./response-error.js";
-import { RetrySignal, retrying, parseRetryAfter, type RetryInfo, type RetryPolicy } from "./retry.js";
+import type { RetryInfo, RetryPolicy } from "./retry.js";
 import { describeIssues, tokenResponseSchema } from "./schemas.js";
+import { exchange } from "./transport.js";
 
 export type AuthScheme = "none" | "basic" | "bearer";
 
@@ -236,36 +237,22 @@ export class Authenticator {
       signal: this.#o.http.signal,
     };
 
-    const body = await retrying(
-      this.#o.policy,
-      async () => {
-        let res: HttpResponse;
-        try {
-          res = await send();
-        } catch (error) {
-          const code = (error as { errno?: string }).errno;
-          if (code && this.#o.policy.errorCodes.includes(code)) throw new RetrySignal(error as Error);
-          throw error;
-        }
+    const body = await exchange(this.#o.policy, {
+      step: { target, step: "token request" },
+      retry: true,
+      send,
+      errorFor: (res) => errorFromResponse(res, ctx),
+      read: async (res) => {
         if (res.status === 401 || res.status === 403) {
           await discard(res.body);
           throw authError(res.status, ctx, [], "");
         }
-        if (res.status !== 200) {
-          const error = await errorFromResponse(res, ctx);
-          if (this.#o.policy.statusCodes.includes(res.status)) {
-            throw new RetrySignal(error, parseRetryAfter(res.headers["retry-after"]));
-          }
-          throw error;
-        }
+        if (res.status !== 200) throw await errorFromResponse(res, ctx);
         return readBody(res, MAX_TOKEN_RESPONSE, "token response", target, ctx.method, this.#o.http.signal);
       },
-      {
-        signal: this.#o.http.signal,
-        step: { target, step: "token request" },
-        onRetry: (info) => this.#o.onRetry?.({ ...info, step: "token" }),
-      },
-    );
+      signal: this.#o.http.signal,
+      onRetry: (info) => this.#o.onRetry?.({ ...info, step: "token" }),
+    });
 
     let json: unknown;
     try {

@@ -1,10 +1,6 @@
 /**
  * Blob operations: existence (HEAD), cross-repository mount, monolithic upload (POST then PUT),
  * push (HEAD skip → mount → upload), and verified reads (buffered or streaming).
- *
- * Retry units: HEAD/GET and the POST that starts an upload are retried on their own. A PUT to an
- * upload location is not (the session may be consumed or broken): a failed PUT restarts the whole
- * upload — HEAD (the blob may have landed after all), a fresh POST, PUT again.
  */
 import type { Readable } from "node:stream";
 import type { BlobBody } from "./body.js";
@@ -14,14 +10,14 @@ import { UsageError } from "../errors.js";
 import { DigestMismatchError, RegistryResponseError } from "./errors.js";
 import { destroyQuietly, discard, header, networkError, readBody, type HttpResponse } from "./http.js";
 import { assertDigest, assertRepository, repositoryScope, type Action } from "./names.js";
-import type { ProgressListener } from "./progress.js";
+import type { RegistryProgressListener } from "./progress.js";
 import { currentStep } from "./deadline.js";
-import { RetrySignal, retrying } from "./retry.js";
+import { retrying } from "./retry.js";
 import type { RegistryRequest, Transport } from "./transport.js";
 
 export interface BlobContext {
   transport: Transport;
-  progress: ProgressListener;
+  progress: RegistryProgressListener;
 }
 
 /** A blob to push: its digest and size, and a function giving its bytes (fresh on every call). */
@@ -194,7 +190,15 @@ interface UploadOptions {
   location?: URL;
 }
 
-/** Monolithic upload; returns the bytes sent (all attempts). */
+/**
+ * Monolithic upload; returns the bytes sent (all attempts).
+ *
+ * The one retry loop outside the transport: a PUT to an upload location cannot be sent again, so
+ * when it fails in a way the policy retries, the whole upload is redone — HEAD (the blob may have
+ * landed after all), a fresh POST, PUT again. The transport decides what is worth another attempt
+ * and after how long; the HEAD and POST inside retry on their own within this step's deadline and
+ * time budget, and what they give up on ends the upload.
+ */
 async function upload(
   ctx: BlobContext,
   repository: string,
@@ -238,17 +242,14 @@ async function upload(
       try {
         res = await t.send(req);
       } catch (error) {
-        if (t.isTransient(error)) throw new RetrySignal(error as Error);
-        throw error;
+        throw (await t.retrySignal({ error })) ?? error;
       }
       if (res.status === 201 || res.status === 204) {
         await discard(res.body);
         checkDigestHeader(ctx, res, digest, "upload");
         return;
       }
-      const signal = await t.retrySignalFor(res, req);
-      if (signal) throw signal;
-      return t.fail(res, req);
+      throw (await t.retrySignal({ res, req })) ?? (await t.errorFor(res, req));
     },
     {
       signal: t.http.signal,
@@ -342,33 +343,22 @@ export async function getBlob(
   assertDigest(digest);
   const t = ctx.transport;
   const what = `blob ${digest} from ${repository} on ${t.target}`;
-  return retrying(
-    t.policy,
-    async () => {
-      const req = getRequest(repository, digest);
-      const res = await t.send(req);
-      if (res.status !== 200) return t.fail(res, req);
-      const declared = contentLength(res);
-      let bytes: Buffer;
-      try {
-        bytes = await readBody(res, options.maxBytes ?? DEFAULT_MAX_BLOB_BYTES, what, t.target, "GET", t.http.signal);
-      } catch (error) {
-        if (t.isTransient(error)) throw new RetrySignal(error as Error);
-        throw error;
-      }
-      if (declared !== undefined && declared !== bytes.length) {
-        throw new RetrySignal(
-          new DigestMismatchError(`${what}: Content-Length was ${declared}, received ${bytes.length} bytes`, {
-            expected: String(declared),
-            actual: String(bytes.length),
-          }),
-        );
-      }
-      verifyBytes(bytes, digest, options.size, what);
-      return bytes;
-    },
-    { signal: t.http.signal, step: { target: t.target, step: `GET blob ${digest} from ${repository}` } },
-  );
+  const req = getRequest(repository, digest);
+  const read = async (res: HttpResponse): Promise<Uint8Array> => {
+    if (res.status !== 200) return t.fail(res, req);
+    const declared = contentLength(res);
+    const bytes = await readBody(res, options.maxBytes ?? DEFAULT_MAX_BLOB_BYTES, what, t.target, "GET", t.http.signal);
+    if (declared !== undefined && declared !== bytes.length) {
+      throw new DigestMismatchError(`${what}: Content-Length was ${declared}, received ${bytes.length} bytes`, {
+        expected: String(declared),
+        actual: String(bytes.length),
+        truncated: bytes.length < declared,
+      });
+    }
+    verifyBytes(bytes, digest, options.size, what);
+    return bytes;
+  };
+  return t.request(req, read, `GET blob ${digest} from ${repository}`);
 }
 
 /**

@@ -20,11 +20,10 @@ import {
   type PushBlobResult,
 } from "./blobs.js";
 import { RegistryResponseError } from "./errors.js";
-import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptions, type HttpResponse } from "./http.js";
+import { UNDICI_CONNECT_TIMEOUT_MS, discard, header, httpRequest, type HttpOptions } from "./http.js";
 import { resolveEndpoint, type RegistryEndpoint } from "./host.js";
 import { DockerKeychain, type Keychain } from "./keychain.js";
 import {
-  DEFAULT_MANIFEST_ACCEPT,
   getManifest,
   headManifest,
   listTags,
@@ -32,12 +31,13 @@ import {
   type Manifest,
   type ManifestDescriptor,
 } from "./manifests.js";
-import { emitter, type ProgressListener } from "./progress.js";
+import { MANIFEST_MEDIA_TYPES } from "../oci/media-types.js";
+import { emitter, type RegistryProgressListener } from "./progress.js";
 import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult } from "./push.js";
 import { SecretSet } from "./redact.js";
 import { errorFromResponse } from "./response-error.js";
-import { RetrySignal, retryPolicy, retrying, parseRetryAfter, type RetryPolicy } from "./retry.js";
-import { Transport } from "./transport.js";
+import { retryPolicy, type RetryPolicy } from "./retry.js";
+import { Transport, exchange } from "./transport.js";
 
 export interface RegistryClientOptions {
   /** `host[:port]`: "ghcr.io", "127.0.0.1:5000", "docker.io". No scheme. */
@@ -60,7 +60,7 @@ export interface RegistryClientOptions {
   dispatcher?: Dispatcher;
   userAgent?: string;
   /** Progress of blob pushes; per-call listeners override it. */
-  onProgress?: ProgressListener;
+  onProgress?: RegistryProgressListener;
   /** Cancels every request of this client. */
   signal?: AbortSignal;
   /** Debug log, one redacted line per HTTP exchange. */
@@ -74,7 +74,7 @@ export interface PingResult {
   auth: AuthScheme;
 }
 
-type WithProgress<T> = T & { onProgress?: ProgressListener };
+type WithProgress<T> = T & { onProgress?: RegistryProgressListener };
 
 export class RegistryClient {
   readonly endpoint: RegistryEndpoint;
@@ -83,7 +83,7 @@ export class RegistryClient {
   readonly #auth: Authenticator;
   readonly #http: HttpOptions;
   readonly #secrets = new SecretSet();
-  readonly #onProgress: ProgressListener | undefined;
+  readonly #onProgress: RegistryProgressListener | undefined;
   readonly #keychainDescription: string | undefined;
 
   constructor(options: RegistryClientOptions) {
@@ -139,7 +139,7 @@ export class RegistryClient {
     return this.#auth.tokenFetches;
   }
 
-  #ctx(onProgress?: ProgressListener): BlobContext {
+  #ctx(onProgress?: RegistryProgressListener): BlobContext {
     return { transport: this.#transport, progress: emitter(onProgress ?? this.#onProgress) };
   }
 
@@ -156,23 +156,15 @@ export class RegistryClient {
       keychain: this.#keychainDescription,
       signal: this.#http.signal,
     };
-    const res = await retrying(
-      this.policy,
-      async () => {
-        let r: HttpResponse;
-        try {
-          r = await httpRequest(url, { method: "GET", headers: {} }, this.#http, target);
-        } catch (error) {
-          if (this.#transport.isTransient(error)) throw new RetrySignal(error as Error);
-          throw error;
-        }
-        if (this.policy.statusCodes.includes(r.status)) {
-          throw new RetrySignal(await errorFromResponse(r, ctx), parseRetryAfter(r.headers["retry-after"]));
-        }
-        return r;
-      },
-      { signal: this.#http.signal, step: { target, step: "GET /v2/" } },
-    );
+    // Not through the transport: no authorisation is sent, the answer tells which one to use.
+    const res = await exchange(this.policy, {
+      step: { target, step: "GET /v2/" },
+      retry: true,
+      send: () => httpRequest(url, { method: "GET", headers: {} }, this.#http, target),
+      errorFor: (r) => errorFromResponse(r, ctx),
+      read: (r) => Promise.resolve(r),
+      signal: this.#http.signal,
+    });
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     if (apiVersion !== undefined && !apiVersion.split(/[\s,]+/).some((v) => v.startsWith("registry/2."))) {
       await discard(res.body);
@@ -212,7 +204,7 @@ export class RegistryClient {
     digest: string,
     size: number,
     body: BlobBody,
-    options: { onProgress?: ProgressListener } = {},
+    options: { onProgress?: RegistryProgressListener } = {},
   ): Promise<void> {
     return uploadBlob(this.#ctx(options.onProgress), repository, digest, size, body);
   }
@@ -232,14 +224,14 @@ export class RegistryClient {
     return getBlobStream(this.#ctx(), repository, digest, options);
   }
 
-  getManifest(repository: string, reference: string, accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT): Promise<Manifest> {
+  getManifest(repository: string, reference: string, accept: readonly string[] = MANIFEST_MEDIA_TYPES): Promise<Manifest> {
     return getManifest(this.#transport, repository, reference, accept);
   }
 
   headManifest(
     repository: string,
     reference: string,
-    accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT,
+    accept: readonly string[] = MANIFEST_MEDIA_TYPES,
   ): Promise<ManifestDescriptor | undefined> {
     return headManifest(this.#transport, repository, reference, accept);
   }

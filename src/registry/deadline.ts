@@ -29,6 +29,8 @@ export class StepClock {
   readonly #timeoutMs: number;
   readonly #info: StepInfo;
   readonly #now: () => number;
+  /** When the step started (its `now()` clock). */
+  readonly startedAt: number;
   #last: number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -36,7 +38,8 @@ export class StepClock {
     this.#timeoutMs = timeoutMs;
     this.#info = info;
     this.#now = now;
-    this.#last = now();
+    this.startedAt = now();
+    this.#last = this.startedAt;
     this.#arm(timeoutMs);
   }
 
@@ -47,6 +50,11 @@ export class StepClock {
 
   get timeoutMs(): number {
     return this.#timeoutMs;
+  }
+
+  /** Time since the step started. */
+  elapsedMs(): number {
+    return this.#now() - this.startedAt;
   }
 
   /** Time left before the deadline, from the last progress. */

@@ -1,95 +1,50 @@
 /**
- * Content digests: compute (sha256 / sha512), compare, and a pass-through stream that verifies
- * digest and size when the stream ends.
+ * Verified reads from a registry: bytes (buffered or streamed) against the digest and size they were
+ * asked for, reported as DigestMismatchError. The hashing is _internal/digest-stream.ts's.
  */
-import { createHash, type Hash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { DigestCheckStream, type ActualContent } from "../_internal/digest-stream.js";
+import { algorithmOf, computeDigest } from "../oci/digest.js";
 import { DigestMismatchError } from "./errors.js";
 
-export type DigestAlgorithm = "sha256" | "sha512";
-
-export function algorithmOf(digest: string): DigestAlgorithm | undefined {
-  const algorithm = digest.split(":", 1)[0];
-  return algorithm === "sha256" || algorithm === "sha512" ? algorithm : undefined;
-}
-
-export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
+/** The error for content that is not `digest` (and `size`, when given), or undefined when it is. */
+function mismatch(digest: string, size: number | undefined, actual: ActualContent, what: string): DigestMismatchError | undefined {
+  if (size !== undefined && actual.size !== size) {
+    return new DigestMismatchError(`${what}: expected ${size} bytes, received ${actual.size}`, {
+      expected: String(size),
+      actual: String(actual.size),
+    });
+  }
+  if (actual.digest !== digest) {
+    return new DigestMismatchError(`${what}: content does not match its digest (received ${actual.digest})`, {
+      expected: digest,
+      actual: actual.digest,
+    });
+  }
+  return undefined;
 }
 
 /** Throws DigestMismatchError unless the bytes have this digest (and size, when given). */
 export function verifyBytes(bytes: Uint8Array, digest: string, size: number | undefined, what: string): void {
-  if (size !== undefined && bytes.length !== size) {
-    throw new DigestMismatchError(`${what}: expected ${size} bytes, received ${bytes.length}`, {
-      expected: String(size),
-      actual: String(bytes.length),
-    });
-  }
-  const actual = computeDigest(bytes, algorithmOf(digest) ?? "sha256");
-  if (actual !== digest) {
-    throw new DigestMismatchError(`${what}: content does not match its digest (received ${actual})`, {
-      expected: digest,
-      actual,
-    });
-  }
+  const error = mismatch(digest, size, { digest: computeDigest(bytes, algorithmOf(digest) ?? "sha256"), size: bytes.length }, what);
+  if (error) throw error;
 }
 
-/** Passes bytes through; at the end, fails the stream with DigestMismatchError if they were wrong. */
-export class VerifyingStream extends Transform {
-  readonly #digest: string;
-  readonly #size: number | undefined;
-  readonly #what: string;
-  readonly #hash: Hash;
-  #bytes = 0;
-
+/**
+ * Passes bytes through; fails the stream with DigestMismatchError as soon as more than `size` bytes
+ * arrive, or at the end if the bytes were wrong.
+ */
+export class VerifyingStream extends DigestCheckStream {
   constructor(digest: string, size: number | undefined, what: string) {
-    super();
-    this.#digest = digest;
-    this.#size = size;
-    this.#what = what;
-    this.#hash = createHash(algorithmOf(digest) ?? "sha256");
-  }
-
-  /** Bytes seen so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#bytes += chunk.length;
-    if (this.#size !== undefined && this.#bytes > this.#size) {
-      callback(
-        new DigestMismatchError(`${this.#what}: more than the expected ${this.#size} bytes`, {
-          expected: String(this.#size),
-          actual: `>${this.#size}`,
-        }),
-      );
-      return;
-    }
-    this.#hash.update(chunk);
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.#size !== undefined && this.#bytes !== this.#size) {
-      callback(
-        new DigestMismatchError(`${this.#what}: expected ${this.#size} bytes, received ${this.#bytes}`, {
-          expected: String(this.#size),
-          actual: String(this.#bytes),
-        }),
-      );
-      return;
-    }
-    const actual = `${algorithmOf(this.#digest) ?? "sha256"}:${this.#hash.digest("hex")}`;
-    if (actual !== this.#digest) {
-      callback(
-        new DigestMismatchError(`${this.#what}: content does not match its digest (received ${actual})`, {
-          expected: this.#digest,
-          actual,
-        }),
-      );
-      return;
-    }
-    callback();
+    super({
+      algorithm: algorithmOf(digest) ?? "sha256",
+      limit:
+        size === undefined
+          ? undefined
+          : {
+              size,
+              error: () => new DigestMismatchError(`${what}: more than the expected ${size} bytes`, { expected: String(size), actual: `>${size}` }),
+            },
+      atEnd: (actual) => mismatch(digest, size, actual, what),
+    });
   }
 }

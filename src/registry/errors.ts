@@ -44,11 +44,14 @@ export class DigestMismatchError extends RegistryError {
   override readonly code = "REGISTRY_DIGEST_MISMATCH";
   readonly expected: string;
   readonly actual: string;
+  /** The body ended before its Content-Length: a broken transfer rather than wrong content. */
+  readonly truncated: boolean;
 
-  constructor(message: string, options: RegistryErrorOptions & { expected: string; actual: string }) {
+  constructor(message: string, options: RegistryErrorOptions & { expected: string; actual: string; truncated?: boolean }) {
     super(message, options);
     this.expected = options.expected;
     this.actual = options.actual;
+    this.truncated = options.truncated === true;
   }
 }
 
@@ -67,4 +70,20 @@ export class CredentialHelperError extends RegistryError {
     super(message, options);
     this.helper = options.helper;
   }
+}
+
+/**
+ * `error` with a note appended to its message, as a copy of the same class and fields whose cause
+ * is the original. An error is not changed once thrown: it may be shared (one token fetch awaited
+ * by several requests) or already reported.
+ */
+export function withNote<T extends Error>(error: T, note: string): T {
+  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as T;
+  const define = (key: string, value: unknown): void => {
+    Object.defineProperty(copy, key, { value, writable: true, enumerable: false, configurable: true });
+  };
+  define("message", `${error.message} (${note})`);
+  define("cause", error);
+  define("stack", `${copy.name}: ${copy.message}${error.stack?.slice(error.stack.indexOf("\n")) ?? ""}`);
+  return copy;
 }

@@ -4,28 +4,15 @@
  * The digest of a manifest is the sha256 of its exact bytes. A digest reference is checked against
  * the bytes; a Docker-Content-Digest header, when the registry sends one, must agree too.
  */
-import { UsageError } from "../errors.js";
-import { withStep } from "./deadline.js";
-import { algorithmOf, computeDigest } from "./digest.js";
+import { ImageFormatError, UsageError } from "../errors.js";
+import { algorithmOf, computeDigest } from "../oci/digest.js";
+import { isImageIndex, parseManifestOrIndex, type ManifestOrIndex } from "../oci/image.js";
+import { MANIFEST_MEDIA_TYPES, MediaType } from "../oci/media-types.js";
 import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";
 import { discard, header, readBody, type HttpResponse } from "./http.js";
 import { assertReference, assertRepository, repositoryScope } from "./names.js";
-import { describeIssues, manifestSchema, tagListSchema, type ManifestJson } from "./schemas.js";
+import { describeIssues, tagListSchema } from "./schemas.js";
 import type { RegistryRequest, Transport } from "./transport.js";
-
-export const MediaTypes = Object.freeze({
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
-});
-
-export const DEFAULT_MANIFEST_ACCEPT: readonly string[] = Object.freeze([
-  MediaTypes.ociIndex,
-  MediaTypes.ociManifest,
-  MediaTypes.dockerManifestList,
-  MediaTypes.dockerManifest,
-]);
 
 /** Registries cap manifests at 4 MiB; so do we. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -52,21 +39,21 @@ function mediaTypeOf(res: HttpResponse): string {
   return (header(res.headers, "content-type") ?? "").split(";", 1)[0]?.trim().toLowerCase() ?? "";
 }
 
-/** Parses and minimally validates manifest bytes (schemaVersion 2; descriptors well formed). */
-export function parseManifest(bytes: Uint8Array, what: string): ManifestJson | Error {
-  let json: unknown;
+/**
+ * The manifest or index in `bytes`. An invalid one is reported with the parser's message as the
+ * caller's error: the registry's fault (RegistryResponseError) or the caller's (UsageError).
+ */
+export function parseManifestAs(
+  bytes: Uint8Array,
+  what: string,
+  As: new (message: string, options: { cause: unknown }) => Error,
+): ManifestOrIndex {
   try {
-    json = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch {
-    return new Error(`${what} is not JSON`);
+    return parseManifestOrIndex(bytes, what);
+  } catch (error) {
+    if (error instanceof ImageFormatError) throw new As(error.message, { cause: error });
+    throw error;
   }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-    if (version === 1) return new Error(`${what} is a Docker schema 1 manifest, which is not supported`);
-    return new Error(`${what} is not an image manifest or index: ${describeIssues(parsed.error)}`);
-  }
-  return parsed.data;
 }
 
 function checkDigestHeader(t: Transport, res: HttpResponse, bytes: Uint8Array, what: string): void {
@@ -99,18 +86,18 @@ export async function getManifest(
   t: Transport,
   repository: string,
   reference: string,
-  accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT,
+  accept: readonly string[] = MANIFEST_MEDIA_TYPES,
 ): Promise<Manifest> {
   assertRepository(repository);
   const kind = assertReference(reference);
   const what = `manifest ${repository}:${reference} on ${t.target}`;
   const req = request("GET", repository, reference, accept);
   // One step from request to the last byte, so a body that stalls fails at the step's deadline.
-  const { res, bytes } = await withStep(t.policy.stepTimeoutMs, { target: t.target, step: `GET manifest ${repository}:${reference}` }, async () => {
-    const res = await t.send(req);
-    if (res.status !== 200) return { res, bytes: undefined };
-    return { res, bytes: await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal) };
-  });
+  const { res, bytes } = await t.request(
+    req,
+    async (res) => ({ res, bytes: res.status === 200 ? await readBody(res, MAX_MANIFEST_BYTES, what, t.target, "GET", t.http.signal) : undefined }),
+    `GET manifest ${repository}:${reference}`,
+  );
   if (res.status === 404) {
     const error = await t.errorFor(res, req);
     throw new RegistryError(`${what} was not found`, {
@@ -120,8 +107,7 @@ export async function getManifest(
     });
   }
   if (res.status !== 200 || !bytes) return t.fail(res, req);
-  const parsed = parseManifest(bytes, what);
-  if (parsed instanceof Error) throw new RegistryResponseError(parsed.message);
+  const parsed = parseManifestAs(bytes, what, RegistryResponseError);
 
   let digest: string;
   if (kind === "digest") {
@@ -139,7 +125,7 @@ export async function getManifest(
   const headerType = mediaTypeOf(res);
   const mediaType =
     parsed.mediaType ??
-    (!GENERIC_TYPES.has(headerType) ? headerType : parsed.manifests ? MediaTypes.ociIndex : MediaTypes.ociManifest);
+    (!GENERIC_TYPES.has(headerType) ? headerType : isImageIndex(parsed) ? MediaType.OCI_INDEX : MediaType.OCI_MANIFEST);
   return { bytes, mediaType, digest };
 }
 
@@ -148,7 +134,7 @@ export async function headManifest(
   t: Transport,
   repository: string,
   reference: string,
-  accept: readonly string[] = DEFAULT_MANIFEST_ACCEPT,
+  accept: readonly string[] = MANIFEST_MEDIA_TYPES,
 ): Promise<ManifestDescriptor | undefined> {
   assertRepository(repository);
   const kind = assertReference(reference);
@@ -184,8 +170,7 @@ export async function putManifest(
 ): Promise<string> {
   assertRepository(repository);
   const kind = assertReference(reference);
-  const parsed = parseManifest(bytes, "putManifest: the manifest");
-  if (parsed instanceof Error) throw new UsageError(parsed.message);
+  const parsed = parseManifestAs(bytes, "putManifest: the manifest", UsageError);
   if (bytes.length > MAX_MANIFEST_BYTES) {
     throw new UsageError(`putManifest: the manifest is ${bytes.length} bytes; registries accept at most ${MAX_MANIFEST_BYTES}`);
   }

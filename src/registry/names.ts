@@ -3,12 +3,12 @@
  * nothing a caller passes can escape its path segment, plus token-scope strings.
  */
 import { UsageError } from "../errors.js";
+import { isDigest } from "../oci/digest.js";
 import { PATH_COMPONENT_RULE, TAG_RULE } from "../oci/reference.js";
 
 const COMPONENT = PATH_COMPONENT_RULE;
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = new RegExp(`^${TAG_RULE}$`);
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export type Action = "pull" | "push";
 
@@ -20,19 +20,15 @@ export function assertRepository(repository: string): void {
   }
 }
 
-export function isDigest(reference: string): boolean {
-  return DIGEST.test(reference);
-}
-
 export function assertDigest(digest: string, what = "digest"): void {
-  if (!DIGEST.test(digest)) {
+  if (!isDigest(digest)) {
     throw new UsageError(`invalid ${what} "${digest}": expected sha256:<64 hex> or sha512:<128 hex>`);
   }
 }
 
 /** A manifest reference: a tag or a digest. Returns which one it is. */
 export function assertReference(reference: string): "tag" | "digest" {
-  if (DIGEST.test(reference)) return "digest";
+  if (isDigest(reference)) return "digest";
   if (TAG.test(reference)) return "tag";
   throw new UsageError(
     `invalid reference "${reference}": expected a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) or a digest (sha256:<hex>)`,

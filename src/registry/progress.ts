@@ -1,8 +1,12 @@
 /**
- * Progress events, per blob. For each blob a push emits exactly one terminal event — `skip`
- * (already there), `mount` (cross-repository mount) or `done` (uploaded) — and, when it uploads,
- * `start` and `progress` before `done`. A retried upload emits `start` again and its `progress`
- * counts from 0. `retry` reports a step that is being tried again.
+ * The registry client's events: RegistryProgressEvent, structured and per blob. flowpack's own
+ * ProgressEvent (src/progress.ts: a phase and a line for people) is what packagers report; they
+ * translate these into it for the CLI.
+ *
+ * For each blob a push emits exactly one terminal event — `skip` (already there), `mount`
+ * (cross-repository mount) or `done` (uploaded) — and, when it uploads, `start` and `progress`
+ * before `done`. A retried upload emits `start` again and its `progress` counts from 0. `retry`
+ * reports a step that is being tried again.
  */
 
 interface BlobEvent {
@@ -12,7 +16,7 @@ interface BlobEvent {
   size: number;
 }
 
-export type ProgressEvent =
+export type RegistryProgressEvent =
   | (BlobEvent & { type: "start"; attempt: number })
   | (BlobEvent & { type: "progress"; /** Bytes sent so far in this attempt. */ bytes: number })
   | (BlobEvent & { type: "skip" })
@@ -30,10 +34,10 @@ export type ProgressEvent =
       reason: string;
     };
 
-export type ProgressListener = (event: ProgressEvent) => void;
+export type RegistryProgressListener = (event: RegistryProgressEvent) => void;
 
 /** Calls the listener, never letting a faulty progress display break a push. */
-export function emitter(listener: ProgressListener | undefined): ProgressListener {
+export function emitter(listener: RegistryProgressListener | undefined): RegistryProgressListener {
   if (!listener) return () => {};
   return (event) => {
     try {

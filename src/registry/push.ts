@@ -7,8 +7,9 @@
  */
 import { UsageError } from "../errors.js";
 import { blobExists, pushBlob, type BlobContext, type BlobSource, type PushBlobResult } from "./blobs.js";
-import { RegistryError } from "./errors.js";
-import { headManifest, parseManifest, putManifest } from "./manifests.js";
+import { RegistryError, withNote } from "./errors.js";
+import { isImageIndex } from "../oci/image.js";
+import { headManifest, parseManifestAs, putManifest } from "./manifests.js";
 import { assertReference, assertRepository } from "./names.js";
 import type { Transport } from "./transport.js";
 
@@ -62,8 +63,7 @@ export async function pushManifestWithBlobs(
 ): Promise<PushManifestResult> {
   assertRepository(repository);
   assertReference(reference);
-  const parsed = parseManifest(input.manifest, "the manifest to push");
-  if (parsed instanceof Error) throw new UsageError(parsed.message);
+  const parsed = parseManifestAs(input.manifest, "the manifest to push", UsageError);
 
   const unique = [...new Map(input.blobs.map((b) => [b.digest, b])).values()];
   const options = input.mountFrom === undefined ? {} : { mountFrom: input.mountFrom };
@@ -71,7 +71,7 @@ export async function pushManifestWithBlobs(
 
   // Everything the manifest references must be there before the manifest is.
   const pushed = new Set(results.map((r) => r.digest));
-  const blobRefs = [...(parsed.config ? [parsed.config] : []), ...(parsed.layers ?? [])];
+  const blobRefs = isImageIndex(parsed) ? [] : [parsed.config, ...parsed.layers];
   for (const ref of blobRefs) {
     if (pushed.has(ref.digest)) continue;
     if ((await blobExists(ctx, repository, ref.digest, "push")) === undefined) {
@@ -81,7 +81,7 @@ export async function pushManifestWithBlobs(
       );
     }
   }
-  for (const ref of parsed.manifests ?? []) {
+  for (const ref of isImageIndex(parsed) ? parsed.manifests : []) {
     if ((await headManifest(t, repository, ref.digest)) === undefined) {
       throw new RegistryError(
         `cannot push the index to ${repository} on ${t.target}: it references manifest ${ref.digest}, which is not in the repository`,
@@ -107,10 +107,8 @@ export async function pushManifestWithBlobs(
     try {
       digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
     } catch (again) {
-      if (isBlobUnknown(again)) {
-        again.message += ` (again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""})`;
-      }
-      throw again;
+      if (!isBlobUnknown(again)) throw again;
+      throw withNote(again, `again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""}`);
     }
     for (const r of repaired) {
       const index = results.findIndex((x) => x.digest === r.digest);

@@ -1,8 +1,11 @@
 /**
- * Retries as data. A RetryPolicy says which methods and statuses are transient, how long to wait
- * (exponential backoff with jitter, or the server's Retry-After), and how much time all attempts of
- * one step may take together. `retrying()` runs a step under a policy; a step asks for another
- * attempt by throwing a RetrySignal, anything else it throws ends the step at once.
+ * Retries as data, and the one place that decides whether a failure is worth another attempt and
+ * after how long. A RetryPolicy says which methods and statuses are transient, which network
+ * errors are, how long to wait (exponential backoff with jitter, or the server's Retry-After), and
+ * how much time all attempts of one step may take together. `isTransient` and `isRetryableStatus`
+ * apply it; `retrying()` runs a step under it: a step asks for another attempt by throwing a
+ * RetrySignal, anything else it throws ends the step at once. The loop that every request goes
+ * through is transport.ts's `exchange()`.
  *
  * Connection refused (ECONNREFUSED) and unknown hosts (ENOTFOUND) are deliberately NOT transient:
  * nothing listens at that address, which is almost always a wrong host/port or a stopped registry.
@@ -13,6 +16,7 @@
  */
 import { ConfigError } from "../errors.js";
 import { withStep, type StepInfo } from "./deadline.js";
+import { DigestMismatchError, RegistryUnreachableError, withNote } from "./errors.js";
 
 export interface RetryPolicy {
   /** Methods retried on their own (idempotent). Individual steps opt in or out (see transport.ts). */
@@ -31,7 +35,10 @@ export interface RetryPolicy {
   readonly jitter: number;
   /** The longest Retry-After honoured; asked to wait longer, we stop and report the error instead. */
   readonly maxRetryAfterMs: number;
-  /** Time budget of one step: all attempts plus the waits between them. */
+  /**
+   * Time budget of one step: all its attempts plus the waits between them, counted from the start
+   * of the step (deadline.ts), so requests retried inside a step share the step's budget.
+   */
   readonly maxElapsedMs: number;
   /**
    * Deadline of one step, as silence: the step fails with RegistryTimeoutError once this long
@@ -109,6 +116,32 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.round(capped * factor);
 }
 
+/** Errors that ended a retry loop: their attempts are spent. */
+const spent = new WeakSet<Error>();
+
+/** The error a retry loop ends with: `error`, noted with what the loop did (never changed itself). */
+function ended(error: Error, notes: string[]): Error {
+  const final = notes.length > 0 ? withNote(error, notes.join("; ")) : error;
+  spent.add(final);
+  return final;
+}
+
+/**
+ * Whether a failure is worth another attempt under `policy`: a network failure whose code the
+ * policy lists, or a body cut short of its Content-Length (the connection's fault too). Never an
+ * error that already came out of a retry loop (see `retrying`): its attempts are spent.
+ */
+export function isTransient(policy: RetryPolicy, error: unknown): boolean {
+  if (!(error instanceof Error) || spent.has(error)) return false;
+  if (error instanceof RegistryUnreachableError) return error.errno !== undefined && policy.errorCodes.includes(error.errno);
+  return error instanceof DigestMismatchError && error.truncated;
+}
+
+/** Whether a response status is worth another attempt under `policy`. */
+export function isRetryableStatus(policy: RetryPolicy, status: number): boolean {
+  return policy.statusCodes.includes(status);
+}
+
 /** Thrown by a step to ask for another attempt; carries the error to report if there is none. */
 export class RetrySignal {
   constructor(
@@ -138,20 +171,18 @@ export interface RetryingOptions {
 
 /**
  * Runs `step` as a step (deadline.ts) under `policy`: its deadline is `policy.stepTimeoutMs` of
- * silence, or that of the step it runs inside. No attempt starts once the deadline would pass
- * during the wait before it.
+ * silence, or that of the step it runs inside, and so is its time budget (`maxElapsedMs` from the
+ * step's start). No attempt starts once the deadline would pass during the wait before it.
  */
 export async function retrying<T>(
   policy: RetryPolicy,
   step: (attempt: number) => Promise<T>,
   options: RetryingOptions = {},
 ): Promise<T> {
-  const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
   const info = options.step ?? { target: "the registry", step: "request" };
   return withStep(policy.stepTimeoutMs, info, async (clock) => {
     const signal = options.signal ? AbortSignal.any([options.signal, clock.signal]) : clock.signal;
-    const started = now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await step(attempt);
@@ -159,16 +190,14 @@ export async function retrying<T>(
         if (!(thrown instanceof RetrySignal)) throw thrown;
         const { error, retryAfterMs } = thrown;
         const giveUp = (why?: string): never => {
-          const notes = [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean);
-          if (notes.length > 0) error.message += ` (${notes.join("; ")})`;
-          throw error;
+          throw ended(error, [attempt > 1 ? `after ${attempt} attempts` : "", why ?? ""].filter(Boolean));
         };
         if (attempt >= policy.maxAttempts) giveUp();
         if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
           giveUp(`the registry asked to retry after ${Math.ceil(retryAfterMs / 1000)}s`);
         }
         const delayMs = retryAfterMs ?? backoffDelay(policy, attempt, options.random);
-        if (now() - started + delayMs > policy.maxElapsedMs) giveUp();
+        if (clock.elapsedMs() + delayMs > policy.maxElapsedMs) giveUp();
         if (delayMs >= clock.remainingMs()) giveUp(`no time left for another attempt within the ${clock.timeoutMs / 1000} s step deadline`);
         options.onRetry?.({ attempt, delayMs, error });
         signal.throwIfAborted();

@@ -1,6 +1,7 @@
 /**
- * zod schemas for everything a registry, token server, credential helper or docker config hands
- * us. Parsed at the boundary; the rest of the module works with the typed result.
+ * zod schemas for what a registry (error bodies, tag lists), token server, credential helper or
+ * docker config hands us; manifests and indexes are parsed with the OCI schemas (oci/image.ts).
+ * Parsed at the boundary; the rest of the module works with the typed result.
  */
 import { z } from "zod";
 
@@ -14,7 +15,6 @@ export const errorBodySchema = z.object({
     }),
   ),
 });
-export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** Token server answer; some servers set `token`, some `access_token`, some both. */
 export const tokenResponseSchema = z
@@ -26,28 +26,11 @@ export const tokenResponseSchema = z
     refresh_token: z.string().optional(),
   })
   .refine((t) => Boolean(t.token || t.access_token), { message: "neither token nor access_token is set" });
-export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 export const tagListSchema = z.object({
   name: z.string(),
   tags: z.array(z.string()).nullable().optional(),
 });
-
-export const descriptorSchema = z.looseObject({
-  mediaType: z.string(),
-  digest: z.string(),
-  size: z.number().int().nonnegative(),
-});
-
-/** Minimal: enough to know it is a v2 manifest or index and which blobs/manifests it references. */
-export const manifestSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: descriptorSchema.optional(),
-  layers: z.array(descriptorSchema).optional(),
-  manifests: z.array(descriptorSchema).optional(),
-});
-export type ManifestJson = z.infer<typeof manifestSchema>;
 
 /** `docker-credential-<name> get` output. */
 export const helperOutputSchema = z.object({

@@ -4,18 +4,29 @@
  * challenge once, follows redirects for GET/HEAD, and retries under the RetryPolicy when the step
  * is safe to repeat. Returns the response for the caller to interpret; `fail()` turns an
  * unexpected one into a RegistryError.
+ *
+ * `exchange()` is the retry loop of every HTTP request the client makes (to the registry, to its
+ * token server, GET /v2/): one step, one time budget, and retry.ts's decision on every failure.
  */
 import type { Readable } from "node:stream";
 import type { Authenticator } from "./auth.js";
-import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
+import { RegistryResponseError } from "./errors.js";
 import { destroyQuietly, discard, header, httpRequest, type HttpMethod, type HttpOptions, type HttpResponse } from "./http.js";
 import { isUrlAllowed, type RegistryEndpoint } from "./host.js";
 import type { Action } from "./names.js";
 import type { SecretSet } from "./redact.js";
 import { redactUrl } from "./redact.js";
 import { errorFromResponse, type ErrorContext } from "./response-error.js";
-import { withStep } from "./deadline.js";
-import { RetrySignal, parseRetryAfter, retrying, type RetryInfo, type RetryPolicy } from "./retry.js";
+import { withStep, type StepInfo } from "./deadline.js";
+import {
+  RetrySignal,
+  isRetryableStatus,
+  isTransient,
+  parseRetryAfter,
+  retrying,
+  type RetryInfo,
+  type RetryPolicy,
+} from "./retry.js";
 import type { RegistryError } from "./errors.js";
 
 export type RequestBody = Uint8Array | Readable | string;
@@ -49,6 +60,48 @@ export interface TransportOptions {
   secrets: SecretSet;
   keychain?: string | undefined;
   onRetry?: ((info: RetryInfo & { step: string }) => void) | undefined;
+}
+
+export interface Exchange<T> {
+  /** What the step is, for its deadline error. */
+  step: StepInfo;
+  /** Whether an attempt may be repeated at all. */
+  retry: boolean;
+  /** Sends the request once. */
+  send: () => Promise<HttpResponse>;
+  /** The error to report for a response whose status the policy retries, if it stays the last. */
+  errorFor: (res: HttpResponse) => Promise<Error>;
+  /** Interprets the final response (reads its body …) within the same attempt and step. */
+  read: (res: HttpResponse) => Promise<T>;
+  signal?: AbortSignal | undefined;
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+/**
+ * One request as one step: sent, and when `retry` allows, sent again while its attempts fail in a
+ * way the policy calls transient (a network failure while sending or reading, a status it lists),
+ * after the server's Retry-After or the backoff.
+ */
+export async function exchange<T>(policy: RetryPolicy, x: Exchange<T>): Promise<T> {
+  const failed = (error: unknown): unknown => (x.retry && isTransient(policy, error) ? new RetrySignal(error as Error) : error);
+  const attempt = async (): Promise<T> => {
+    let res: HttpResponse;
+    try {
+      res = await x.send();
+    } catch (error) {
+      throw failed(error);
+    }
+    if (x.retry && isRetryableStatus(policy, res.status)) {
+      throw new RetrySignal(await x.errorFor(res), parseRetryAfter(res.headers["retry-after"]));
+    }
+    try {
+      return await x.read(res);
+    } catch (error) {
+      throw failed(error);
+    }
+  };
+  if (!x.retry) return withStep(policy.stepTimeoutMs, x.step, attempt);
+  return retrying(policy, attempt, { signal: x.signal, step: x.step, onRetry: x.onRetry });
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -88,45 +141,35 @@ export class Transport {
     return resolved;
   }
 
-  async send(req: RegistryRequest): Promise<HttpResponse> {
-    const retryable = req.retry ?? this.policy.methods.includes(req.method);
-    const step = { target: this.target, step: req.repository ? `${req.step} (${req.repository})` : req.step };
-    if (!retryable) return withStep(this.policy.stepTimeoutMs, step, () => this.#exchange(req));
-    return retrying(
-      this.policy,
-      async () => {
-        let res: HttpResponse;
-        try {
-          res = await this.#exchange(req);
-        } catch (error) {
-          if (this.isTransient(error)) throw new RetrySignal(error as Error);
-          throw error;
-        }
-        if (this.policy.statusCodes.includes(res.status)) {
-          throw new RetrySignal(await this.errorFor(res, req), parseRetryAfter(res.headers["retry-after"]));
-        }
-        return res;
-      },
-      {
-        signal: this.http.signal,
-        step,
-        onRetry: (info) => this.#o.onRetry?.({ ...info, step: req.step }),
-      },
-    );
+  /** Sends the request (see `exchange`); the response is the caller's to interpret. */
+  send(req: RegistryRequest): Promise<HttpResponse> {
+    return this.request(req, (res) => Promise.resolve(res));
   }
 
-  /** A network failure worth another attempt under the policy. */
-  isTransient(error: unknown): boolean {
-    return (
-      error instanceof RegistryUnreachableError &&
-      error.errno !== undefined &&
-      this.policy.errorCodes.includes(error.errno)
-    );
+  /**
+   * Sends the request and interprets its response with `read`, both within one attempt of one step
+   * (named `step`, or after the request): a body that breaks off is retried like a failed request.
+   */
+  request<T>(req: RegistryRequest, read: (res: HttpResponse) => Promise<T>, step?: string): Promise<T> {
+    return exchange(this.policy, {
+      step: { target: this.target, step: step ?? (req.repository ? `${req.step} (${req.repository})` : req.step) },
+      retry: req.retry ?? this.policy.methods.includes(req.method),
+      send: () => this.#exchange(req),
+      errorFor: (res) => this.errorFor(res, req),
+      read,
+      signal: this.http.signal,
+      onRetry: (info) => this.#o.onRetry?.({ ...info, step: req.step }),
+    });
   }
 
-  /** For steps that retry as a unit: a response worth another attempt becomes a RetrySignal. */
-  async retrySignalFor(res: HttpResponse, req: RegistryRequest): Promise<RetrySignal | undefined> {
-    if (!this.policy.statusCodes.includes(res.status)) return undefined;
+  /**
+   * The policy's verdict on one attempt of a step that repeats more than one request (an upload,
+   * blobs.ts): a RetrySignal when the failure or response is worth another attempt.
+   */
+  async retrySignal(outcome: { error: unknown } | { res: HttpResponse; req: RegistryRequest }): Promise<RetrySignal | undefined> {
+    if ("error" in outcome) return isTransient(this.policy, outcome.error) ? new RetrySignal(outcome.error as Error) : undefined;
+    const { res, req } = outcome;
+    if (!isRetryableStatus(this.policy, res.status)) return undefined;
     return new RetrySignal(await this.errorFor(res, req), parseRetryAfter(res.headers["retry-after"]));
   }
 

@@ -20,7 +20,7 @@ import { parseReference } from "../../oci/reference.js";
 import { readRemoteImage } from "../../image/remote.js";
 import { RegistryClient } from "../../registry/client.js";
 import { DockerKeychain } from "../../registry/keychain.js";
-import type { ProgressEvent as RegistryProgress } from "../../registry/progress.js";
+import type { RegistryProgressEvent as RegistryProgress } from "../../registry/progress.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
 import { dependencyLayerKey } from "./dependencies.js";
 import { DOCKER_ARCHIVE_ROLE, OCI_LAYOUT_ROLE, type RegistryTarget } from "./options.js";

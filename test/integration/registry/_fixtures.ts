@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BlobSource } from "../../../src/registry/index.js";
-import { MediaTypes } from "../../../src/registry/index.js";
-import type { RetryPolicy } from "../../../src/registry/index.js";
+import type { BlobSource } from "../../../src/registry/blobs.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import type { RetryPolicy } from "../../../src/registry/retry.js";
 
 /** Retries fast enough for tests; Retry-After up to 2 s is honoured. */
 export const fastRetry: Partial<RetryPolicy> = {
@@ -57,12 +57,12 @@ export function randomImage(layerSizes: number[] = [64 * 1024]): TestImage {
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: MediaTypes.ociManifest,
+      mediaType: MediaType.OCI_MANIFEST,
       config: describe(config),
       layers: layers.map(describe),
     }),
   );
-  return { config, layers, blobs: [config, ...layers], manifest, mediaType: MediaTypes.ociManifest, digest: digestOf(manifest) };
+  return { config, layers, blobs: [config, ...layers], manifest, mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifest) };
 }
 
 export function uniqueRepo(name: string): string {

@@ -2,7 +2,9 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DockerKeychain, RegistryAuthError, RegistryClient } from "../../../src/registry/index.js";
+import { DockerKeychain } from "../../../src/registry/keychain.js";
+import { RegistryAuthError } from "../../../src/registry/errors.js";
+import { RegistryClient } from "../../../src/registry/client.js";
 import { services } from "../../helpers/services.js";
 import { basicAuth, dockerConfigDir, fastRetry, randomImage, tempDir, uniqueRepo, type TempDir } from "./_fixtures.js";
 

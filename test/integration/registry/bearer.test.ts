@@ -1,13 +1,8 @@
 /** Bearer token auth: a token server + auth-checking proxy (test/helpers/token-server.ts) in front of the plain registry. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  RegistryAuthError,
-  RegistryClient,
-  anonymousKeychain,
-  staticKeychain,
-  type Credentials,
-} from "../../../src/registry/index.js";
-import { DockerKeychain } from "../../../src/registry/index.js";
+import { RegistryAuthError } from "../../../src/registry/errors.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { DockerKeychain, anonymousKeychain, staticKeychain, type Credentials } from "../../../src/registry/keychain.js";
 import { services } from "../../helpers/services.js";
 import { startTokenAuthRegistry, type TokenAuthRegistry } from "../../helpers/token-server.js";
 import { basicAuth, dockerConfigDir, fastRetry, randomImage, uniqueRepo, type TempDir } from "./_fixtures.js";

@@ -1,16 +1,11 @@
 /** RegistryClient against the real plain registry (FLOWPACK_TEST_REGISTRY): blobs, mounts, manifests. */
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DigestMismatchError,
-  MediaTypes,
-  RegistryClient,
-  RegistryError,
-  RegistryResponseError,
-  anonymousKeychain,
-  staticKeychain,
-  type ProgressEvent,
-} from "../../../src/registry/index.js";
+import { DigestMismatchError, RegistryError, RegistryResponseError } from "../../../src/registry/errors.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { anonymousKeychain, staticKeychain } from "../../../src/registry/keychain.js";
+import type { RegistryProgressEvent as ProgressEvent } from "../../../src/registry/progress.js";
 import { startFaultProxy, type FaultProxy } from "../../helpers/fault-proxy.js";
 import { services } from "../../helpers/services.js";
 import { digestOf, fastRetry, randomBlob, randomImage, uniqueRepo } from "./_fixtures.js";
@@ -203,12 +198,12 @@ describe("manifests", () => {
     expect(pushed.bytesSent).toBe(image.blobs.reduce((s, b) => s + b.size, 0));
 
     const byTag = await c.getManifest(repo, "v1");
-    expect(byTag).toEqual({ bytes: expect.any(Uint8Array), mediaType: MediaTypes.ociManifest, digest: image.digest });
+    expect(byTag).toEqual({ bytes: expect.any(Uint8Array), mediaType: MediaType.OCI_MANIFEST, digest: image.digest });
     expect(Buffer.from(byTag.bytes).equals(Buffer.from(image.manifest))).toBe(true);
     const byDigest = await c.getManifest(repo, image.digest);
     expect(byDigest.digest).toBe(image.digest);
     expect(await c.headManifest(repo, "v1")).toEqual({
-      mediaType: MediaTypes.ociManifest,
+      mediaType: MediaType.OCI_MANIFEST,
       digest: image.digest,
       size: image.manifest.length,
     });
@@ -259,7 +254,7 @@ describe("manifests", () => {
     const swap = (headers: Record<string, string>) => ({
       kind: "status" as const,
       status: 200,
-      headers: { "content-type": MediaTypes.ociManifest, ...headers },
+      headers: { "content-type": MediaType.OCI_MANIFEST, ...headers },
       body: Buffer.from(other.manifest).toString("utf8"),
     });
 

@@ -7,7 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RegistryClient, RegistryTimeoutError, anonymousKeychain } from "../../../src/registry/index.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { RegistryTimeoutError } from "../../../src/registry/errors.js";
+import { anonymousKeychain } from "../../../src/registry/keychain.js";
 import { flowpack } from "../../helpers/cli.js";
 import { example } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";

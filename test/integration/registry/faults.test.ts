@@ -5,13 +5,10 @@
  * tag never points at a manifest with missing blobs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  RegistryClient,
-  RegistryError,
-  RegistryUnreachableError,
-  anonymousKeychain,
-  type ProgressEvent,
-} from "../../../src/registry/index.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { RegistryError, RegistryUnreachableError } from "../../../src/registry/errors.js";
+import { anonymousKeychain } from "../../../src/registry/keychain.js";
+import type { RegistryProgressEvent as ProgressEvent } from "../../../src/registry/progress.js";
 import { join } from "node:path";
 import { flowpack } from "../../helpers/cli.js";
 import { skopeoInspect } from "../../helpers/docker.js";

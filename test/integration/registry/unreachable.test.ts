@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { RegistryClient, RegistryUnreachableError, anonymousKeychain } from "../../../src/registry/index.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { RegistryUnreachableError } from "../../../src/registry/errors.js";
+import { anonymousKeychain } from "../../../src/registry/keychain.js";
 import { fastRetry, randomBlob } from "./_fixtures.js";
 
 describe("an unreachable registry", () => {

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, PackagerOptionsError } from "../../../src/errors.js";
 import { resolveDockerOptions } from "../../../src/packagers/docker/options.js";
 import { currentStep, withStep } from "../../../src/registry/deadline.js";
-import { RegistryClient, RegistryTimeoutError, anonymousKeychain, defaultRetryPolicy, retryPolicy } from "../../../src/registry/index.js";
+import { RegistryClient } from "../../../src/registry/client.js";
+import { RegistryTimeoutError } from "../../../src/registry/errors.js";
+import { anonymousKeychain } from "../../../src/registry/keychain.js";
+import { defaultRetryPolicy, retryPolicy } from "../../../src/registry/retry.js";
 import { RetrySignal, retrying } from "../../../src/registry/retry.js";
 
 const info = { target: "registry example.test", step: "HEAD blob" };
