@@ -19,6 +19,13 @@ export async function docker(args: string[], options: { env?: NodeJS.ProcessEnv;
   }
 }
 
+/** The docker CLI against the tests' Podman service (its Docker-compatible API). */
+export function dockerOnPodman(args: string[], options: { timeoutMs?: number } = {}): ReturnType<typeof docker> {
+  const host = services().FLOWPACK_TEST_PODMAN_HOST;
+  if (!host) throw new Error("the test services have no Podman (FLOWPACK_TEST_PODMAN_HOST): run bash scripts/services.sh start");
+  return docker(args, { ...options, env: { DOCKER_HOST: host } });
+}
+
 /** skopeo refuses `repo:tag@digest`; the digest alone names the same image. */
 function skopeoName(reference: string): string {
   const at = reference.indexOf("@");
