@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flowpack } from "../../helpers/cli.js";
-import { dockerOnPodman, skopeoInspect } from "../../helpers/docker.js";
+import { dockerOnPodman, podmanHost, skopeoInspect } from "../../helpers/docker.js";
 import { example } from "../../helpers/paths.js";
 import { validatePushed } from "../../helpers/registry-image.js";
 import { services } from "../../helpers/services.js";
@@ -11,7 +11,7 @@ import { services } from "../../helpers/services.js";
 /**
  * Everything flowpack does through an engine, with DOCKER_HOST pointing at Podman's
  * Docker-compatible API (Debian's podman 4.3, started by scripts/services.sh): build, push,
- * pull and run. Podman refuses request options Docker ignores (an empty `labels=`).
+ * load, pull and run. Podman refuses request options Docker ignores (an empty `labels=`).
  */
 const work = mkdtempSync(join(tmpdir(), "flowpack-podman-"));
 let env: NodeJS.ProcessEnv;
@@ -20,7 +20,7 @@ const flowContainers = async () => (await dockerOnPodman(["ps", "-aq", "--filter
 
 describe("through Podman's Docker-compatible API", () => {
   beforeAll(() => {
-    env = { DOCKER_HOST: services().FLOWPACK_TEST_PODMAN_HOST, DOCKER_CONFIG: join(work, "no-docker-config") };
+    env = { DOCKER_HOST: podmanHost(), DOCKER_CONFIG: join(work, "no-docker-config") };
   });
 
   it("--builder docker builds and pushes to the loopback registry; the manifest's digest is the registry's", async () => {
@@ -61,6 +61,25 @@ describe("through Podman's Docker-compatible API", () => {
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ orders: 2, total: "37.50 EUR" });
       expect(await flowContainers()).toBe("");
+    } finally {
+      await dockerOnPodman(["rmi", "-f", image]);
+    }
+  }, 600_000);
+
+  it("--builder oci with no registry loads the image into Podman, and run --on docker runs it there", async () => {
+    const output = join(work, "loaded.json");
+    const packaged = await flowpack(
+      ["package", example("hello", "flow.ts"), "--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}:20`, "--output", output],
+      { env, timeoutMs: 300_000 },
+    );
+    expect(packaged.code, packaged.stderr).toBe(0);
+    expect(packaged.stderr).toContain("into the Docker daemon");
+    const { image } = JSON.parse(readFileSync(output, "utf8")) as { image: string };
+    try {
+      expect((await dockerOnPodman(["image", "inspect", image])).code).toBe(0);
+      const run = await flowpack(["run", output, "--on", "docker", "--param", "name=Loaded", "--network", "none"], { env, timeoutMs: 300_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ greeting: "Hello, Loaded!" });
     } finally {
       await dockerOnPodman(["rmi", "-f", image]);
     }
