@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the integration tests and benchmarks use. Idempotent; needs root (or sudo).
 set -euo pipefail
-packages=(docker.io docker-registry skopeo umoci busybox-static apache2-utils git)
+# podman: the tests also run flowpack against its Docker-compatible API (scripts/services.sh starts it).
+packages=(docker.io docker-registry skopeo umoci busybox-static apache2-utils git podman)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { BuildError, DaemonUnreachableError } from "../errors.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
-import { daemonAddress, reasonOf } from "./client.js";
+import { daemonAddress, reasonOf, setOptions } from "./client.js";
 import { engineMessages, messageError } from "./stream.js";
 
 export interface EngineBuildOptions {
@@ -26,14 +26,17 @@ export async function buildImage(docker: Docker, context: NodeJS.ReadableStream,
   const onProgress = options.onProgress ?? ignoreProgress;
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage(context, {
-      dockerfile: options.dockerfile ?? "Dockerfile",
-      t: options.tags?.[0],
-      labels: options.labels,
-      platform: options.platform,
-      rm: true,
-      forcerm: true,
-    } as Docker.ImageBuildOptions);
+    stream = await docker.buildImage(
+      context,
+      setOptions({
+        dockerfile: options.dockerfile ?? "Dockerfile",
+        t: options.tags?.[0],
+        labels: options.labels,
+        platform: options.platform,
+        rm: true,
+        forcerm: true,
+      }) as Docker.ImageBuildOptions,
+    );
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
     if (status === undefined) {

@@ -4,7 +4,7 @@ import { isSha256Digest } from "../oci/digest.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
 import type { Credentials } from "../registry/keychain.js";
 import { SecretSet } from "../registry/redact.js";
-import { reasonOf } from "./client.js";
+import { reasonOf, setOptions } from "./client.js";
 import { engineMessages, messageError } from "./stream.js";
 
 /** The X-Registry-Auth payload the Engine expects. */
@@ -46,7 +46,8 @@ export async function pushImage(docker: Docker, imageId: string, repository: str
   try {
     let stream: NodeJS.ReadableStream;
     try {
-      const pushing = docker.getImage(reference).push({ tag, authconfig: engineAuthConfig(options.credentials, options.registryHost) } as never);
+      // The Engine API names the repository in the path and the tag in the query (Podman refuses `repo:tag` plus `tag`).
+      const pushing = docker.getImage(repository).push(setOptions({ tag, authconfig: engineAuthConfig(options.credentials, options.registryHost) }) as never);
       stream = (await pushing) as unknown as NodeJS.ReadableStream;
     } catch (error) {
       throw new PushError(`push of ${reference} failed: ${safe(reasonOf(error))}`);
@@ -61,6 +62,8 @@ export async function pushImage(docker: Docker, imageId: string, repository: str
         });
       }
       if (message.aux?.Digest) digest = message.aux.Digest;
+      // Podman sends no `aux`; the digest is only in the status line Docker also prints ("<tag>: digest: sha256:… size: 899").
+      digest ??= /\bdigest: (sha256:[a-f0-9]{64}) size: \d+/.exec(message.status ?? "")?.[1];
       if (message.status) {
         const total = message.progressDetail?.total;
         onProgress({ phase: "push", message: `${message.id ? `${message.id}: ` : ""}${message.status}`, id: message.id, current: message.progressDetail?.current, total });

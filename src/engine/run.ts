@@ -2,7 +2,7 @@ import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { ContainerRunError, InterruptedError } from "../errors.js";
 import type { Credentials } from "../registry/keychain.js";
-import { reasonOf, withTimeout } from "./client.js";
+import { reasonOf, setOptions, withTimeout } from "./client.js";
 import { engineAuthConfig } from "./push.js";
 import { engineMessages, messageError } from "./stream.js";
 
@@ -35,7 +35,7 @@ async function hasImage(docker: Docker, image: string): Promise<boolean> {
 export async function pullImage(docker: Docker, image: string, credentials: Credentials | undefined, registryHost: string, signal?: AbortSignal): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.pull(image, { authconfig: engineAuthConfig(credentials, registryHost) });
+    stream = await docker.pull(image, setOptions({ authconfig: engineAuthConfig(credentials, registryHost) }));
   } catch (error) {
     throw new ContainerRunError(`cannot pull ${image}: ${reasonOf(error)}`);
   }

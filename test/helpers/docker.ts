@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { services } from "./services.js";
 
@@ -17,6 +19,24 @@ export async function docker(args: string[], options: { env?: NodeJS.ProcessEnv;
     const e = error as { stdout?: string; stderr?: string; code?: number };
     return { stdout: e.stdout ?? "", stderr: e.stderr ?? "", code: typeof e.code === "number" ? e.code : 1 };
   }
+}
+
+/**
+ * The tests' Podman service (unix://…). services.json names it; one written by a services.sh from
+ * before Podman (another checkout sharing the state dir) does not, and then the socket is looked
+ * for where services.sh puts it.
+ */
+export function podmanHost(): string {
+  const named = services().FLOWPACK_TEST_PODMAN_HOST;
+  if (named) return named;
+  const socket = join(services().FLOWPACK_SERVICES_DIR, "podman", "podman.sock");
+  if (existsSync(socket)) return `unix://${socket}`;
+  throw new Error("the test services have no Podman (FLOWPACK_TEST_PODMAN_HOST): run bash scripts/services.sh start");
+}
+
+/** The docker CLI against the tests' Podman service (its Docker-compatible API). */
+export function dockerOnPodman(args: string[], options: { timeoutMs?: number } = {}): ReturnType<typeof docker> {
+  return docker(args, { ...options, env: { DOCKER_HOST: podmanHost() } });
 }
 
 /** skopeo refuses `repo:tag@digest`; the digest alone names the same image. */

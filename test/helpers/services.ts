@@ -11,6 +11,8 @@ export interface Services {
   FLOWPACK_TEST_BASE_IMAGE: string;
   FLOWPACK_TEST_BASE_IMAGE_DIGEST: string;
   FLOWPACK_TEST_BASE_LAYOUT: string;
+  /** A Podman service's Docker-compatible API (unix://…), with the base image loaded. */
+  FLOWPACK_TEST_PODMAN_HOST: string;
   FLOWPACK_SERVICES_DIR: string;
 }
 

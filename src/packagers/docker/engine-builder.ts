@@ -1,7 +1,9 @@
 import { relativePosix } from "../../_internal/fs.js";
 import type Docker from "dockerode";
 import dockerignore from "@balena/dockerignore";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { LayerError } from "../../errors.js";
 import { buildImage } from "../../engine/build.js";
 import { connectDaemon } from "../../engine/client.js";
 import { renderBuild } from "./dockerfile.js";
@@ -33,13 +35,32 @@ export class EngineBuilder {
     return this.build(context, "Dockerfile");
   }
 
-  /** Builds a user's Dockerfile with `contextDir` as context (honouring its .dockerignore). */
+  /**
+   * Builds a user's Dockerfile with `contextDir` as context (honouring its .dockerignore). Like
+   * `docker build`, a symlink is sent as the link itself, whatever it points to (pnpm's
+   * `node_modules/.bin`, a workspace package linked from outside the folder): the build decides
+   * what a COPY of it means.
+   */
   async buildDockerfile(dockerfile: string, contextDir: string): Promise<string> {
     const dockerfilePath = relativePosix(contextDir, dockerfile);
     const ignored = dockerignoreFilter(contextDir);
-    const { entries } = await directoryEntries(contextDir, {
-      filter: (path) => path === dockerfilePath || path === ".dockerignore" || ignored(path),
-    });
+    const links: string[] = [];
+    let entries: LayerEntry[];
+    try {
+      ({ entries } = await directoryEntries(contextDir, {
+        filter: (path, stats) => {
+          if (!(path === dockerfilePath || path === ".dockerignore" || ignored(path))) return false;
+          if (stats.isSymbolicLink()) links.push(path);
+          return !stats.isSymbolicLink();
+        },
+      }));
+    } catch (error) {
+      if (!(error instanceof LayerError)) throw error;
+      throw new LayerError(error.message, { hint: `leave it out of the build context with a line in ${join(contextDir, ".dockerignore")}`, cause: error });
+    }
+    for (const path of links) {
+      entries.push({ path, type: "symlink", mode: 0o777, linkTarget: readlinkSync(join(contextDir, ...path.split("/"))) });
+    }
     if (dockerfilePath.startsWith("../")) {
       // The Dockerfile lives outside the context: send it along under a private name.
       entries.push({ path: ".flowpack.Dockerfile", type: "file", mode: 0o644, content: readFileSync(dockerfile) });
