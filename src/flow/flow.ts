@@ -19,6 +19,8 @@ export interface FlowContext {
   readonly flowName: string;
   readonly runId: string;
   readonly log: Logger;
+  /** Aborts when the run is asked to stop (SIGINT, SIGTERM, `docker stop`): finish up, then return or throw. */
+  readonly signal: AbortSignal;
 }
 
 export interface FlowOptions<S extends z.ZodType> {
@@ -96,6 +98,7 @@ export function createContext(flowName: string, context: Partial<FlowContext> = 
     flowName,
     runId: context.runId ?? randomUUID(),
     log: context.log ?? createLogger(flowName),
+    signal: context.signal ?? new AbortController().signal,
   };
 }
 

@@ -9,7 +9,7 @@ import { readImageFromLayout, type LayoutImage } from "../image/layout.js";
 import { unpackageDocker } from "../packagers/unpackage.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { layoutTag } from "./image-source.js";
-import { runFlow, type RunRecord } from "./local.js";
+import { runFlow, type RunFlowOptions, type RunRecord } from "./local.js";
 
 /** The layers flowpack added on top of the base, as the manifest's metadata records them. */
 export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage): LayoutImage["layers"][number][] {
@@ -31,7 +31,7 @@ const RUN_FOLDER_ROLE = { action: "extract the flow into a temporary folder", ow
  * are extracted (safely: nothing may escape the folder), into a temporary root that is removed
  * afterwards, and the flow runs in this process from `<root>/<imageFlowLocation>`.
  */
-export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>): Promise<RunRecord> {
+export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>, options: RunFlowOptions = {}): Promise<RunRecord> {
   // The pinned digest picks the image, even when the tag has moved on to a newer one; its layers
   // are checked against their digests as they are extracted.
   const image = await readImageFromLayout(dir, { digest, refName: layoutTag(manifest) });
@@ -41,7 +41,7 @@ export async function runFromLayout(manifest: DockerPackageManifest, dir: string
   try {
     await onPath(root, RUN_FOLDER_ROLE, () => extractLayers(layers, root));
     const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
-    return await runFlow(flow, params);
+    return await runFlow(flow, params, undefined, options);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -26,7 +26,8 @@ export interface RunManifestOptions extends DockerRunOptions {
  * The target is chosen and checked, and the parameters validated against the manifest's schema,
  * before anything starts (no container, no extraction); then the target runs the flow and its
  * run record is returned. Errors keep their class and code (exit 1 the flow failed, 2 bad input,
- * 3 infrastructure, 130 interrupted).
+ * 3 infrastructure, 130/143 interrupted). `signal` (its reason "SIGINT" or "SIGTERM") becomes the
+ * flow's `ctx.signal` wherever it runs; a container is stopped with a grace period.
  */
 export async function runManifest(manifest: PackageManifest, params: Parameters, options: RunManifestOptions = {}): Promise<RunRecord> {
   const { on: requested = "auto", source: where = "manifest", ...docker } = options;
@@ -41,8 +42,9 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
   }
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
   if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, docker);
-  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params);
-  return runFlow(await unpackage(manifest), params);
+  const stop = { signal: docker.signal };
+  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, stop);
+  return runFlow(await unpackage(manifest), params, undefined, stop);
 }
 
 /** Where `requested` runs this manifest: `auto` resolved, unknown targets refused. */
