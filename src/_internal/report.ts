@@ -1,4 +1,4 @@
-import { isFlowpackError, type ErrorStory, type FlowpackError } from "../errors.js";
+import { isFlowpackError, type ErrorStory, type FlowpackError, type ParameterIssue } from "../errors.js";
 import { causesOf, headline, storyOf } from "./error-story.js";
 
 /** JSON as flowpack prints it: two-space indent, trailing newline. */
@@ -25,7 +25,7 @@ export interface FailureRecord {
     stack?: string;
     /** The cause chain, outermost first. */
     cause: ErrorStory[];
-    issues?: unknown[];
+    issues?: ParameterIssue[];
   };
 }
 
@@ -101,7 +101,7 @@ function withoutStack(story: ErrorStory): ErrorStory {
   return rest;
 }
 
-function issuesOf(error: FlowpackError): { issues?: unknown[] } {
+function issuesOf(error: FlowpackError): { issues?: ParameterIssue[] } {
   const issues = (error as { issues?: unknown }).issues;
-  return Array.isArray(issues) ? { issues } : {};
+  return Array.isArray(issues) ? { issues: issues as ParameterIssue[] } : {};
 }
