@@ -3,9 +3,10 @@
  * The CLI maps `exitCode` to the process exit status and prints `message` (+ `hint`) on one line.
  *
  * Exit codes: 1 the flow failed · 2 bad input (usage, parameters, manifest, config) ·
- * 3 infrastructure (daemon/registry unreachable, build or push failed) · 130 interrupted (Ctrl-C).
+ * 3 infrastructure (daemon/registry unreachable, build or push failed) · 130 interrupted (Ctrl-C,
+ * SIGINT) · 143 terminated (SIGTERM).
  */
-export type ExitCode = 1 | 2 | 3 | 130;
+export type ExitCode = 1 | 2 | 3 | 130 | 143;
 
 export interface FlowpackErrorOptions {
   hint?: string;
@@ -130,9 +131,49 @@ export class UnsafeLayerEntryError extends FlowpackError {
 
 // ── the flow failed (exit 1) ────────────────────────────────────────────────
 
+/**
+ * One error of a flow's story: the error it threw, or one of that error's causes. `stack` is the
+ * error's own stack text (source-mapped to the user's files when the bundle's map was found).
+ */
+export interface ErrorStory {
+  name: string;
+  message: string;
+  /** A string `code` the error carried (Node's `ENOENT`, a library's own code). */
+  code?: string;
+  stack?: string;
+}
+
+export interface FlowRunErrorOptions extends FlowpackErrorOptions {
+  /** The error the flow threw (name, message, stack). */
+  flowError?: ErrorStory;
+  /** Its `cause` chain, outermost first. */
+  causes?: ErrorStory[];
+  /** The run the flow failed in. */
+  runId?: string;
+}
+
+/**
+ * The flow's function threw (exit 1). Keeps the flow's own error — name, message, stack — and its
+ * cause chain, so the user sees what their code saw, also when it ran in a container.
+ */
 export class FlowRunError extends FlowpackError {
-  override readonly code = "FLOW_FAILED";
+  override readonly code: string = "FLOW_FAILED";
   override readonly exitCode = 1;
+  readonly flowError: ErrorStory | undefined;
+  readonly causes: ErrorStory[];
+  readonly runId: string | undefined;
+
+  constructor(message: string, options: FlowRunErrorOptions = {}) {
+    super(message, options);
+    this.flowError = options.flowError;
+    this.causes = options.causes ?? [];
+    this.runId = options.runId;
+  }
+}
+
+/** The flow returned a value JSON cannot carry (a BigInt, a Map, a cycle, …); the message names its path. */
+export class FlowResultError extends FlowRunError {
+  override readonly code = "FLOW_RESULT_INVALID";
 }
 
 // ── infrastructure (exit 3) ─────────────────────────────────────────────────
@@ -191,11 +232,21 @@ export class ImageLoadError extends InfrastructureError {
   override readonly code = "IMAGE_LOAD_FAILED";
 }
 
-// ── interrupted (exit 130, as shells report SIGINT) ─────────────────────────
+// ── interrupted (exit 130 for SIGINT, 143 for SIGTERM, as shells report them) ──
+
+export type StopSignal = "SIGINT" | "SIGTERM";
 
 export class InterruptedError extends FlowpackError {
   override readonly code = "INTERRUPTED";
-  override readonly exitCode = 130;
+  override readonly exitCode: 130 | 143;
+  /** The signal that stopped the work; SIGINT when not known. */
+  readonly signal: StopSignal;
+
+  constructor(message: string, options: FlowpackErrorOptions & { signal?: StopSignal } = {}) {
+    super(message, options);
+    this.signal = options.signal ?? "SIGINT";
+    this.exitCode = this.signal === "SIGTERM" ? 143 : 130;
+  }
 }
 
 // ── file-system faults (exit 2: the path given is wrong · exit 3: the machine is) ─────────────

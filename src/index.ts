@@ -58,6 +58,7 @@ export {
   ImageLayoutError,
   UnsafeLayerEntryError,
   FlowRunError,
+  FlowResultError,
   InfrastructureError,
   DaemonUnreachableError,
   BuildError,
@@ -102,4 +103,4 @@ export type { DockerRunOptions } from "./run/docker.js";
 export type { RunManifestOptions, RunTarget } from "./run/manifest.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
-export type { ExitCode, ParameterIssue } from "./errors.js";
+export type { ExitCode, ParameterIssue, ErrorStory, StopSignal } from "./errors.js";

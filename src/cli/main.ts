@@ -20,6 +20,9 @@ export async function main(argv: string[]): Promise<number> {
   // is plenty for a CLI's requests, so skip the second compile. (The CLI only; the library leaves
   // V8 alone.) Must run before the first request compiles the module.
   setFlagsFromString("--liftoff-only");
+  // Stacks of the flows this process loads (run, package) point into the user's files, through the
+  // `.map` beside each bundle. flowpack's own modules are loaded already and stay unmapped.
+  process.setSourceMapsEnabled(true);
   const program = new Command("flowpack")
     .description("package TypeScript flows so they run anywhere, and run them again from their manifest")
     .version(version)
@@ -49,4 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const exitCode = await main(process.argv.slice(2));
+// Stopped by SIGINT/SIGTERM: a flow that ran here may have left timers or sockets behind; they must
+// not keep flowpack running past the grace period it was given.
+if (exitCode === 130 || exitCode === 143) process.exit(exitCode);
+process.exitCode = exitCode;

@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { ContainerRunError, InterruptedError } from "../errors.js";
+import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import type { Credentials } from "../registry/keychain.js";
 import { reasonOf, setOptions, withTimeout } from "./client.js";
 import { engineAuthConfig } from "./push.js";
@@ -14,8 +15,17 @@ export interface ContainerRunOptions {
   /** Pull the image when the daemon does not have it. */
   pull?: { credentials?: Credentials; registryHost: string };
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Stops the container when it aborts: SIGTERM, then SIGKILL after the grace period (the runner in
+   * the container gets the same grace, as FLOWPACK_STOP_GRACE, to let the flow finish).
+   */
   signal?: AbortSignal;
+  /** The grace period in ms. Default: FLOWPACK_STOP_GRACE of this process, or 10 s. */
+  stopGraceMs?: number;
 }
+
+/** Seconds Docker waits after SIGTERM beyond the runner's own grace, so the runner can report before SIGKILL. */
+const STOP_MARGIN_SECONDS = 2;
 
 export interface ContainerResult {
   exitCode: number;
@@ -47,7 +57,7 @@ export async function pullImage(docker: Docker, image: string, credentials: Cred
       if (failure) throw new ContainerRunError(`cannot pull ${image}: ${failure.trim()}`);
     }
   } catch (error) {
-    if (signal?.aborted) throw new InterruptedError("interrupted while pulling; no container was started");
+    if (signal?.aborted) throw new InterruptedError("interrupted while pulling; no container was started", { signal: stopSignalOf(signal) });
     throw error;
   } finally {
     signal?.removeEventListener("abort", stop);
@@ -56,10 +66,12 @@ export async function pullImage(docker: Docker, image: string, credentials: Cred
 
 /**
  * Runs a container to completion: stdout collected (the flow's result), stderr streamed (its
- * logs). The container is removed afterwards, also when the run is aborted (Ctrl-C).
+ * logs). When the run is aborted (Ctrl-C, SIGTERM) the container is stopped as `docker stop` does:
+ * SIGTERM, SIGKILL after the grace period. It is removed afterwards on every way out.
  */
 export async function runContainer(docker: Docker, image: string, options: ContainerRunOptions = {}): Promise<ContainerResult> {
-  const interrupted = () => new InterruptedError("interrupted: no container was started");
+  const interrupted = () => new InterruptedError("interrupted: no container was started", { signal: stopSignalOf(options.signal) });
+  const graceMs = options.stopGraceMs ?? stopGraceMs();
   if (options.pull && !(await hasImage(docker, image))) {
     await pullImage(docker, image, options.pull.credentials, options.pull.registryHost, options.signal);
   }
@@ -69,7 +81,7 @@ export async function runContainer(docker: Docker, image: string, options: Conta
     container = await docker.createContainer({
       Image: image,
       Cmd: options.cmd ?? [],
-      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries({ ...options.env, FLOWPACK_STOP_GRACE: String(graceMs / 1000) }).map(([k, v]) => `${k}=${v}`),
       Tty: false,
       AttachStdout: true,
       AttachStderr: true,
@@ -79,7 +91,7 @@ export async function runContainer(docker: Docker, image: string, options: Conta
   } catch (error) {
     throw new ContainerRunError(`cannot create a container from ${image}: ${reasonOf(error)}`);
   }
-  const abort = () => void container.kill().catch(() => undefined);
+  const abort = () => void container.stop({ t: Math.ceil(graceMs / 1000) + STOP_MARGIN_SECONDS }).catch(() => undefined);
   options.signal?.addEventListener("abort", abort, { once: true });
   try {
     if (options.signal?.aborted) throw interrupted();

@@ -20,6 +20,8 @@ export interface FlowContext {
   readonly flowName: string;
   readonly runId: string;
   readonly log: Logger;
+  /** Aborts when the run is asked to stop (SIGINT, SIGTERM, `docker stop`): finish up, then return or throw. */
+  readonly signal: AbortSignal;
 }
 
 /** The default parameters: none (an empty zod object, which drops unknown keys). */
@@ -104,6 +106,7 @@ export function createContext(flowName: string, context: Partial<FlowContext> = 
     flowName,
     runId: context.runId ?? randomUUID(),
     log: context.log ?? createLogger(flowName),
+    signal: context.signal ?? new AbortController().signal,
   };
 }
 

@@ -10,6 +10,7 @@ import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { RUNNER_ENV } from "../manifest/runner-env.js";
+import { stopSignalOf } from "../_internal/stop.js";
 import { errorFromRecord, type ErrorRecord } from "./error-record.js";
 import { imageSource, layoutTag } from "./image-source.js";
 import type { RunRecord } from "./local.js";
@@ -61,7 +62,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     onStderr: options.onLog ?? ((chunk) => process.stderr.write(chunk)),
     signal: options.signal,
   });
-  if (options.signal?.aborted) throw new InterruptedError("interrupted: the container was stopped and removed");
+  if (options.signal?.aborted) throw new InterruptedError("interrupted: the container was stopped and removed", { signal: stopSignalOf(options.signal) });
   let output: unknown;
   try {
     output = JSON.parse(result.stdout);
@@ -71,7 +72,8 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     });
   }
   if (result.exitCode === 0) return output as RunRecord;
-  throw errorFromRecord((output as { error?: ErrorRecord }).error ?? {}, manifest.flowName, result.exitCode);
+  const failure = output as { error?: ErrorRecord; runId?: unknown };
+  throw errorFromRecord(failure.error ?? {}, manifest.flowName, result.exitCode, typeof failure.runId === "string" ? failure.runId : undefined);
 }
 
 function assertPinned(image: string): void {

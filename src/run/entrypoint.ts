@@ -6,9 +6,15 @@
  *
  * Inputs: FLOWPACK_FLOW_NAME and FLOWPACK_FLOW_LOCATION (set in the image config), or a whole
  * manifest in FLOWPACK_MANIFEST; parameters from FLOWPACK_PARAMS (JSON), --params and --param.
+ *
+ * With --json, a failure is only the JSON record on stdout (the host prints it for people, once).
+ * SIGTERM (`docker stop`) and SIGINT abort the flow's `ctx.signal`; the flow then has
+ * FLOWPACK_STOP_GRACE seconds (default 10) to finish before the runner exits 143 (130 for SIGINT).
+ * Stacks are source-mapped to the user's files through the `.map` beside the bundle.
  */
 import { parseArgs } from "node:util";
 import { reportError, toJson } from "../_internal/report.js";
+import { abortOnStopSignals } from "../_internal/stop.js";
 import { UsageError } from "../errors.js";
 import { importScript } from "../_internal/import-module.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
@@ -47,14 +53,24 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ json: bool
   const { flowName, location } = target(env);
   const flow = pickFlow(flowsOf(await importScript(location)), flowName, location);
   const params = resolveParameters(flow.parameterSchema(), { env: env[RUNNER_ENV.params], params: values.params, pairs: values.param });
-  const record = await runFlow(flow, params);
+  const record = await runFlow(flow, params, undefined, { signal });
   process.stdout.write(values.json ? toJson(record) : toJson(record.result));
   return { json: Boolean(values.json) };
 }
 
+// Before the flow's bundle loads, so that its stacks point into the user's files.
+process.setSourceMapsEnabled(true);
 const argv = process.argv.slice(2);
+const controller = new AbortController();
+const { signal } = controller;
+const stopListening = abortOnStopSignals(controller);
 try {
   await run(argv, process.env);
 } catch (error) {
-  process.exitCode = reportError(error, process.env.FLOWPACK_DEBUG === "1", argv.includes("--json"));
+  const json = argv.includes("--json");
+  process.exitCode = reportError(error, process.env.FLOWPACK_DEBUG === "1", json, { human: !json });
+} finally {
+  stopListening();
 }
+// A stopped flow may leave timers or sockets behind: they must not hold the container past its grace.
+if (signal.aborted) process.exit();

@@ -10,7 +10,7 @@ import { readImageFromLayout, type LayoutImage } from "../image/layout.js";
 import { unpackageDocker } from "../packagers/unpackage.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { layoutTag } from "./image-source.js";
-import { runFlow, type RunRecord } from "./local.js";
+import { runFlow, type RunFlowOptions, type RunRecord } from "./local.js";
 
 /** The layers flowpack added on top of the base, as the manifest's metadata records them. */
 export function addedLayers(manifest: DockerPackageManifest, image: LayoutImage): LayoutImage["layers"][number][] {
@@ -37,7 +37,13 @@ const RUN_FOLDER_ROLE = { action: "extract the flow into a temporary folder", ow
  * replaced in place while the flow loads and runs, and restored afterwards (in-process rather than
  * a child process: the flow's module, its errors and Ctrl-C behave as in any local run).
  */
-export async function runFromLayout(manifest: DockerPackageManifest, dir: string, digest: string, params: Record<string, unknown>, env: FlowEnv = {}): Promise<RunRecord> {
+export async function runFromLayout(
+  manifest: DockerPackageManifest,
+  dir: string,
+  digest: string,
+  params: Record<string, unknown>,
+  options: RunFlowOptions & { env?: FlowEnv } = {},
+): Promise<RunRecord> {
   // The pinned digest picks the image, even when the tag has moved on to a newer one; its layers
   // are checked against their digests as they are extracted.
   const image = await readImageFromLayout(dir, { digest, refName: layoutTag(manifest) });
@@ -47,9 +53,10 @@ export async function runFromLayout(manifest: DockerPackageManifest, dir: string
   try {
     await onPath(root, RUN_FOLDER_ROLE, () => extractLayers(layers, root));
     const imageEnv = image.config.config?.Env ?? [];
+    const { env = {}, ...stop } = options;
     return await withProcessEnv("replace", layoutEnv(imageEnv, env), async () => {
       const flow = await unpackageDocker({ ...manifest, imageFlowLocation: join(root, manifest.imageFlowLocation) });
-      return runFlow(flow, params);
+      return runFlow(flow, params, undefined, stop);
     });
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { FlowRunError, ParameterValidationError, isFlowpackError, type ParameterIssue } from "../errors.js";
+import { InterruptedError, ParameterValidationError, isFlowpackError, type ParameterIssue } from "../errors.js";
 import { createContext, type AnyFlow } from "../flow/flow.js";
+import { stopGraceMs } from "../_internal/stop.js";
+import { flowFailure, untilStopped } from "./flow-failure.js";
+import { assertJsonResult } from "./json-result.js";
 import { reservedKeyIssues, unknownParameterIssues } from "./parameters.js";
 
 export interface RunRecord {
@@ -11,24 +14,36 @@ export interface RunRecord {
   durationMs: number;
 }
 
+export interface RunFlowOptions {
+  /** Becomes the flow's `ctx.signal`; once it aborts the flow gets the grace period to stop. */
+  signal?: AbortSignal;
+  /** How long the flow may take to stop after `signal` aborts. Default: FLOWPACK_STOP_GRACE, or 10 s. */
+  graceMs?: number;
+}
+
 /**
  * Runs a loaded flow in this process. Invalid parameters (unknown ones included, unless the schema
  * allows extra keys) raise ParameterValidationError (exit 2); they are validated once, then the
- * flow's function is called, and anything it throws becomes FlowRunError (exit 1) carrying its
- * message. While the flow runs, console.log/info/debug write to stderr: stdout is the result's.
+ * flow's function is called, and anything it throws becomes FlowRunError (exit 1) keeping its
+ * name, message, stack and causes. A result JSON cannot carry is FlowResultError (exit 1) naming
+ * where. An aborted `signal` raises InterruptedError once the flow stopped or its grace ran out.
+ * While the flow runs, console.log/info/debug write to stderr: stdout is the result's.
  */
-export async function runFlow(flow: AnyFlow, params: Record<string, unknown>, runId: string = randomUUID()): Promise<RunRecord> {
+export async function runFlow(flow: AnyFlow, params: Record<string, unknown>, runId: string = randomUUID(), options: RunFlowOptions = {}): Promise<RunRecord> {
   const restoreConsole = consoleToStderr();
   try {
     const valid = checkParameters(flow, params);
+    const graceMs = options.graceMs ?? (options.signal ? stopGraceMs() : 0);
     const started = performance.now();
     let result: unknown;
     try {
-      result = await flow.fn(valid, createContext(flow.name, { runId }));
+      const context = createContext(flow.name, { runId, ...(options.signal ? { signal: options.signal } : {}) });
+      result = await untilStopped(flow.name, Promise.resolve().then(() => flow.fn(valid, context)), options.signal, graceMs);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new FlowRunError(`flow "${flow.name}" failed: ${message}`, { cause: error });
+      if (error instanceof InterruptedError) throw error;
+      throw flowFailure(flow.name, error, runId);
     }
+    assertJsonResult(flow.name, result, runId);
     return {
       flowName: flow.name,
       runId,

@@ -33,7 +33,8 @@ export interface RunManifestOptions extends DockerRunOptions {
  * The target is chosen and checked, and the parameters validated against the manifest's schema,
  * before anything starts (no container, no extraction); then the target runs the flow and its
  * run record is returned. Errors keep their class and code (exit 1 the flow failed, 2 bad input,
- * 3 infrastructure, 130 interrupted).
+ * 3 infrastructure, 130/143 interrupted). `signal` (its reason "SIGINT" or "SIGTERM") becomes the
+ * flow's `ctx.signal` wherever it runs; a container is stopped with a grace period.
  */
 export async function runManifest(manifest: PackageManifest, params: Parameters, options: RunManifestOptions = {}): Promise<RunRecord> {
   const { on: requested = "auto", source: where = "manifest", env = {}, ...docker } = options;
@@ -50,9 +51,10 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
   if (reserved) throw new UsageError(`--env ${reserved}: flowpack's runner sets ${reserved} itself`, { hint: "choose another name for the flow's variable" });
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
   if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, { ...docker, env });
-  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, env);
+  const stop = { signal: docker.signal };
+  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
   // The module is imported with the variables set: a flow may read them when it loads.
-  return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params));
+  return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params, undefined, stop));
 }
 
 /** Where `requested` runs this manifest: `auto` resolved, unknown targets refused. */

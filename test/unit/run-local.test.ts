@@ -61,14 +61,16 @@ describe("runFlow failures", () => {
     const error = await failure(runFlow(outer, {}));
     expect(error).toBeInstanceOf(FlowRunError);
     expect(error.exitCode).toBe(1);
-    expect(error.message).toMatch(/^flow "outer" failed: invalid parameters for flow "etl": day: /);
+    expect(error.message).toMatch(/^flow "outer" failed: ParameterValidationError: invalid parameters for flow "etl": day: /);
   });
 
-  it("a synchronous throw is a FlowRunError too", async () => {
+  it("a synchronous throw is a FlowRunError too, named by the error's class", async () => {
     const sync = flow({ name: "sync" }, () => {
       throw new TypeError("nope");
     });
-    await expect(runFlow(sync, {})).rejects.toThrowError(new FlowRunError('flow "sync" failed: nope'));
+    const error = (await failure(runFlow(sync, {}))) as FlowRunError;
+    expect(error).toBeInstanceOf(FlowRunError);
+    expect(error.message).toBe('flow "sync" failed: TypeError: nope');
   });
 });
 

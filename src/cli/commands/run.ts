@@ -4,6 +4,7 @@ import { RUN_TARGETS, runManifest, runTarget } from "../../run/manifest.js";
 import { readManifestFile } from "../manifest-file.js";
 import { resolveEnv } from "../../_internal/env-vars.js";
 import { toJson } from "../../_internal/report.js";
+import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "./package.js";
 
@@ -35,14 +36,10 @@ export function registerRun(program: Command, output: () => Output): void {
       const on = runTarget(manifest, flags.on);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
       const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
-      // A container is stopped and removed on Ctrl-C: `on`, not `once`, so that a second Ctrl-C does
-      // not kill flowpack before that. A run in this process ends with it, as any program does.
+      // SIGINT/SIGTERM abort the flow's ctx.signal, wherever it runs; it gets a grace period to stop
+      // (a container: `docker stop`), then flowpack exits 130/143. A second signal does not cut that short.
       const controller = new AbortController();
-      const interrupt = () => controller.abort();
-      if (on === "docker") {
-        process.on("SIGINT", interrupt);
-        process.on("SIGTERM", interrupt);
-      }
+      const stopListening = abortOnStopSignals(controller);
       try {
         const record = await runManifest(manifest, params, {
           on,
@@ -54,8 +51,7 @@ export function registerRun(program: Command, output: () => Output): void {
         });
         out.result(out.json ? toJson(record) : toJson(record.result));
       } finally {
-        process.off("SIGINT", interrupt);
-        process.off("SIGTERM", interrupt);
+        stopListening();
       }
     });
 }
