@@ -24,6 +24,7 @@ interface PackageFlags {
   packager: string;
   output?: string;
   external: string[];
+  include: string[];
   store?: string;
   builder?: string;
   baseImage?: string;
@@ -49,6 +50,7 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("--packager <type>", "file | docker", "file")
     .option("-o, --output <file>", "write the manifest here (default: print it)")
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
+    .option("--include <glob>", "ship the files this glob names (relative to the project) beside the bundle (repeatable)", collect, [])
     .option("-q, --quiet", "no progress on stderr")
     .option("-w, --watch", "package again whenever one of the flow's source files changes, until Ctrl-C")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
@@ -71,7 +73,7 @@ export function registerPackage(program: Command, output: () => Output): void {
         // The manifest's folder is checked now, not once the image has been pushed.
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         if (flags.watch) return await watchAndPackage(packager, entry, flags, out, progress);
-        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external });
+        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external, include: flags.include });
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {
@@ -99,9 +101,10 @@ async function watchAndPackage(packager: Packager, entry: string, flags: Package
     const manifest = await packager.package(entry, {
       flowName: flags.flow,
       external: flags.external,
+      include: flags.include,
       importer,
       onBundle: (bundle) => {
-        sources = [...bundle.sources, ...projectFiles(bundle.projectRoot)];
+        sources = [...bundle.sources, ...(bundle.assets ?? []).map((asset) => asset.file), ...projectFiles(bundle.projectRoot)];
       },
     });
     progress.done();
