@@ -60,7 +60,7 @@ const NATIVE_LOADERS = ["node-gyp-build", "bindings", "prebuild-install", "@mapb
  * `@img/sharp-linux-x64`, `@napi-rs/canvas-linux-x64-gnu`, `@swc/core-darwin-arm64`,
  * `lightningcss-linux-x64-musl`, `@parcel/watcher-win32-x64`, `@esbuild/linux-arm64`.
  */
-const PLATFORM_PACKAGE = /(^|[-/])(linux|linuxmusl|darwin|win32|freebsd|openbsd|netbsd|android|sunos|aix|wasm32)(-|$)/;
+const PLATFORM_PACKAGE = /(?:^|-)(?:(?:linux|linuxmusl|darwin|win32|freebsd|openbsd|netbsd|android|sunos|aix)-(?:x64|arm64|arm|ia32|x86|ppc64|s390x|riscv64|loong64|mips64el|universal|amd64)|wasm32)(?:-|$)/;
 
 /** Whether `name` is a package built for one platform (see PLATFORM_PACKAGE). */
 export function isPlatformPackageName(name: string): boolean {
