@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
@@ -13,6 +13,8 @@ import { ASSETS_DIR } from "./assets.js";
 export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & Partial<Pick<Bundle, "entry">> & {
   map?: Buffer;
   vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map" | "digest">;
+  /** The folder the bundle's `assets/` stands for (default: projectRoot, where the files are; see assets.ts). */
+  assetsRoot?: string;
 };
 
 /**
@@ -22,8 +24,18 @@ export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & Partial<Pick
  * per-user cache folder instead. The folder is removed once the import has completed (the module
  * stays loaded).
  */
-export async function importBundle(bundle: LoadableBundle): Promise<Record<string, unknown>> {
+export async function importBundle(bundle: LoadableBundle, options: { keepUntilExit?: boolean } = {}): Promise<Record<string, unknown>> {
   const importer = new BundleImporter();
+  if (options.keepUntilExit) {
+    // The flow reads files beside its code when it runs, after the import: the folder (and its
+    // `assets` link) stays until this process exits.
+    try {
+      return await importer.import(bundle);
+    } finally {
+      const dir = await importer.folder();
+      if (dir) process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    }
+  }
   try {
     return await importer.import(bundle);
   } finally {
@@ -48,7 +60,7 @@ export class BundleImporter {
     const root = await this.dir;
     const file = await onPath(root, TEMPORARY_ROLE, async () => {
       const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
-      await this.linkAssets(folder, bundle.projectRoot);
+      await this.linkAssets(folder, bundle.assetsRoot ?? bundle.projectRoot);
       // A private, fresh folder that is removed afterwards: plain writes, no fsync.
       const name = this.count++ === 0 ? BUNDLE_FILE : `flow-${this.count}.mjs`;
       const path = join(folder, name);
@@ -64,6 +76,11 @@ export class BundleImporter {
    * `assets` beside the bundle is the project's folder itself (a symbolic link): the bundle's modules
    * find the files beside their code where they are (see assets.ts), as they will in an image.
    */
+  /** The private folder, once one was made. */
+  async folder(): Promise<string | undefined> {
+    return this.dir ? await this.dir.catch(() => undefined) : undefined;
+  }
+
   private async linkAssets(folder: string, projectRoot: string): Promise<void> {
     if (this.linked.has(folder) || !existsSync(projectRoot)) return;
     this.linked.add(folder);

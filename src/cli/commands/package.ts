@@ -6,6 +6,7 @@ import type { PathRole } from "../../_internal/fs-errors.js";
 import { checkOutputFile } from "../../_internal/path-checks.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
+import type { Bundle } from "../../bundle/bundle.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -73,7 +74,13 @@ export function registerPackage(program: Command, output: () => Output): void {
         // The manifest's folder is checked now, not once the image has been pushed.
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         if (flags.watch) return await watchAndPackage(packager, entry, flags, out, progress);
-        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external, include: flags.include });
+        const manifest = await packager.package(entry, {
+          flowName: flags.flow,
+          external: flags.external,
+          include: flags.include,
+          // The docker packager reports the bundle's warnings as progress; the file packager has none.
+          ...(flags.packager === "file" ? { onBundle: (bundle: Bundle) => bundle.warnings.forEach((message) => progress({ phase: "warning", message })) } : {}),
+        });
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {

@@ -64,6 +64,20 @@ describe("files beside the code", () => {
     expect(JSON.parse(r.stdout)).toEqual(expected);
   });
 
+  it("the file packager stores them with the bundle; a local run from another folder finds them", async () => {
+    const manifest = join(work, "file.json");
+    const p = await flowpack(["package", entry, "--packager", "file", "--store", join(work, "store"), "--include", "data/**", "-o", manifest], { env });
+    expect(p.code).toBe(0);
+    expect(p.stderr).toContain("src/report.ts:12:");
+    expect(Object.keys((JSON.parse(readFileSync(manifest, "utf8")) as { serializer: { assets: Record<string, string> } }).serializer.assets)).toEqual([
+      "data/a.json", "extra/note.txt", "src/lib/templates/greeting.txt", "src/query.sql", "templates/footer.html", "templates/page.html",
+    ]);
+    const r = await flowpack(["run", manifest, "-p", "name=Ann"], { env, cwd: work });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(expected);
+  });
+
   it("without --include the computed path's file is not shipped: the flow fails naming it", async () => {
     const { manifest } = await packageFlow("no-include", ["--oci-layout", join(work, "layout-no-include")]);
     const r = await flowpack(["run", manifest, "-p", "name=Ann"], { env });
