@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -9,6 +9,8 @@ import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-ro
 import { BundleError, UsageError } from "../errors.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { inNodeModules, relativePosix } from "../_internal/fs.js";
+import { glob } from "tinyglobby";
+import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets.js";
 import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, type PackageInfo } from "./packages.js";
 import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
@@ -33,6 +35,11 @@ export interface Bundle {
   warnings: string[];
   /** Absolute paths of the project's own files (outside node_modules) the bundle was built from. */
   sources: string[];
+  /**
+   * Files beside the code, to ship at `assets/<path>` beside the bundle (see assets.ts): those the
+   * code reaches by literal paths, and those `include` names. Sorted by path.
+   */
+  assets?: BundleAsset[];
   /** With `vendor`: the installed packages the code imports, bundled apart (`flowpack-vendor.mjs` beside it). */
   vendor?: { code: Buffer; map: Buffer; digest: Sha256Digest; mapDigest: Sha256Digest; cached: boolean };
 }
@@ -53,6 +60,12 @@ export interface BundleOptions {
   onBundlerStarted?: () => void;
   /** Node.js major version to target; defaults to this process's. */
   nodeMajor?: number;
+  /**
+   * Globs (relative to the project root) of files to ship beside the bundle, besides those the code
+   * reaches by literal paths; added to the `"flowpack": { "include": [...] }` field of the project's
+   * package.json.
+   */
+  include?: string[];
 }
 
 /** File name of the bundle inside packages and images; the map sits beside it. */
@@ -84,6 +97,8 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
     lookup: packageLookup(),
     onBundlerStarted: options.onBundlerStarted,
+    assets: new Map(),
+    assetNotes: new Map(),
   };
 
   const plain = async () => ({ result: await runBuild(context, { entryPoints: [realEntry], outfile: BUNDLE_FILE }), vendor: undefined, notes: [] as string[] });
@@ -104,6 +119,8 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
   const { result, vendor } = built;
 
   const code = Buffer.from(result.code);
+  const included = await includedAssets(projectRoot, options.include ?? [], built.notes);
+  for (const asset of included) context.assets.set(asset.path, asset);
   return {
     code,
     map: Buffer.from(result.map),
@@ -111,11 +128,12 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     projectRoot,
     entry: relativePosix(projectRoot, realEntry),
     externals: [...context.externals.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    warnings: [...built.notes, ...result.warnings],
+    warnings: [...built.notes, ...context.assetNotes.values(), ...result.warnings],
     sources: fileInputs(result.metafile)
       .map((path) => resolve(projectRoot, path))
       .filter((path) => !inNodeModules(path))
       .sort(),
+    assets: [...context.assets.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     ...(vendor ? { vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest, mapDigest: vendor.mapDigest, cached: vendor.cached } } : {}),
   };
 }
@@ -129,6 +147,10 @@ interface BuildContext {
   externals: Map<string, ExternalDependency>;
   target: string;
   onBundlerStarted: (() => void) | undefined;
+  /** Files the project's modules reach by literal paths (by path in the project); filled by every pass. */
+  assets: Map<string, BundleAsset>;
+  /** Warnings about those files and about uses that could not be resolved (keyed, so passes do not repeat them). */
+  assetNotes: Map<string, string>;
   /** `findPackage` and `isNativePackage`, remembered for this bundling (passes repeat the same lookups). */
   lookup(name: string, fromDir: string): (PackageInfo & { native: boolean }) | undefined;
 }
@@ -280,6 +302,7 @@ function flowpackResolution(context: BuildContext, mode: VendorMode | undefined)
     name: "flowpack-resolution",
     setup(build) {
       ownCopy(build, context);
+      moduleLocations(build, context);
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (isBuiltin(args.path) || (args.pluginData as { plain?: boolean } | undefined)?.plain) return undefined;
         const name = packageNameOf(args.path);
@@ -393,4 +416,67 @@ function ownCopy(build: esbuild.PluginBuild, context: BuildContext): void {
     const file = join(PACKAGE_ROOT, args.path);
     return { contents: await readFile(file), loader: /\.[cm]?ts$/.test(file) ? "ts" : "js", resolveDir: dirname(file) };
   });
+}
+
+const LOADERS: Record<string, esbuild.Loader> = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".jsx": "jsx" };
+
+/**
+ * The project's own modules keep their location in the bundle (see assets.ts): each one that uses
+ * it is loaded rewritten, and the files it reaches by literal paths become assets; uses that are not
+ * literal are warned about, naming the file and line.
+ */
+function moduleLocations(build: esbuild.PluginBuild, context: BuildContext): void {
+  const { projectRoot } = context;
+  build.onLoad({ filter: /\.(?:[cm]?[jt]s|[jt]sx)$/, namespace: "file" }, async (args) => {
+    const rel = relativePosix(projectRoot, args.path);
+    if (inNodeModules(args.path) || rel.startsWith("../") || isAbsolute(rel)) return undefined;
+    const source = await readFile(args.path, "utf8");
+    if (!mayUseLocation(source)) return undefined;
+    const scan = scanModule(source, args.path, projectRoot);
+    const problems: string[] = [];
+    for (const target of scan.reached) {
+      for (const asset of assetsAt(target, projectRoot, problems)) context.assets.set(asset.path, asset);
+    }
+    for (const problem of problems) context.assetNotes.set(`${rel}\0${problem}`, `${rel}: a file the code reaches: ${problem}`);
+    for (const use of scan.unresolved) {
+      context.assetNotes.set(
+        `${rel}:${use.line}`,
+        `${rel}:${use.line}: \`${use.text}\` reaches a file by a path that is not a literal: flowpack cannot tell which, so none is shipped; name them with --include GLOB (or "flowpack": { "include": [...] } in package.json)`,
+      );
+    }
+    if (scan.contents === undefined) return undefined;
+    const ext = args.path.slice(args.path.lastIndexOf("."));
+    return { contents: scan.contents, loader: LOADERS[ext] ?? "js" };
+  });
+}
+
+/** The files the `include` globs (and the package.json `flowpack.include` field) name; a glob that names none is a note. */
+async function includedAssets(projectRoot: string, include: string[], notes: string[]): Promise<BundleAsset[]> {
+  const patterns = [...packageJsonInclude(projectRoot), ...include];
+  const assets: BundleAsset[] = [];
+  for (const pattern of patterns) {
+    const files = await glob(pattern, { cwd: projectRoot, absolute: true, onlyFiles: true, dot: true, ignore: ["**/node_modules/**", "**/.git/**"], expandDirectories: true });
+    const problems: string[] = [];
+    const found = files.sort().flatMap((file) => assetsAt(file, projectRoot, problems));
+    if (found.length === 0) notes.push(`--include ${pattern}: no file in the project matches it`);
+    notes.push(...problems.map((problem) => `--include ${pattern}: ${problem}`));
+    assets.push(...found);
+  }
+  return assets;
+}
+
+/** The project's `"flowpack": { "include": [...] }` (package.json), validated. */
+function packageJsonInclude(projectRoot: string): string[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8"));
+  } catch {
+    return [];
+  }
+  const field = (json as { flowpack?: { include?: unknown } } | null)?.flowpack?.include;
+  if (field === undefined) return [];
+  if (!Array.isArray(field) || !field.every((g) => typeof g === "string" && g.trim() !== "")) {
+    throw new UsageError(`${join(projectRoot, "package.json")}: "flowpack.include" must be an array of glob strings`, { hint: 'e.g. "flowpack": { "include": ["templates/**"] }' });
+  }
+  return field as string[];
 }

@@ -56,14 +56,31 @@ export function readPackage(dir: string): PackageInfo | undefined {
 const NATIVE_LOADERS = ["node-gyp-build", "bindings", "prebuild-install", "@mapbox/node-pre-gyp", "node-pre-gyp"];
 
 /**
+ * A package name made for one platform, the way prebuilt binaries are published (esbuild-style):
+ * `@img/sharp-linux-x64`, `@napi-rs/canvas-linux-x64-gnu`, `@swc/core-darwin-arm64`,
+ * `lightningcss-linux-x64-musl`, `@parcel/watcher-win32-x64`, `@esbuild/linux-arm64`.
+ */
+const PLATFORM_PACKAGE = /(?:^|-)(?:(?:linux|linuxmusl|darwin|win32|freebsd|openbsd|netbsd|android|sunos|aix)-(?:x64|arm64|arm|ia32|x86|ppc64|s390x|riscv64|loong64|mips64el|universal|amd64)|wasm32)(?:-|$)/;
+
+/** Whether `name` is a package built for one platform (see PLATFORM_PACKAGE). */
+export function isPlatformPackageName(name: string): boolean {
+  return PLATFORM_PACKAGE.test(name.startsWith("@") ? name.slice(name.indexOf("/") + 1) : name);
+}
+
+/**
  * Whether a package carries a native addon (and so cannot be bundled): a `binding.gyp`,
- * `gypfile: true`, a dependency on a native loader, or `.node` files where builds and prebuilt
- * platform packages put them (build/Release, prebuilds, the package root, lib, dist, bin).
+ * `gypfile: true`, a dependency on a native loader, optional dependencies published per platform
+ * (sharp's `@img/sharp-*`, @napi-rs, @swc, lightningcss, @parcel/watcher: the package loads the
+ * one for this platform by a computed name, which no bundler can follow), or `.node` files where
+ * builds and prebuilt platform packages put them (build/Release, prebuilds, the package root, lib,
+ * dist, bin).
  */
 export function isNativePackage(pkg: PackageInfo): boolean {
   if (pkg.json.gypfile === true || existsSync(join(pkg.dir, "binding.gyp"))) return true;
   const deps = { ...(pkg.json.dependencies as Record<string, string> | undefined) };
   if (NATIVE_LOADERS.some((loader) => loader in deps)) return true;
+  const optional = Object.keys((pkg.json.optionalDependencies ?? {}) as Record<string, string>);
+  if (optional.filter(isPlatformPackageName).length >= 2) return true;
   return (
     ["build/Release", "prebuilds"].some((sub) => containsNodeFile(join(pkg.dir, sub), 3)) ||
     ["", "lib", "dist", "bin"].some((sub) => containsNodeFile(join(pkg.dir, sub), 0))

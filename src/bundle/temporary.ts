@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { fileSystemError, onPath } from "../_internal/fs-errors.js";
@@ -7,11 +7,14 @@ import { importScript } from "../_internal/import-module.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
 import { VENDOR_FILE } from "./vendor.js";
+import { ASSETS_DIR } from "./assets.js";
 
 /** The parts of a bundle needed to import it. */
 export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & Partial<Pick<Bundle, "entry">> & {
   map?: Buffer;
   vendor?: Pick<NonNullable<Bundle["vendor"]>, "code" | "map" | "digest">;
+  /** The folder the bundle's `assets/` stands for (default: projectRoot, where the files are; see assets.ts). */
+  assetsRoot?: string;
 };
 
 /**
@@ -21,8 +24,18 @@ export type LoadableBundle = Pick<Bundle, "code" | "projectRoot"> & Partial<Pick
  * per-user cache folder instead. The folder is removed once the import has completed (the module
  * stays loaded).
  */
-export async function importBundle(bundle: LoadableBundle): Promise<Record<string, unknown>> {
+export async function importBundle(bundle: LoadableBundle, options: { keepUntilExit?: boolean } = {}): Promise<Record<string, unknown>> {
   const importer = new BundleImporter();
+  if (options.keepUntilExit) {
+    // The flow reads files beside its code when it runs, after the import: the folder (and its
+    // `assets` link) stays until this process exits.
+    try {
+      return await importer.import(bundle);
+    } finally {
+      const dir = await importer.folder();
+      if (dir) process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    }
+  }
   try {
     return await importer.import(bundle);
   } finally {
@@ -39,6 +52,7 @@ export async function importBundle(bundle: LoadableBundle): Promise<Record<strin
 export class BundleImporter {
   private dir: Promise<string> | undefined;
   private readonly vendors = new Map<string, Promise<string>>();
+  private readonly linked = new Set<string>();
   private count = 0;
 
   async import(bundle: LoadableBundle): Promise<Record<string, unknown>> {
@@ -46,6 +60,7 @@ export class BundleImporter {
     const root = await this.dir;
     const file = await onPath(root, TEMPORARY_ROLE, async () => {
       const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
+      await this.linkAssets(folder, bundle.assetsRoot ?? bundle.projectRoot);
       // A private, fresh folder that is removed afterwards: plain writes, no fsync.
       const name = this.count++ === 0 ? BUNDLE_FILE : `flow-${this.count}.mjs`;
       const path = join(folder, name);
@@ -55,6 +70,21 @@ export class BundleImporter {
     });
     // Errors name the user's entry file (the temporary file is gone by the time anyone reads them).
     return importScript(file, bundle.entry === undefined ? file : entryLabel(bundle.projectRoot, bundle.entry));
+  }
+
+  /**
+   * `assets` beside the bundle is the project's folder itself (a symbolic link): the bundle's modules
+   * find the files beside their code where they are (see assets.ts), as they will in an image.
+   */
+  /** The private folder, once one was made. */
+  async folder(): Promise<string | undefined> {
+    return this.dir ? await this.dir.catch(() => undefined) : undefined;
+  }
+
+  private async linkAssets(folder: string, projectRoot: string): Promise<void> {
+    if (this.linked.has(folder) || !existsSync(projectRoot)) return;
+    this.linked.add(folder);
+    await symlink(projectRoot, join(folder, ASSETS_DIR), "dir");
   }
 
   private vendorFolder(root: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<string> {
@@ -75,6 +105,7 @@ export class BundleImporter {
     const dir = this.dir;
     this.dir = undefined;
     this.vendors.clear();
+    this.linked.clear();
     if (dir) await rm(await dir, { recursive: true, force: true });
   }
 }

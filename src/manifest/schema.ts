@@ -74,6 +74,8 @@ export const bundleSerializerSchema = z.strictObject({
   type: z.literal("bundle"),
   /** Key of the bundle's source map in the same store. */
   sourceMap: sha256DigestSchema.optional(),
+  /** Files beside the code (path in the project → key in the same store): placed in `assets/` beside the bundle when it is loaded. */
+  assets: z.record(z.string().min(1), sha256DigestSchema).optional(),
 });
 
 export const importSerializerSchema = z.strictObject({

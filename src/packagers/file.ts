@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Sha256Digest } from "../oci/digest.js";
 import { onPath, type PathRole } from "../_internal/fs-errors.js";
@@ -9,6 +10,7 @@ import { ContentStore } from "../store/content-store.js";
 import type { Packager } from "./packager.js";
 import { importScript } from "../_internal/import-module.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
+import { isSecretPath } from "./docker/credentials.js";
 import { CREATED_BY, bundleTarget, metadataOf, type PackageOptions, type PackageTarget } from "./source.js";
 
 export interface FilePackagerOptions {
@@ -44,10 +46,13 @@ export class FilePackager implements Packager<FilePackageManifest> {
     if (this.serializer !== "bundle") return this.packageImport(this.serializer.module, target, options);
     const { flow, bundle } = await bundleTarget(target, options);
     const store = new ContentStore(this.store ?? resolve(bundle.projectRoot, ".flowpack", "store"));
-    const [sourceMap, key] = (await onPath(store.root, STORE_ROLE, () => store.putAll([bundle.map, bundle.code]))) as [Sha256Digest, Sha256Digest];
+    // Files beside the code are stored with the bundle (credentials never are; see credentials.ts).
+    const assets = (bundle.assets ?? []).filter((asset) => !isSecretPath(asset.path));
+    const contents = await Promise.all(assets.map((asset) => readFile(asset.file)));
+    const [sourceMap, key, ...assetKeys] = (await onPath(store.root, STORE_ROLE, () => store.putAll([bundle.map, bundle.code, ...contents]))) as Sha256Digest[];
     return baseManifest("file", flow).finalize({
-      serializer: { type: "bundle", sourceMap },
-      key,
+      serializer: { type: "bundle", sourceMap: sourceMap!, ...(assets.length > 0 ? { assets: Object.fromEntries(assets.map((asset, i) => [asset.path, assetKeys[i]!])) } : {}) },
+      key: key!,
       store: store.root,
       metadata: metadataOf(bundle),
     });

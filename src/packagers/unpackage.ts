@@ -1,4 +1,7 @@
+import { access, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
 import { findProjectRoot } from "../bundle/packages.js";
+import { sha256 } from "../oci/digest.js";
 import { importBundle } from "../bundle/temporary.js";
 import { MissingFlowError, StoreError } from "../errors.js";
 import { isFlow, type AnyFlow } from "../flow/flow.js";
@@ -49,10 +52,50 @@ export async function unpackageFile(manifest: FilePackageManifest, options: Unpa
     }
     return value;
   }
-  const namespace = await importBundle({
-    code: bytes,
-    projectRoot: options.projectRoot ?? findProjectRoot(process.cwd()),
-    map: serializer.sourceMap ? await store.get(serializer.sourceMap) : undefined,
-  });
+  const namespace = await importBundle(
+    {
+      code: bytes,
+      projectRoot: options.projectRoot ?? findProjectRoot(process.cwd()),
+      map: serializer.sourceMap ? await store.get(serializer.sourceMap) : undefined,
+      ...(serializer.assets ? { assetsRoot: await storedAssets(store, serializer.assets) } : {}),
+    },
+    { keepUntilExit: true },
+  );
   return pickFlow(flowsOf(namespace), manifest.flowName, `the bundle ${manifest.key}`);
+}
+
+/**
+ * The files a file package stored beside its bundle, as a folder in the store
+ * (`assets/<digest of the list>`): written once (each object verified by the store), then reused.
+ */
+async function storedAssets(store: ContentStore, assets: Record<string, string>): Promise<string> {
+  const entries = Object.entries(assets).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [path] of entries) {
+    if (posix.isAbsolute(path) || posix.normalize(path) !== path || path.split("/").includes("..")) {
+      throw new StoreError(`the manifest names an asset outside its folder: ${JSON.stringify(path)}`);
+    }
+  }
+  const folder = join(store.root, "assets", sha256(Buffer.from(JSON.stringify(entries))).replace(/^sha256:/, ""));
+  if (await exists(folder)) return folder;
+  await mkdir(dirname(folder), { recursive: true });
+  const staging = await mkdtemp(`${folder}.partial-`);
+  try {
+    for (const [path, key] of entries) {
+      const target = join(staging, ...path.split("/"));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, await store.get(key));
+    }
+    await rename(staging, folder);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (!(await exists(folder))) throw error; // another run placed it first: that one is used
+  }
+  return folder;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -7,6 +7,7 @@ import { checkOutputFile } from "../../_internal/path-checks.js";
 import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
+import type { Bundle } from "../../bundle/bundle.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -25,6 +26,7 @@ interface PackageFlags {
   packager: string;
   output?: string;
   external: string[];
+  include: string[];
   store?: string;
   builder?: string;
   baseImage?: string;
@@ -54,6 +56,7 @@ export function registerPackage(program: Command, output: () => Output): void {
     .option("--external <package>", "leave this package out of the bundle (repeatable)", collect, [])
     .option("-e, --env <key[=value]>", "a variable the flow needs while it is loaded here (a placeholder; never packaged; repeatable)", collect, [])
     .option("--env-file <file>", "variables from a dotenv file, only while the flow is loaded here (repeatable; --env wins)", collect, [])
+    .option("--include <glob>", "ship the files this glob names (relative to the project) beside the bundle (repeatable)", collect, [])
     .option("-q, --quiet", "no progress on stderr")
     .option("-w, --watch", "package again whenever one of the flow's source files changes, until Ctrl-C")
     .option("--store <dir>", "file: the content-addressed store (default: .flowpack/store in the project)")
@@ -77,7 +80,14 @@ export function registerPackage(program: Command, output: () => Output): void {
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
         if (flags.watch) return await watchAndPackage(packager, entry, { ...flags, env }, out, progress);
-        const manifest = await packager.package(entry, { flowName: flags.flow, external: flags.external, env });
+        const manifest = await packager.package(entry, {
+          flowName: flags.flow,
+          external: flags.external,
+          include: flags.include,
+          env,
+          // The docker packager reports the bundle's warnings as progress; the file packager has none.
+          ...(flags.packager === "file" ? { onBundle: (bundle: Bundle) => bundle.warnings.forEach((message) => progress({ phase: "warning", message })) } : {}),
+        });
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {
@@ -106,9 +116,10 @@ async function watchAndPackage(packager: Packager, entry: string, flags: Omit<Pa
       flowName: flags.flow,
       external: flags.external,
       env: flags.env,
+      include: flags.include,
       importer,
       onBundle: (bundle) => {
-        sources = [...bundle.sources, ...projectFiles(bundle.projectRoot)];
+        sources = [...bundle.sources, ...(bundle.assets ?? []).map((asset) => asset.file), ...projectFiles(bundle.projectRoot)];
       },
     });
     progress.done();

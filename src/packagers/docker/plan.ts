@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { sha256, type Sha256Digest } from "../../oci/digest.js";
 import { withSourceMapName, type Bundle } from "../../bundle/bundle.js";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
+import { ASSETS_DIR } from "../../bundle/assets.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { redactUrl } from "../../registry/redact.js";
@@ -30,7 +32,10 @@ export interface ImagePlan {
   runnerFiles: LayerEntry[];
   /** The vendor layer: the npm packages the bundle imports, bundled apart (changes with them only); may be empty. */
   vendorFiles: LayerEntry[];
-  /** The app layer: the bundle and its source map (the only layer a code change touches). */
+  /**
+   * The app layer: the bundle, its source map and the files beside the code (`assets/<path in the
+   * project>`, see bundle/assets.ts): the only layer a code change touches.
+   */
   appFiles: LayerEntry[];
   /** The dependency layer's packages, or none. */
   dependencies: InstalledPackage[];
@@ -77,6 +82,10 @@ export function planImage(input: PlanInput): ImagePlan {
   const appFiles: LayerEntry[] = [
     { path: input.imageFlowLocation, type: "file", mode: 0o644, content: code },
     { path: `${input.imageFlowLocation}.map`, type: "file", mode: 0o644, content: input.bundle.map },
+    ...(input.bundle.assets ?? []).map((asset): LayerEntry => {
+      const content = readFileSync(asset.file);
+      return { path: `${appDir}/${ASSETS_DIR}/${asset.path}`, type: "file", mode: 0o644, content, contentDigest: sha256(content) };
+    }),
   ];
   const vendor = input.bundle.vendor;
   const vendorFiles: LayerEntry[] = vendor
