@@ -1,8 +1,9 @@
 /**
  * Validation of the names that end up in registry URL paths (repositories, tags, digests), so that
- * nothing a caller passes can escape its path segment, plus token-scope strings.
+ * nothing a caller passes can escape its path segment, plus token-scope strings. A malformed name is
+ * an ImageReferenceError here as in oci/reference.ts, wherever it is noticed.
  */
-import { UsageError } from "../errors.js";
+import { ImageReferenceError } from "../errors.js";
 import { isDigest } from "../oci/digest.js";
 import { PATH_COMPONENT_RULE, TAG_RULE } from "../oci/reference.js";
 
@@ -14,7 +15,7 @@ export type Action = "pull" | "push";
 
 export function assertRepository(repository: string): void {
   if (repository.length > 255 || !REPOSITORY.test(repository)) {
-    throw new UsageError(
+    throw new ImageReferenceError(
       `invalid repository name "${repository}": use lower-case path components [a-z0-9] separated by "/", ".", "_", "__" or "-"`,
     );
   }
@@ -22,7 +23,7 @@ export function assertRepository(repository: string): void {
 
 export function assertDigest(digest: string, what = "digest"): void {
   if (!isDigest(digest)) {
-    throw new UsageError(`invalid ${what} "${digest}": expected sha256:<64 hex> or sha512:<128 hex>`);
+    throw new ImageReferenceError(`invalid ${what} "${digest}": expected sha256:<64 hex> or sha512:<128 hex>`);
   }
 }
 
@@ -30,7 +31,7 @@ export function assertDigest(digest: string, what = "digest"): void {
 export function assertReference(reference: string): "tag" | "digest" {
   if (isDigest(reference)) return "digest";
   if (TAG.test(reference)) return "tag";
-  throw new UsageError(
+  throw new ImageReferenceError(
     `invalid reference "${reference}": expected a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) or a digest (sha256:<hex>)`,
   );
 }

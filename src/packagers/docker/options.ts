@@ -4,7 +4,7 @@ import { z } from "zod";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
-import { ConfigError, PackagerOptionsError } from "../../errors.js";
+import { ConfigError, ImageReferenceError, PackagerOptionsError } from "../../errors.js";
 import { parsePlatform } from "../../oci/platform.js";
 import type { Platform } from "../../oci/image.js";
 import { parseReference, PATH_COMPONENT_RULE, TAG_RULE } from "../../oci/reference.js";
@@ -119,7 +119,8 @@ function checkBaseImage(baseImage: string, builder: "docker" | "oci"): void {
     try {
       parseReference(baseImage);
     } catch (error) {
-      throw new PackagerOptionsError(`baseImage: ${(error as Error).message}`);
+      if (!(error instanceof ImageReferenceError)) throw error;
+      throw new ImageReferenceError(`baseImage: ${error.message}`, { hint: error.hint });
     }
   }
 }

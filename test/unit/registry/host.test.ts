@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, UsageError } from "../../../src/errors.js";
+import { ConfigError, ImageReferenceError } from "../../../src/errors.js";
 import { isUrlAllowed, resolveEndpoint } from "../../../src/registry/host.js";
 import { isLoopbackHostname } from "../../../src/oci/registry-host.js";
 import { assertDigest, assertReference, assertRepository, repositoryScope } from "../../../src/registry/names.js";
@@ -72,15 +72,15 @@ describe("names", () => {
   it("accepts valid repositories and rejects path tricks", () => {
     for (const ok of ["app", "org/app", "a.b/c_d/e__f/g-h", "a--b"]) expect(() => assertRepository(ok)).not.toThrow();
     for (const bad of ["", "App", "a/../b", "a//b", "/a", "a/", "a?b", "a:b", "-a", "a b"]) {
-      expect(() => assertRepository(bad), bad).toThrow(UsageError);
+      expect(() => assertRepository(bad), bad).toThrow(ImageReferenceError);
     }
   });
 
   it("tells tags from digests", () => {
     expect(assertReference("latest")).toBe("tag");
     expect(assertReference(`sha256:${"a".repeat(64)}`)).toBe("digest");
-    expect(() => assertReference("../x")).toThrow(UsageError);
-    expect(() => assertReference(`sha256:${"A".repeat(64)}`)).toThrow(UsageError);
+    expect(() => assertReference("../x")).toThrow(ImageReferenceError);
+    expect(() => assertReference(`sha256:${"A".repeat(64)}`)).toThrow(ImageReferenceError);
     expect(() => assertDigest("sha256:abc")).toThrow(/invalid digest/);
   });
 
