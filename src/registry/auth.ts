@@ -19,7 +19,7 @@ import { redactUrl } from "./redact.js";
 import { authError, errorFromResponse, type ErrorContext } from "./response-error.js";
 import type { RetryInfo, RetryPolicy } from "./retry.js";
 import { describeIssues, tokenResponseSchema } from "./schemas.js";
-import { exchange } from "./transport.js";
+import { exchange } from "./retry.js";
 
 export type AuthScheme = "none" | "basic" | "bearer";
 

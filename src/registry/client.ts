@@ -37,7 +37,8 @@ import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult 
 import { SecretSet } from "./redact.js";
 import { errorFromResponse } from "./response-error.js";
 import { retryPolicy, type RetryPolicy } from "./retry.js";
-import { Transport, exchange } from "./transport.js";
+import { exchange } from "./retry.js";
+import { Transport } from "./transport.js";
 
 export interface RegistryClientOptions {
   /** `host[:port]`: "ghcr.io", "127.0.0.1:5000", "docker.io". No scheme. */

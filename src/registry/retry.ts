@@ -17,6 +17,7 @@
 import { ConfigError } from "../errors.js";
 import { withStep, type StepInfo } from "./deadline.js";
 import { DigestMismatchError, RegistryUnreachableError, withNote } from "./errors.js";
+import type { HttpResponse } from "./http.js";
 
 export interface RetryPolicy {
   /** Methods retried on their own (idempotent). Individual steps opt in or out (see transport.ts). */
@@ -223,4 +224,50 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+// ── the one request loop ────────────────────────────────────────────────────
+// `exchange()` is the retry loop of every HTTP request the client makes (to the registry, to its
+// token server, GET /v2/): one step, one time budget, and this file's decision on every failure.
+
+export interface Exchange<T> {
+  /** What the step is, for its deadline error. */
+  step: StepInfo;
+  /** Whether an attempt may be repeated at all. */
+  retry: boolean;
+  /** Sends the request once. */
+  send: () => Promise<HttpResponse>;
+  /** The error to report for a response whose status the policy retries, if it stays the last. */
+  errorFor: (res: HttpResponse) => Promise<Error>;
+  /** Interprets the final response (reads its body …) within the same attempt and step. */
+  read: (res: HttpResponse) => Promise<T>;
+  signal?: AbortSignal | undefined;
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+/**
+ * One request as one step: sent, and when `retry` allows, sent again while its attempts fail in a
+ * way the policy calls transient (a network failure while sending or reading, a status it lists),
+ * after the server's Retry-After or the backoff.
+ */
+export async function exchange<T>(policy: RetryPolicy, x: Exchange<T>): Promise<T> {
+  const failed = (error: unknown): unknown => (x.retry && isTransient(policy, error) ? new RetrySignal(error as Error) : error);
+  const attempt = async (): Promise<T> => {
+    let res: HttpResponse;
+    try {
+      res = await x.send();
+    } catch (error) {
+      throw failed(error);
+    }
+    if (x.retry && isRetryableStatus(policy, res.status)) {
+      throw new RetrySignal(await x.errorFor(res), parseRetryAfter(res.headers["retry-after"]));
+    }
+    try {
+      return await x.read(res);
+    } catch (error) {
+      throw failed(error);
+    }
+  };
+  if (!x.retry) return withStep(policy.stepTimeoutMs, x.step, attempt);
+  return retrying(policy, attempt, { signal: x.signal, step: x.step, onRetry: x.onRetry });
 }

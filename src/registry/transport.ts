@@ -4,9 +4,7 @@
  * challenge once, follows redirects for GET/HEAD, and retries under the RetryPolicy when the step
  * is safe to repeat. Returns the response for the caller to interpret; `fail()` turns an
  * unexpected one into a RegistryError.
- *
- * `exchange()` is the retry loop of every HTTP request the client makes (to the registry, to its
- * token server, GET /v2/): one step, one time budget, and retry.ts's decision on every failure.
+ * Its retries are retry.ts's `exchange()`, the loop every HTTP request of the client goes through.
  */
 import type { Readable } from "node:stream";
 import type { Authenticator } from "./auth.js";
@@ -17,16 +15,7 @@ import type { Action } from "./names.js";
 import type { SecretSet } from "./redact.js";
 import { redactUrl } from "./redact.js";
 import { errorFromResponse, type ErrorContext } from "./response-error.js";
-import { withStep, type StepInfo } from "./deadline.js";
-import {
-  RetrySignal,
-  isRetryableStatus,
-  isTransient,
-  parseRetryAfter,
-  retrying,
-  type RetryInfo,
-  type RetryPolicy,
-} from "./retry.js";
+import { exchange, RetrySignal, isRetryableStatus, isTransient, parseRetryAfter, type RetryInfo, type RetryPolicy } from "./retry.js";
 import type { RegistryError } from "./errors.js";
 
 export type RequestBody = Uint8Array | Readable | string;
@@ -60,48 +49,6 @@ export interface TransportOptions {
   secrets: SecretSet;
   keychain?: string | undefined;
   onRetry?: ((info: RetryInfo & { step: string }) => void) | undefined;
-}
-
-export interface Exchange<T> {
-  /** What the step is, for its deadline error. */
-  step: StepInfo;
-  /** Whether an attempt may be repeated at all. */
-  retry: boolean;
-  /** Sends the request once. */
-  send: () => Promise<HttpResponse>;
-  /** The error to report for a response whose status the policy retries, if it stays the last. */
-  errorFor: (res: HttpResponse) => Promise<Error>;
-  /** Interprets the final response (reads its body …) within the same attempt and step. */
-  read: (res: HttpResponse) => Promise<T>;
-  signal?: AbortSignal | undefined;
-  onRetry?: ((info: RetryInfo) => void) | undefined;
-}
-
-/**
- * One request as one step: sent, and when `retry` allows, sent again while its attempts fail in a
- * way the policy calls transient (a network failure while sending or reading, a status it lists),
- * after the server's Retry-After or the backoff.
- */
-export async function exchange<T>(policy: RetryPolicy, x: Exchange<T>): Promise<T> {
-  const failed = (error: unknown): unknown => (x.retry && isTransient(policy, error) ? new RetrySignal(error as Error) : error);
-  const attempt = async (): Promise<T> => {
-    let res: HttpResponse;
-    try {
-      res = await x.send();
-    } catch (error) {
-      throw failed(error);
-    }
-    if (x.retry && isRetryableStatus(policy, res.status)) {
-      throw new RetrySignal(await x.errorFor(res), parseRetryAfter(res.headers["retry-after"]));
-    }
-    try {
-      return await x.read(res);
-    } catch (error) {
-      throw failed(error);
-    }
-  };
-  if (!x.retry) return withStep(policy.stepTimeoutMs, x.step, attempt);
-  return retrying(policy, attempt, { signal: x.signal, step: x.step, onRetry: x.onRetry });
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
