@@ -1,38 +1,19 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { serializeManifest } from "../../../src/manifest/registry.js";
-import { DockerPackager } from "../../../src/packagers/docker/packager.js";
 import { flowpack } from "../../helpers/cli.js";
-import { docker } from "../../helpers/docker.js";
 import { fixture, repoRoot } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
+import { containerRuns } from "../../helpers/container-runs.js";
 
 // The same stories as test/integration/flow-errors.test.ts, with the flow in a container (oci
 // builder, pushed to the test registry, run with --network none): told once, by the host.
-const work = mkdtempSync(join(tmpdir(), "flowpack-container-errors-"));
-// Other tests run containers on the same daemon at the same time: count only this file's, by repository.
-const repository = `errors-${basename(work).slice(-6).toLowerCase()}`;
+const runs = containerRuns("errors");
+const work = runs.work;
 let env: NodeJS.ProcessEnv;
 
-async function packageToRegistry(entry: string, name: string): Promise<string> {
-  const manifest = await new DockerPackager({
-    env,
-    builder: "oci",
-    baseImage: services().FLOWPACK_TEST_BASE_IMAGE,
-    registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/${repository}`,
-  }).package(entry);
-  const path = join(work, `${name}.json`);
-  writeFileSync(path, serializeManifest(manifest));
-  return path;
-}
-
-const flowpackContainers = async () =>
-  (await docker(["ps", "-a", "--filter", "label=dev.flowpack.run=1", "--format", "{{.ID}} {{.Image}}"])).stdout
-    .split("\n")
-    .filter((line) => line.includes(`/${repository}/`));
+const packageToRegistry = (entry: string, name: string) => runs.packageToRegistry(entry, name, env);
+const flowpackContainers = () => runs.containers();
 
 describe("a failed flow's story and SIGTERM, in a container", () => {
   beforeAll(() => {

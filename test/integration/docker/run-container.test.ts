@@ -1,32 +1,17 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
-import { serializeManifest } from "../../../src/manifest/registry.js";
-import { DockerPackager } from "../../../src/packagers/docker/packager.js";
 import { flowpack } from "../../helpers/cli.js";
-import { docker } from "../../helpers/docker.js";
 import { fixture, repoRoot } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
+import { containerRuns } from "../../helpers/container-runs.js";
 
-const work = mkdtempSync(join(tmpdir(), "flowpack-run-"));
+const runs = containerRuns("runs");
+const work = runs.work;
 let env: NodeJS.ProcessEnv;
 
-async function packageToRegistry(entry: string, name: string): Promise<string> {
-  const manifest = await new DockerPackager({
-    env,
-    builder: "oci",
-    baseImage: services().FLOWPACK_TEST_BASE_IMAGE,
-    registryUrl: `${services().FLOWPACK_TEST_REGISTRY}/runs`,
-  }).package(entry);
-  const path = join(work, `${name}.json`);
-  writeFileSync(path, serializeManifest(manifest));
-  return path;
-}
-
-const flowpackContainers = async () =>
-  (await docker(["ps", "-a", "-q", "--filter", "label=dev.flowpack.run=1"])).stdout.split("\n").filter(Boolean);
+const packageToRegistry = (entry: string, name: string) => runs.packageToRegistry(entry, name, env);
+const flowpackContainers = () => runs.containers();
 
 describe("flowpack run --on docker", () => {
   beforeAll(() => {
