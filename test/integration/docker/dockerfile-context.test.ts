@@ -7,6 +7,7 @@ import { flowpack } from "../../helpers/cli.js";
 import { docker } from "../../helpers/docker.js";
 import { example } from "../../helpers/paths.js";
 import { services } from "../../helpers/services.js";
+import { dockerfileProject } from "../../helpers/dockerfile-project.js";
 
 /** `package --dockerfile`: the build context is sent the way `docker build` sends it. */
 const work = mkdtempSync(join(tmpdir(), "flowpack-context-"));
@@ -14,22 +15,7 @@ let env: NodeJS.ProcessEnv;
 
 /** A Dockerfile context holding a bundle of the hello example, as the README shows it. */
 async function context(name: string): Promise<string> {
-  const dir = join(work, name, "app");
-  mkdirSync(join(dir, "build"), { recursive: true });
-  const bundled = await flowpack(["bundle", example("hello", "flow.ts"), "-o", join(dir, "build", "flow.mjs"), "--with-runner"]);
-  expect(bundled.code, bundled.stderr).toBe(0);
-  writeFileSync(
-    join(dir, "Dockerfile"),
-    [
-      "FROM node:20-bookworm-slim",
-      "COPY . /ctx/",
-      "COPY build/ /opt/flowpack/",
-      "ENV FLOWPACK_FLOW_NAME=hello FLOWPACK_FLOW_LOCATION=/opt/flowpack/flow.mjs",
-      'ENTRYPOINT ["node", "/opt/flowpack/runner.mjs"]',
-      "",
-    ].join("\n"),
-  );
-  return dir;
+  return dockerfileProject(join(work, name, "app"));
 }
 
 describe("package --dockerfile: the build context", () => {

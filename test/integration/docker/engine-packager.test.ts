@@ -10,6 +10,7 @@ import { docker, skopeoInspect } from "../../helpers/docker.js";
 import { example, fixture } from "../../helpers/paths.js";
 import { validatePushed } from "../../helpers/registry-image.js";
 import { services } from "../../helpers/services.js";
+import { dockerfileProject } from "../../helpers/dockerfile-project.js";
 
 const work = mkdtempSync(join(tmpdir(), "flowpack-engine-"));
 let env: NodeJS.ProcessEnv;
@@ -156,23 +157,9 @@ describe("DockerPackager through the Docker Engine", () => {
 
   describe("building your own Dockerfile", () => {
     it("builds the Dockerfile's folder as context, honours .dockerignore, and the image runs the flow", async () => {
-      const dir = join(work, "own");
-      mkdirSync(join(dir, "build"), { recursive: true });
-      const bundled = await flowpack(["bundle", example("hello", "flow.ts"), "-o", join(dir, "build", "flow.mjs"), "--with-runner"]);
-      expect(bundled.code, bundled.stderr).toBe(0);
+      const dir = await dockerfileProject(join(work, "own"));
       writeFileSync(join(dir, "secret.txt"), "do not ship");
       writeFileSync(join(dir, ".dockerignore"), "secret.txt\n");
-      writeFileSync(
-        join(dir, "Dockerfile"),
-        [
-          "FROM node:20-bookworm-slim",
-          "COPY . /ctx/",
-          "COPY build/ /opt/flowpack/",
-          "ENV FLOWPACK_FLOW_NAME=hello FLOWPACK_FLOW_LOCATION=/opt/flowpack/flow.mjs",
-          'ENTRYPOINT ["node", "/opt/flowpack/runner.mjs"]',
-          "",
-        ].join("\n"),
-      );
       // a relative Dockerfile path works
       const manifest = await packager({ dockerfile: relative(process.cwd(), join(dir, "Dockerfile")) }).package(example("hello", "flow.ts"));
       expect(manifest.image).toMatch(/^sha256:/);
