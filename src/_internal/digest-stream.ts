@@ -46,11 +46,6 @@ export class DigestCheckStream extends Transform {
     }
   }
 
-  /** Bytes seen so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#bytes += chunk.length;
     const limit = this.#check.limit;

@@ -18,7 +18,7 @@ export interface EnvSources {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Refuses a name that no environment could hold; the value is never part of the message. */
-export function checkEnvName(name: string, where: string): void {
+function checkEnvName(name: string, where: string): void {
   if (!NAME.test(name)) throw new UsageError(`${where}: ${JSON.stringify(name)} is not a variable name`, { hint: "names are letters, digits and _, not starting with a digit" });
 }
 

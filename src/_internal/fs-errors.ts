@@ -44,7 +44,7 @@ const CAUSES: Record<string, Cause> = {
 };
 
 /** Node's errno code (`ENOSPC`, …) of an error, when it has one. */
-export function errnoOf(error: unknown): string | undefined {
+function errnoOf(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
 }

@@ -1,7 +1,7 @@
 import { ConfigError, type StopSignal } from "../errors.js";
 
 /** Seconds a flow gets to finish after SIGINT/SIGTERM, unless FLOWPACK_STOP_GRACE says otherwise. */
-export const DEFAULT_STOP_GRACE_SECONDS = 10;
+const DEFAULT_STOP_GRACE_SECONDS = 10;
 
 /**
  * The grace period from FLOWPACK_STOP_GRACE (seconds, ≥ 0, fractions allowed), in milliseconds: how

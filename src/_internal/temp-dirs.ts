@@ -14,13 +14,17 @@ import { join } from "node:path";
 /** How old a folder whose owner cannot be checked must be before it is removed. */
 export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** This machine, as a short tag in folder names (pids are only comparable on one host). */
-export const HOST_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
+let hostTag: string | undefined;
+
+/** This machine, as a short tag in folder names (pids are only comparable on one host); worked out on first use. */
+export function hostTagOf(): string {
+  return (hostTag ??= createHash("sha256").update(hostname()).digest("hex").slice(0, 8));
+}
 
 /** `base/<prefix><pid>.<host>-XXXXXX`, fresh and private (mkdtemp), after removing stale siblings. */
 export async function makeOwnedTempDir(base: string, prefix: string): Promise<string> {
   await removeStaleTempDirs(base, prefix);
-  return mkdtemp(join(base, `${prefix}${process.pid}.${HOST_TAG}-`));
+  return mkdtemp(join(base, `${prefix}${process.pid}.${hostTagOf()}-`));
 }
 
 /** Removes the folders (or files) `<prefix>…` in `base` whose owner is gone (see above). Never fails: what cannot be removed stays. */
@@ -37,7 +41,7 @@ export async function removeStaleTempDirs(base: string, prefix: string, now: num
     const owner = /^(\d+)\.([0-9a-f]{8})-/.exec(name.slice(prefix.length));
     const path = join(base, name);
     let stale: boolean;
-    if (owner && owner[2] === HOST_TAG) {
+    if (owner && owner[2] === hostTagOf()) {
       stale = Number(owner[1]) !== process.pid && !processExists(Number(owner[1]));
     } else {
       const info = await stat(path).catch(() => undefined);
@@ -55,7 +59,7 @@ export async function removeStaleTempDirs(base: string, prefix: string, now: num
 }
 
 /** Whether a process with this pid exists (signal 0 checks without sending anything; EPERM: it exists, not ours). */
-export function processExists(pid: number): boolean {
+function processExists(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../_internal/fs.js";
 import { sha256, sha256DigestSchema, type Sha256Digest } from "../oci/digest.js";
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
-import { HOST_TAG, removeStaleTempDirs } from "../_internal/temp-dirs.js";
+import { hostTagOf, removeStaleTempDirs } from "../_internal/temp-dirs.js";
 
 const infoSchema = z.strictObject({
   digest: sha256DigestSchema,
@@ -56,7 +56,7 @@ export class LayerCache {
 
     const blobs = join(this.dir, "layers", "blobs");
     // Named after this process, so that the next run removes what a killed one was building.
-    const temporary = join(blobs, `${BUILDING}${process.pid}.${HOST_TAG}-${id}.${randomBytes(6).toString("hex")}`);
+    const temporary = join(blobs, `${BUILDING}${process.pid}.${hostTagOf()}-${id}.${randomBytes(6).toString("hex")}`);
     try {
       await mkdir(blobs, { recursive: true });
       this.swept ??= removeStaleTempDirs(blobs, BUILDING);

@@ -4,7 +4,7 @@ import { createContext, type AnyFlow } from "../flow/flow.js";
 import { stopGraceMs } from "../_internal/stop.js";
 import { flowFailure, untilStopped } from "./flow-failure.js";
 import { assertJsonResult } from "./json-result.js";
-import { reservedKeyIssues, unknownParameterIssues } from "./parameters.js";
+import { assertNoReservedKeys, unknownParameterIssues } from "./parameters.js";
 
 export interface RunRecord {
   flowName: string;
@@ -58,8 +58,7 @@ export async function runFlow(flow: AnyFlow, params: Record<string, unknown>, ru
 
 /** The flow's own validation (defaults, transforms) plus unknown keys, reported together; reserved keys first. */
 function checkParameters(flow: AnyFlow, params: Record<string, unknown>): unknown {
-  const reserved = reservedKeyIssues(params);
-  if (reserved.length > 0) throw new ParameterValidationError(flow.name, reserved);
+  assertNoReservedKeys(flow.name, params);
   const issues: ParameterIssue[] = unknownParameterIssues(params ?? {}, flow.parameterSchema());
   try {
     const valid = flow.validateParameters(params);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { UsageError, type ParameterIssue } from "../errors.js";
+import { ParameterValidationError, UsageError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
 import { RUNNER_ENV } from "../manifest/runner-env.js";
 
@@ -43,6 +43,12 @@ export function reservedKeyIssues(value: unknown, path = ""): ParameterIssue[] {
     else issues.push(...reservedKeyIssues((value as Record<string, unknown>)[key], at));
   }
   return issues;
+}
+
+/** Refuses reserved keys (see RESERVED_KEYS) anywhere in `params`, naming each path. */
+export function assertNoReservedKeys(flowName: string, params: unknown): void {
+  const reserved = reservedKeyIssues(params);
+  if (reserved.length > 0) throw new ParameterValidationError(flowName, reserved);
 }
 
 /**

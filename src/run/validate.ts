@@ -1,7 +1,7 @@
 import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
-import { reservedKeyIssues, unknownParameterIssues, type Parameters } from "./parameters.js";
+import { assertNoReservedKeys, unknownParameterIssues, type Parameters } from "./parameters.js";
 
 let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands never validate against a JSON Schema
 
@@ -13,8 +13,7 @@ let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands nev
 export async function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): Promise<void> {
   ajv ??= new (await import("ajv/dist/2020.js")).Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   const validate = compile(ajv, schema, source);
-  const reserved = reservedKeyIssues(params);
-  if (reserved.length > 0) throw new ParameterValidationError(flowName, reserved);
+  assertNoReservedKeys(flowName, params);
   const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
   if (!validate(params)) issues.push(...(validate.errors ?? []).map(toIssue));
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_TAG } from "../../src/_internal/temp-dirs.js";
+import { hostTagOf } from "../../src/_internal/temp-dirs.js";
 import { flowpack, type CliResult } from "../helpers/cli.js";
 import { example } from "../helpers/paths.js";
 import { services } from "../helpers/services.js";
@@ -268,8 +268,8 @@ describe("temporary folders of killed runs are removed by the next run; a live r
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "stale-project", private: true, type: "module" }));
     writeFileSync(join(project, "flow.ts"), 'import { flow } from "flowpack";\nexport const hi = flow(async function hi() { return { hi: 1 }; });\n');
     const cache = join(project, "node_modules", ".cache", "flowpack");
-    const dead = plant(cache, `bundle-${deadPid()}.${HOST_TAG}-aaaaaa`);
-    const live = plant(cache, `bundle-${process.pid}.${HOST_TAG}-bbbbbb`); // this test runner: alive
+    const dead = plant(cache, `bundle-${deadPid()}.${hostTagOf()}-aaaaaa`);
+    const live = plant(cache, `bundle-${process.pid}.${hostTagOf()}-bbbbbb`); // this test runner: alive
     const otherHost = plant(cache, `bundle-${deadPid()}.00000000-cccccc`); // cannot be checked: young, kept
     const oldUnowned = plant(cache, "bundle-dddddd", 2 * 24 * 3600 * 1000); // an older flowpack's, two days old
     const youngUnowned = plant(cache, "bundle-eeeeee");
@@ -290,8 +290,8 @@ describe("temporary folders of killed runs are removed by the next run; a live r
     const packaged = await flowpack(["package", hello, ...oci(), "--oci-layout", layout, "--output", manifest], { env });
     expect(packaged.code, packaged.stderr).toBe(0);
     const temp = join(work, "tmp");
-    const dead = plant(temp, `flowpack-run-${deadPid()}.${HOST_TAG}-aaaaaa`);
-    const live = plant(temp, `flowpack-run-${process.pid}.${HOST_TAG}-bbbbbb`);
+    const dead = plant(temp, `flowpack-run-${deadPid()}.${hostTagOf()}-aaaaaa`);
+    const live = plant(temp, `flowpack-run-${process.pid}.${hostTagOf()}-bbbbbb`);
     const r = await flowpack(["run", manifest, "-p", "name=stale"], { env: { ...env, TMPDIR: temp } });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(dead)).toBe(false);

@@ -6,7 +6,7 @@ import type { Pack } from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { errnoError, fileSystemError } from "../../src/_internal/fs-errors.js";
 import { checkOutputFile, checkOutputFolder } from "../../src/_internal/path-checks.js";
-import { HOST_TAG, makeOwnedTempDir, removeStaleTempDirs, STALE_AFTER_MS } from "../../src/_internal/temp-dirs.js";
+import { hostTagOf, makeOwnedTempDir, removeStaleTempDirs, STALE_AFTER_MS } from "../../src/_internal/temp-dirs.js";
 import { FileSystemFaultError, FileSystemPathError, isFlowpackError, UsageError } from "../../src/errors.js";
 import { writeTar } from "../../src/image/tar-output.js";
 
@@ -61,14 +61,14 @@ describe("owned temporary folders", () => {
     const base = join(work, "temps");
     mkdirSync(base);
     const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
-    for (const name of [`bundle-${dead}.${HOST_TAG}-a`, `bundle-${process.pid}.${HOST_TAG}-b`, `bundle-${dead}.ffffffff-c`, "bundle-d", "other-e"]) mkdirSync(join(base, name));
+    for (const name of [`bundle-${dead}.${hostTagOf()}-a`, `bundle-${process.pid}.${hostTagOf()}-b`, `bundle-${dead}.ffffffff-c`, "bundle-d", "other-e"]) mkdirSync(join(base, name));
     const removed = await removeStaleTempDirs(base, "bundle-");
-    expect(removed).toEqual([join(base, `bundle-${dead}.${HOST_TAG}-a`)]);
+    expect(removed).toEqual([join(base, `bundle-${dead}.${hostTagOf()}-a`)]);
     const later = await removeStaleTempDirs(base, "bundle-", Date.now() + STALE_AFTER_MS + 1000);
     expect(later.sort()).toEqual([join(base, `bundle-${dead}.ffffffff-c`), join(base, "bundle-d")].sort());
-    expect(readdirSync(base).sort()).toEqual([`bundle-${process.pid}.${HOST_TAG}-b`, "other-e"]);
+    expect(readdirSync(base).sort()).toEqual([`bundle-${process.pid}.${hostTagOf()}-b`, "other-e"]);
     const mine = await makeOwnedTempDir(base, "bundle-");
-    expect(mine).toMatch(new RegExp(`/bundle-${process.pid}\\.${HOST_TAG}-[A-Za-z0-9]{6}$`));
+    expect(mine).toMatch(new RegExp(`/bundle-${process.pid}\\.${hostTagOf()}-[A-Za-z0-9]{6}$`));
   });
 });
 

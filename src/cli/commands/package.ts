@@ -18,6 +18,7 @@ import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
 import { createProgressRenderer } from "../progress.js";
 import { nextChange } from "../watch.js";
+import { abortOnStopSignals, stopSignalOf } from "../../_internal/stop.js";
 
 const MANIFEST_ROLE: PathRole = { action: "write the manifest", owner: "user", hint: "or choose another --output file" };
 
@@ -105,9 +106,7 @@ export function registerPackage(program: Command, output: () => Output): void {
  */
 async function watchAndPackage(packager: Packager, entry: string, flags: Omit<PackageFlags, "env"> & { env: Record<string, string> }, out: Output, progress: ProgressListener & { done(): void }): Promise<void> {
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  const stopListening = abortOnStopSignals(controller);
   const importer = new BundleImporter();
   let sources: string[] = [];
   const build = async (): Promise<void> => {
@@ -142,10 +141,9 @@ async function watchAndPackage(packager: Packager, entry: string, flags: Omit<Pa
         reportError(error, out.debug, out.json); // and keep watching: the next save may fix it
       }
     }
-    throw new InterruptedError("interrupted: stopped watching");
+    throw new InterruptedError("interrupted: stopped watching", { signal: stopSignalOf(controller.signal) });
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    stopListening();
     await importer.close();
   }
 }

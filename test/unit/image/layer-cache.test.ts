@@ -7,7 +7,7 @@ import { buildLayer } from "../../../src/image/layer-writer.js";
 import type { LayerEntry } from "../../../src/image/layer.js";
 import { LayerCache } from "../../../src/image/layer-cache.js";
 import { readAll } from "./helpers.js";
-import { HOST_TAG } from "../../../src/_internal/temp-dirs.js";
+import { hostTagOf } from "../../../src/_internal/temp-dirs.js";
 
 let tmp: string;
 beforeAll(async () => {
@@ -28,8 +28,8 @@ describe("LayerCache", () => {
     const dir = join(tmp, "killed");
     const blobs = join(dir, "layers", "blobs");
     await mkdir(blobs, { recursive: true });
-    const dead = `building-999999999.${HOST_TAG}-abc.0a0b0c`; // no such pid
-    const live = `building-${process.ppid}.${HOST_TAG}-def.0d0e0f`; // the test runner's parent: alive
+    const dead = `building-999999999.${hostTagOf()}-abc.0a0b0c`; // no such pid
+    const live = `building-${process.ppid}.${hostTagOf()}-def.0d0e0f`; // the test runner's parent: alive
     await writeFile(join(blobs, dead), "partial");
     await writeFile(join(blobs, live), "partial");
     await new LayerCache(dir).layer("k", () => entries);
