@@ -18,7 +18,7 @@ const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 export const sha256DigestSchema = z.string().regex(SHA256_DIGEST, "expected sha256:<64 lowercase hex digits>");
 
 export function sha256(data: Uint8Array | string): Sha256Digest {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+  return computeDigest(data, "sha256") as Sha256Digest;
 }
 
 export function isSha256Digest(value: string): value is Sha256Digest {
@@ -36,6 +36,6 @@ export function algorithmOf(digest: string): DigestAlgorithm | undefined {
   return algorithm === "sha256" || algorithm === "sha512" ? algorithm : undefined;
 }
 
-export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): string {
+export function computeDigest(bytes: Uint8Array | string, algorithm: DigestAlgorithm = "sha256"): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
 }

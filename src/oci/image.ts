@@ -12,7 +12,7 @@ import { ImageFormatError } from "../errors.js";
 
 // ── schemas ─────────────────────────────────────────────────────────────────
 
-export const digestSchema = z
+const digestSchema = z
   .string()
   .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
 const diffIdSchema = sha256DigestSchema.transform((s) => s as Sha256Digest);

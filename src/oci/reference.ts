@@ -23,9 +23,6 @@ export interface ParseReferenceOptions {
   defaultTag?: string | null;
 }
 
-export const DOCKER_HUB_REGISTRY = DOCKER_HUB;
-/** Where Docker Hub's registry API actually lives. */
-export { DOCKER_HUB_API_HOST };
 export const DEFAULT_TAG = "latest";
 
 export const PATH_COMPONENT_RULE = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
@@ -77,7 +74,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   }
   if (rest.length === 0) fail(input, "the repository name is empty");
 
-  let registry = DOCKER_HUB_REGISTRY;
+  let registry = DOCKER_HUB;
   let path = rest;
   const slash = rest.indexOf("/");
   if (slash !== -1) {
@@ -95,7 +92,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
       fail(input, `repository path component ${JSON.stringify(component)} must match ${PATH_COMPONENT_RULE}${why}`);
     }
   }
-  if (registry === DOCKER_HUB_REGISTRY && !path.includes("/")) path = `library/${path}`;
+  if (registry === DOCKER_HUB && !path.includes("/")) path = `library/${path}`;
   if (registry.length + 1 + path.length > MAX_NAME_LENGTH) {
     fail(input, `the repository name must not be longer than ${MAX_NAME_LENGTH} characters`);
   }
@@ -123,7 +120,7 @@ function normaliseRegistry(input: string, host: string): string {
     fail(input, `registry host ${JSON.stringify(host)} has an invalid IPv6 address`);
   }
   const lower = host.toLowerCase();
-  return isDockerHubHost(lower) ? DOCKER_HUB_REGISTRY : lower;
+  return isDockerHubHost(lower) ? DOCKER_HUB : lower;
 }
 
 /** `registry/path[:tag][@digest]`, fully qualified (`docker.io/library/node:20`). */
@@ -134,7 +131,7 @@ export function formatReference(ref: ImageReference): string {
 /** Docker's short form: `node:20`, `acme/app:1`, `ghcr.io/acme/app:1`. */
 export function familiarReference(ref: ImageReference): string {
   let name = repository(ref);
-  if (ref.registry === DOCKER_HUB_REGISTRY) {
+  if (ref.registry === DOCKER_HUB) {
     name = ref.path.startsWith("library/") && ref.path.split("/").length === 2 ? ref.path.slice(8) : ref.path;
   }
   return `${name}${ref.tag === undefined ? "" : `:${ref.tag}`}${ref.digest === undefined ? "" : `@${ref.digest}`}`;

@@ -89,7 +89,7 @@ export class StepClock {
   }
 }
 
-export function timeoutError(info: StepInfo, timeoutMs: number): RegistryTimeoutError {
+function timeoutError(info: StepInfo, timeoutMs: number): RegistryTimeoutError {
   const seconds = formatSeconds(timeoutMs);
   return new RegistryTimeoutError(`${info.target} did not respond in time: ${info.step} made no progress for ${seconds} (the step deadline)`, {
     step: info.step,

@@ -50,7 +50,7 @@ export interface RetryPolicy {
 }
 
 /** The default step deadline: a registry that answers nothing fails a command within 30 s. */
-export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 export const defaultRetryPolicy: RetryPolicy = Object.freeze({
   methods: Object.freeze(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]),

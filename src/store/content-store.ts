@@ -20,12 +20,8 @@ export class ContentStore {
   }
 
   async put(bytes: Uint8Array): Promise<Sha256Digest> {
-    const key = sha256(bytes);
-    const path = this.pathOf(key);
-    if (await this.has(key)) return key;
-    await mkdir(join(this.root, "sha256"), { recursive: true });
-    await writeFileAtomic(path, bytes);
-    return key;
+    const [key] = await this.putAll([bytes]);
+    return key!;
   }
 
   /**
