@@ -251,23 +251,37 @@ export interface Exchange<T> {
  * after the server's Retry-After or the backoff.
  */
 export async function exchange<T>(policy: RetryPolicy, x: Exchange<T>): Promise<T> {
-  const failed = (error: unknown): unknown => (x.retry && isTransient(policy, error) ? new RetrySignal(error as Error) : error);
+  const failed = async (error: unknown): Promise<unknown> => (x.retry ? ((await retrySignalFor(policy, { error }, x.errorFor)) ?? error) : error);
   const attempt = async (): Promise<T> => {
     let res: HttpResponse;
     try {
       res = await x.send();
     } catch (error) {
-      throw failed(error);
+      throw await failed(error);
     }
-    if (x.retry && isRetryableStatus(policy, res.status)) {
-      throw new RetrySignal(await x.errorFor(res), parseRetryAfter(res.headers["retry-after"]));
-    }
+    const signal = x.retry ? await retrySignalFor(policy, { res }, x.errorFor) : undefined;
+    if (signal) throw signal;
     try {
       return await x.read(res);
     } catch (error) {
-      throw failed(error);
+      throw await failed(error);
     }
   };
   if (!x.retry) return withStep(policy.stepTimeoutMs, x.step, attempt);
   return retrying(policy, attempt, { signal: x.signal, step: x.step, onRetry: x.onRetry });
+}
+
+/**
+ * The policy's verdict on one attempt: a RetrySignal (with the server's Retry-After) when the failure
+ * or the response is worth another attempt, undefined when it is final. The one rule for `exchange`
+ * and for steps that repeat several requests as a unit (an upload, blobs.ts).
+ */
+export async function retrySignalFor(
+  policy: RetryPolicy,
+  outcome: { error: unknown } | { res: HttpResponse },
+  errorFor: (res: HttpResponse) => Promise<Error>,
+): Promise<RetrySignal | undefined> {
+  if ("error" in outcome) return isTransient(policy, outcome.error) ? new RetrySignal(outcome.error as Error) : undefined;
+  if (!isRetryableStatus(policy, outcome.res.status)) return undefined;
+  return new RetrySignal(await errorFor(outcome.res), parseRetryAfter(outcome.res.headers["retry-after"]));
 }

@@ -15,7 +15,8 @@ import type { Action } from "./names.js";
 import type { SecretSet } from "./redact.js";
 import { redactUrl } from "./redact.js";
 import { errorFromResponse, type ErrorContext } from "./response-error.js";
-import { exchange, RetrySignal, isRetryableStatus, isTransient, parseRetryAfter, type RetryInfo, type RetryPolicy } from "./retry.js";
+import type { RetrySignal} from "./retry.js";
+import { exchange, retrySignalFor, type RetryInfo, type RetryPolicy } from "./retry.js";
 import type { RegistryError } from "./errors.js";
 
 export type RequestBody = Uint8Array | Readable | string;
@@ -114,10 +115,7 @@ export class Transport {
    * blobs.ts): a RetrySignal when the failure or response is worth another attempt.
    */
   async retrySignal(outcome: { error: unknown } | { res: HttpResponse; req: RegistryRequest }): Promise<RetrySignal | undefined> {
-    if ("error" in outcome) return isTransient(this.policy, outcome.error) ? new RetrySignal(outcome.error as Error) : undefined;
-    const { res, req } = outcome;
-    if (!isRetryableStatus(this.policy, res.status)) return undefined;
-    return new RetrySignal(await this.errorFor(res, req), parseRetryAfter(res.headers["retry-after"]));
+    return retrySignalFor(this.policy, outcome, (res) => this.errorFor(res, (outcome as { req: RegistryRequest }).req));
   }
 
   async errorFor(res: HttpResponse, req: Pick<RegistryRequest, "method" | "repository" | "action">): Promise<RegistryError> {
