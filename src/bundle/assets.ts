@@ -77,7 +77,7 @@ export function scanModule(original: string, file: string, projectRoot: string):
     const lineStart = source.lastIndexOf("\n", match.index) + 1;
     const lineEnd = source.indexOf("\n", match.index);
     const lineText = source.slice(lineStart, lineEnd < 0 ? undefined : lineEnd).trim();
-    if (declaresDir && /\b(?:const|let|var)\s+__dirname\b/.test(lineText)) continue; // its definition, not a use
+    if (declaresDir && DIR_DECLARED.test(lineText)) continue; // its definition, not a use
     unresolved.push({ line: lineOf(match.index), text: lineText.length > 80 ? `${lineText.slice(0, 77)}...` : lineText });
   }
   return { contents: relocated(original, file, projectRoot, declaresDir, FILE_DECLARED.test(source)), reached, unresolved };

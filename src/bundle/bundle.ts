@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -11,7 +11,7 @@ import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { inNodeModules, relativePosix } from "../_internal/fs.js";
 import { glob } from "tinyglobby";
 import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets.js";
-import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, type PackageInfo } from "./packages.js";
+import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, readPackage, type PackageInfo } from "./packages.js";
 import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
@@ -467,13 +467,7 @@ async function includedAssets(projectRoot: string, include: string[], notes: str
 
 /** The project's `"flowpack": { "include": [...] }` (package.json), validated. */
 function packageJsonInclude(projectRoot: string): string[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8"));
-  } catch {
-    return [];
-  }
-  const field = (json as { flowpack?: { include?: unknown } } | null)?.flowpack?.include;
+  const field = (readPackage(projectRoot)?.json.flowpack as { include?: unknown } | undefined)?.include;
   if (field === undefined) return [];
   if (!Array.isArray(field) || !field.every((g) => typeof g === "string" && g.trim() !== "")) {
     throw new UsageError(`${join(projectRoot, "package.json")}: "flowpack.include" must be an array of glob strings`, { hint: 'e.g. "flowpack": { "include": ["templates/**"] }' });

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Sha256Digest } from "../oci/digest.js";
 import { onPath, type PathRole } from "../_internal/fs-errors.js";
 import { checkOutputFolder } from "../_internal/path-checks.js";
 import { PackagerOptionsError } from "../errors.js";
@@ -10,8 +9,7 @@ import { ContentStore } from "../store/content-store.js";
 import type { Packager } from "./packager.js";
 import { importScript } from "../_internal/import-module.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
-import { isSecretPath } from "./docker/credentials.js";
-import { CREATED_BY, bundleTarget, metadataOf, type PackageOptions, type PackageTarget } from "./source.js";
+import { CREATED_BY, bundleTarget, metadataOf, shippableAssets, type PackageOptions, type PackageTarget } from "./source.js";
 
 export interface FilePackagerOptions {
   /** The content-addressed store folder. Default: `.flowpack/store` in the flow's project. */
@@ -47,9 +45,9 @@ export class FilePackager implements Packager<FilePackageManifest> {
     const { flow, bundle } = await bundleTarget(target, options);
     const store = new ContentStore(this.store ?? resolve(bundle.projectRoot, ".flowpack", "store"));
     // Files beside the code are stored with the bundle (credentials never are; see credentials.ts).
-    const assets = (bundle.assets ?? []).filter((asset) => !isSecretPath(asset.path));
+    const { assets } = shippableAssets(bundle);
     const contents = await Promise.all(assets.map((asset) => readFile(asset.file)));
-    const [sourceMap, key, ...assetKeys] = (await onPath(store.root, STORE_ROLE, () => store.putAll([bundle.map, bundle.code, ...contents]))) as Sha256Digest[];
+    const [sourceMap, key, ...assetKeys] = (await onPath(store.root, STORE_ROLE, () => store.putAll([bundle.map, bundle.code, ...contents])));
     return baseManifest("file", flow).finalize({
       serializer: { type: "bundle", sourceMap: sourceMap!, ...(assets.length > 0 ? { assets: Object.fromEntries(assets.map((asset, i) => [asset.path, assetKeys[i]!])) } : {}) },
       key: key!,
@@ -75,6 +73,6 @@ async function packageImportReference(
   const exportName = Object.keys(namespace).find((name) => namespace[name] === flow)!;
   const serializer = { type: "import" as const, module, exportName };
   const store = new ContentStore(storeRoot);
-  const [key] = (await onPath(store.root, STORE_ROLE, () => store.putAll([Buffer.from(JSON.stringify(serializer))]))) as [Sha256Digest];
+  const key = await onPath(store.root, STORE_ROLE, () => store.put(Buffer.from(JSON.stringify(serializer))));
   return baseManifest("file", flow).finalize({ serializer, key, store: store.root, metadata: { createdBy: CREATED_BY } });
 }

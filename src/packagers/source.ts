@@ -6,6 +6,8 @@ import { InvalidFlowError, ScriptError, isFlowpackError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
 import type { FileManifestMetadata } from "../manifest/schema.js";
+import type { BundleAsset } from "../bundle/assets.js";
+import { isSecretPath } from "./docker/credentials.js";
 
 /** What a packager packages: a flow object (from code) or the path of the script that defines it. */
 export type PackageTarget = AnyFlow | string;
@@ -83,4 +85,12 @@ export function metadataOf(bundle: { entry: string; externals: { name: string; v
     ...(bundle.externals.length > 0 ? { externals: bundle.externals } : {}),
     createdBy: CREATED_BY,
   };
+}
+
+/** A bundle's files beside the code, split into those that ship and credential files that never do (see docker/credentials.ts). */
+export function shippableAssets(bundle: Pick<Bundle, "assets">): { assets: BundleAsset[]; leftOut: BundleAsset[] } {
+  const assets: BundleAsset[] = [];
+  const leftOut: BundleAsset[] = [];
+  for (const asset of bundle.assets ?? []) (isSecretPath(asset.path) ? leftOut : assets).push(asset);
+  return { assets, leftOut };
 }

@@ -5,6 +5,7 @@ import type { LayerEntry } from "../../image/layer.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
 import { CREDENTIAL_RULES_VERSION } from "./credentials.js";
 import { packageFiles } from "./package-files.js";
+import { staysInside } from "../../image/contain.js";
 
 /**
  * What decides the dependency layer's files, as one word for cache keys and image tags: a change
@@ -57,5 +58,5 @@ export function leftOutNotice(paths: readonly string[], where: string, shown = 4
 /** The package's folder relative to the project when it lies inside it, else its name. */
 function where(dependency: InstalledPackage, projectRoot: string | undefined): string {
   const relative = projectRoot ? relativePosix(projectRoot, dependency.dir) : "";
-  return relative && !relative.startsWith("../") && relative !== ".." ? relative : dependency.name;
+  return relative && staysInside(relative) ? relative : dependency.name;
 }

@@ -10,11 +10,9 @@ import { PackagerOptionsError } from "../../errors.js";
 import { baseManifest } from "../../manifest/registry.js";
 import type { DockerManifestMetadata, DockerPackageManifest } from "../../manifest/schema.js";
 import { ignoreProgress } from "../../progress.js";
-import { isSecretPath } from "./credentials.js";
 import { runnerBundle } from "../../bundle/runner.js";
-import { metadataOf } from "../source.js";
 import type { Packager } from "../packager.js";
-import { bundleTarget, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";
+import { bundleTarget, metadataOf, shippableAssets, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";
 import { dependencyEntries } from "./dependencies.js";
 import { EngineBuilder } from "./engine-builder.js";
 import { OciBuilder } from "./oci-builder.js";
@@ -159,13 +157,12 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const environment = o.environment ?? NodeEnvironment.fromEnvironment(bundle.projectRoot, bundle.externals);
     const dependencies = o.dependencies === "copy" ? installedClosure(bundle.projectRoot, bundle.externals) : [];
     // Files beside the code go into the app layer; credentials never do (named, not shipped).
-    const assets = bundle.assets ?? [];
-    const secret = assets.filter((asset) => isSecretPath(asset.path));
-    if (secret.length > 0) {
-      (o.onProgress ?? ignoreProgress)({ phase: "warning", message: `left out of the app layer: ${secret.map((a) => a.path).join(", ")}: credentials never ship` });
+    const { assets, leftOut } = shippableAssets(bundle);
+    if (leftOut.length > 0) {
+      (o.onProgress ?? ignoreProgress)({ phase: "warning", message: `left out of the app layer: ${leftOut.map((a) => a.path).join(", ")}: credentials never ship` });
     }
     const plan = planImage({
-      bundle: { ...bundle, assets: assets.filter((asset) => !isSecretPath(asset.path)) },
+      bundle: { ...bundle, assets },
       git,
       flowName: flow.name,
       baseImage: o.baseImage!,
