@@ -1,10 +1,10 @@
-import { readdirSync } from "node:fs";
 import packlist from "npm-packlist";
 import { inNodeModules } from "../../_internal/fs.js";
 import { readPackage } from "../../bundle/packages.js";
 import { DependencyFilesError } from "../../errors.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { directoryEntries } from "../../image/layer-directory.js";
+import { normaliseEntryPath } from "../../image/layer-entries.js";
 import { isSecretPath } from "./credentials.js";
 
 /**
@@ -33,22 +33,45 @@ export function fileSelectionOf(realDir: string): FileSelection {
  */
 export async function packageFiles(realDir: string, prefix: string): Promise<PackageFiles> {
   const selection = fileSelectionOf(realDir);
-  const candidates = selection === "packed" ? await packedFiles(realDir) : deliveredFiles(realDir);
-  const kept = new Set<string>();
   const leftOut: string[] = [];
-  for (const file of candidates) {
-    if (isSecretPath(file)) leftOut.push(file);
-    else kept.add(file);
+  let entries: LayerEntry[];
+  if (selection === "packed") {
+    const kept = new Set<string>();
+    for (const file of await packedFiles(realDir)) {
+      if (isSecretPath(file)) leftOut.push(file);
+      else kept.add(file);
+    }
+    const folders = foldersOf(kept);
+    ({ entries } = await directoryEntries(realDir, {
+      prefix,
+      filter: (relativePath, stats) => (stats.isDirectory() ? folders.has(relativePath) : kept.has(relativePath)),
+    }));
+  } else {
+    // As delivered: one walk of the folder, credentials and its own node_modules taken out on the way.
+    ({ entries } = await directoryEntries(realDir, {
+      prefix,
+      filter: (relativePath, stats) => {
+        if (stats.isDirectory()) return relativePath !== "node_modules";
+        if (!isSecretPath(relativePath)) return true;
+        leftOut.push(relativePath);
+        return false;
+      },
+    }));
+    const top = normaliseEntryPath(prefix);
+    const inside = (path: string) => path.slice(top.length + 1);
+    const folders = foldersOf(entries.filter((entry) => entry.type !== "dir").map((entry) => inside(entry.path)));
+    entries = entries.filter((entry) => entry.type !== "dir" || entry.path === top || folders.has(inside(entry.path)));
   }
+  return { selection, entries, leftOut: leftOut.sort() };
+}
+
+/** Every folder that holds one of `files` (POSIX paths), at any depth. */
+function foldersOf(files: Iterable<string>): Set<string> {
   const folders = new Set<string>();
-  for (const file of kept) {
+  for (const file of files) {
     for (let slash = file.indexOf("/"); slash !== -1; slash = file.indexOf("/", slash + 1)) folders.add(file.slice(0, slash));
   }
-  const { entries } = await directoryEntries(realDir, {
-    prefix,
-    filter: (relativePath, stats) => (stats.isDirectory() ? folders.has(relativePath) : kept.has(relativePath)),
-  });
-  return { selection, entries, leftOut: leftOut.sort() };
+  return folders;
 }
 
 /** The files `npm pack` would publish from `dir`: package.json `files`, .npmignore/.gitignore, npm's defaults. */
@@ -63,18 +86,4 @@ async function packedFiles(dir: string): Promise<string[]> {
       cause: error,
     });
   }
-}
-
-/** Every file and symlink in `root` but its own node_modules (POSIX paths relative to `root`); names only, nothing is read. */
-function deliveredFiles(root: string, relativeDir = ""): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(relativeDir ? `${root}/${relativeDir}` : root, { withFileTypes: true })) {
-    const path = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      if (path !== "node_modules") found.push(...deliveredFiles(root, path));
-    } else {
-      found.push(path);
-    }
-  }
-  return found;
 }
