@@ -10,6 +10,7 @@ import type { Packager } from "./packager.js";
 import { importScript } from "../_internal/import-module.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
 import { CREATED_BY, bundleTarget, metadataOf, shippableAssets, type PackageOptions, type PackageTarget } from "./source.js";
+import { ignoreProgress, type ProgressListener } from "../progress.js";
 
 export interface FilePackagerOptions {
   /** The content-addressed store folder. Default: `.flowpack/store` in the flow's project. */
@@ -19,6 +20,8 @@ export interface FilePackagerOptions {
    * reference to a module that is already installed where the flow runs (a package specifier).
    */
   serializer?: "bundle" | { type: "import"; module: string };
+  /** Progress and warnings (the bundler's, e.g. a file the code reaches that cannot be shipped). */
+  onProgress?: ProgressListener;
 }
 
 /** The content-addressed store, for file-system errors about it. */
@@ -36,13 +39,17 @@ export class FilePackager implements Packager<FilePackageManifest> {
     if (options.store !== undefined) checkOutputFolder(options.store, STORE_ROLE); // before anything is bundled
     this.store = options.store;
     this.serializer = options.serializer ?? "bundle";
+    this.onProgress = options.onProgress ?? ignoreProgress;
   }
+
+  private readonly onProgress: ProgressListener;
 
   readonly serializer: NonNullable<FilePackagerOptions["serializer"]>;
 
   async package(target: PackageTarget, options: PackageOptions = {}): Promise<FilePackageManifest> {
     if (this.serializer !== "bundle") return this.packageImport(this.serializer.module, target, options);
     const { flow, bundle } = await bundleTarget(target, options);
+    for (const message of bundle.warnings) this.onProgress({ phase: "warning", message });
     const store = new ContentStore(this.store ?? resolve(bundle.projectRoot, ".flowpack", "store"));
     // Files beside the code are stored with the bundle (credentials never are; see credentials.ts).
     const { assets } = shippableAssets(bundle);

@@ -7,7 +7,6 @@ import { checkOutputFile } from "../../_internal/path-checks.js";
 import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
-import type { Bundle } from "../../bundle/bundle.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -86,8 +85,6 @@ export function registerPackage(program: Command, output: () => Output): void {
           external: flags.external,
           include: flags.include,
           env,
-          // The docker packager reports the bundle's warnings as progress; the file packager has none.
-          ...(flags.packager === "file" ? { onBundle: (bundle: Bundle) => bundle.warnings.forEach((message) => progress({ phase: "warning", message })) } : {}),
         });
         progress.done();
         await emit(out, manifest, flags.output);
@@ -160,7 +157,7 @@ function createPackager(flags: PackageFlags, onProgress: ProgressListener): Pack
     ] as const;
     const misplaced = dockerOnly.filter((k) => flags[k] !== undefined);
     if (misplaced.length > 0) throw new UsageError(`--${kebab(misplaced[0]!)} applies to --packager docker only`);
-    return new FilePackager({ store: flags.store });
+    return new FilePackager({ store: flags.store, onProgress });
   }
   if (flags.packager === "docker") {
     if (flags.store) throw new UsageError("--store applies to --packager file only");
