@@ -35,6 +35,10 @@ export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
 
+// Exporting to other systems
+export { kubernetesJob, DEFAULT_TTL_SECONDS, MAX_ENV_BYTES, type Job, type KubernetesJobOptions } from "./export/kubernetes.js";
+export { kubernetesJobYaml } from "./export/kubernetes-yaml.js";
+
 // Errors: every class a public call can throw (a unit test keeps this list complete)
 export {
   FlowpackError,

@@ -47,16 +47,20 @@ export function reportError(error: unknown, debug: boolean, json: boolean, optio
     return e.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (json) {
-    const story = storyOf(error);
-    const record: FailureRecord = { status: "failed", error: { code: "INTERNAL", message: `internal error: ${message}`, hint: "please report it", name: story.name, cause: causesOf(error), ...(debug && story.stack ? { stack: story.stack } : {}) } };
-    process.stdout.write(toJson(record));
-  }
+  if (json) process.stdout.write(toJson(errorRecord(error, debug)));
   if (!human) return 3;
   process.stderr.write(`flowpack: internal error: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   else process.stderr.write("  hint: rerun with --debug for details, and please report it\n");
   return 3;
+}
+
+/** The `--json` record of any error: a flowpack error's (failureRecord), or an internal error's. */
+export function errorRecord(error: unknown, debug: boolean): FailureRecord {
+  if (isFlowpackError(error)) return failureRecord(error as FlowpackError, debug);
+  const message = error instanceof Error ? error.message : String(error);
+  const story = storyOf(error);
+  return { status: "failed", error: { code: "INTERNAL", message: `internal error: ${message}`, hint: "please report it", name: story.name, cause: causesOf(error), ...(debug && story.stack ? { stack: story.stack } : {}) } };
 }
 
 /** The `--json` record of a flowpack error; a failed flow's record carries the flow's own error. */

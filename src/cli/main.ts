@@ -4,6 +4,7 @@ import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
 import { registerBundle } from "./commands/bundle.js";
+import { registerExport } from "./commands/export.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPackage } from "./commands/package.js";
 import { registerRun } from "./commands/run.js";
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
   const output = (): Output => createOutput(program.opts<{ json?: boolean; debug?: boolean }>());
-  for (const register of [registerPackage, registerRun, registerInspect, registerBundle, registerSchema]) {
+  for (const register of [registerPackage, registerRun, registerExport, registerInspect, registerBundle, registerSchema]) {
     register(program, output);
   }
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined });

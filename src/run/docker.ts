@@ -5,11 +5,10 @@ import { loadArchiveFile, loadImage } from "../engine/load.js";
 import { runContainer } from "../engine/run.js";
 import { readImageFromLayout } from "../image/layout.js";
 import { parseReference } from "../oci/reference.js";
-import { serializeManifest } from "../manifest/registry.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/packager.js";
 import { DockerKeychain } from "../registry/keychain.js";
-import { RUNNER_ENV } from "../manifest/runner-env.js";
+import { containerRunnerEnv } from "../manifest/runner-env.js";
 import { stopSignalOf } from "../_internal/stop.js";
 import { errorFromRecord, type ErrorRecord } from "./error-record.js";
 import { imageSource, layoutTag } from "./image-source.js";
@@ -54,8 +53,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     pull = await pullOptions(manifest.image, env);
   }
   const result = await runContainer(docker, image, {
-    // The runner's own variables last: a flow's --env cannot redirect which flow runs.
-    env: { ...options.env, [RUNNER_ENV.manifest]: serializeManifest(manifest), [RUNNER_ENV.params]: JSON.stringify(params) },
+    env: containerRunnerEnv(manifest, { params }, options.env),
     cmd: ["--json"],
     network: options.network,
     pull,
@@ -76,7 +74,8 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
   throw errorFromRecord(failure.error ?? {}, manifest.flowName, result.exitCode, typeof failure.runId === "string" ? failure.runId : undefined);
 }
 
-function assertPinned(image: string): void {
+/** Refuses a registry image named by tag only: what runs could differ from what was packaged. */
+export function assertPinned(image: string): void {
   if (parseReference(image).digest) return;
   throw new ManifestError(`the manifest's image ${image} is not pinned to a digest, so what runs could differ from what was packaged`, {
     hint: "package the flow again with --registry (flowpack pins what it pushes), pin it yourself as NAME:TAG@sha256:…, or pass --allow-unpinned to run it by tag",

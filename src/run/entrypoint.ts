@@ -6,6 +6,9 @@
  *
  * Inputs: FLOWPACK_FLOW_NAME and FLOWPACK_FLOW_LOCATION (set in the image config), or a whole
  * manifest in FLOWPACK_MANIFEST; parameters from FLOWPACK_PARAMS (JSON), --params and --param.
+ * In a Kubernetes Indexed Job, FLOWPACK_PARAM_SETS (a JSON array) replaces FLOWPACK_PARAMS: the
+ * pod runs the set at JOB_COMPLETION_INDEX. FLOWPACK_RUN_ID sets the run id; FLOWPACK_RESULT_FILE
+ * names a file that also gets the JSON record, cut to 4 KiB (the Job's termination message).
  *
  * With --json, a failure is only the JSON record on stdout (the host prints it for people, once).
  * SIGTERM (`docker stop`) and SIGINT abort the flow's `ctx.signal`; the flow then has
@@ -13,7 +16,7 @@
  * Stacks are source-mapped to the user's files through the `.map` beside the bundle.
  */
 import { parseArgs } from "node:util";
-import { reportError, toJson } from "../_internal/report.js";
+import { errorRecord, reportError, toJson } from "../_internal/report.js";
 import { abortOnStopSignals } from "../_internal/stop.js";
 import { UsageError } from "../errors.js";
 import { importScript } from "../_internal/import-module.js";
@@ -22,6 +25,7 @@ import { parseManifest } from "../manifest/registry.js";
 import { RUNNER_ENV } from "../manifest/runner-env.js";
 import { runFlow } from "./local.js";
 import { resolveParameters } from "./parameters.js";
+import { runnerInputs, writeResultFile } from "./runner-io.js";
 
 function target(env: NodeJS.ProcessEnv): { flowName: string; location: string } {
   const manifestJson = env[RUNNER_ENV.manifest];
@@ -52,9 +56,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ json: bool
   }
   const { flowName, location } = target(env);
   const flow = pickFlow(flowsOf(await importScript(location)), flowName, location);
-  const params = resolveParameters(flow.parameterSchema(), { env: env[RUNNER_ENV.params], params: values.params, pairs: values.param });
-  const record = await runFlow(flow, params, undefined, { signal });
+  const inputs = runnerInputs(env);
+  const params = resolveParameters(flow.parameterSchema(), { env: inputs.params, params: values.params, pairs: values.param });
+  const record = await runFlow(flow, params, inputs.runId, { signal });
   process.stdout.write(values.json ? toJson(record) : toJson(record.result));
+  writeResultFile(env, record);
   return { json: Boolean(values.json) };
 }
 
@@ -68,7 +74,9 @@ try {
   await run(argv, process.env);
 } catch (error) {
   const json = argv.includes("--json");
-  process.exitCode = reportError(error, process.env.FLOWPACK_DEBUG === "1", json, { human: !json });
+  const debug = process.env.FLOWPACK_DEBUG === "1";
+  process.exitCode = reportError(error, debug, json, { human: !json });
+  writeResultFile(process.env, errorRecord(error, debug));
 } finally {
   stopListening();
 }

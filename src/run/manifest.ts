@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { unpackage } from "../packagers/unpackage.js";
 import { runInContainer, type DockerRunOptions } from "./docker.js";
-import { RUNNER_ENV } from "../manifest/runner-env.js";
+import { assertNoRunnerVariables, RUNNER_ENV } from "../manifest/runner-env.js";
 import { imageSource } from "./image-source.js";
 import { runFromLayout } from "./layout.js";
 import { runFlow, type RunRecord } from "./local.js";
@@ -47,8 +47,7 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
       hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
     });
   }
-  const reserved = Object.keys(env).find((name) => (Object.values(RUNNER_ENV) as string[]).includes(name));
-  if (reserved) throw new UsageError(`--env ${reserved}: flowpack's runner sets ${reserved} itself`, { hint: "choose another name for the flow's variable" });
+  assertNoRunnerVariables(env);
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
   if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, { ...docker, env });
   const stop = { signal: docker.signal };
