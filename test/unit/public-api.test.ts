@@ -15,7 +15,7 @@ describe("the public API", () => {
   it("exports values by name, and nothing internal (brands, zod schemas, the store class)", () => {
     const values = Object.keys(api).sort();
     for (const internal of ["FLOW_BRAND", "FLOW_PROTOCOL", "manifestSchema", "ContentStore", "BUNDLE_FILE"]) expect(values).not.toContain(internal);
-    for (const name of ["flow", "loadFlowFromScript", "bundleFlow", "FilePackager", "DockerPackager", "unpackage", "runManifest", "runFlow", "parseManifest"]) {
+    for (const name of ["flow", "loadFlowFromScript", "bundleFlow", "FilePackager", "DockerPackager", "unpackage", "runManifest", "runFlow", "parseManifest", "kubernetesJob", "kubernetesJobYaml"]) {
       expect(values).toContain(name);
     }
   });

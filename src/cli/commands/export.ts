@@ -64,6 +64,7 @@ export function registerExport(program: Command, output: () => Output): void {
       const out = output();
       if (flags.output) checkOutputFile(flags.output, OUTPUT_ROLE);
       const manifest = await readManifestFile(manifestPath);
+      if (manifestPath === "-" && flags.each === "-") throw new UsageError("the manifest and --each cannot both come from stdin");
       if (flags.each !== undefined && (flags.param.length > 0 || flags.params !== undefined)) {
         throw new UsageError("--each takes every parameter from its file: leave out --param and --params");
       }

@@ -112,6 +112,9 @@ describe("flowpack export kubernetes: the Job's pod, run under docker", () => {
     expect(each.code).toBe(2);
     expect(each.stderr).toContain("line 2: shard");
     expect(each.stderr).toContain("line 3");
+    const mixed = await flowpack(["export", "kubernetes", manifest, "--each", sets, "-p", "shard=1", "-o", out], { env });
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain("--each takes every parameter from its file");
     expect(existsSync(out)).toBe(false);
   });
 
