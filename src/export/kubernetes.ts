@@ -107,7 +107,12 @@ export async function kubernetesJob(manifest: PackageManifest, input: Parameters
 
   const runId = options.runId ?? randomUUID();
   checkName("run id", runId, isLabelValue, "a label value: at most 63 of letters, digits, '-', '_', '.'");
-  const name = options.name === undefined ? defaultJobName(manifest.flowName, runId) : checkName("--name", options.name, isDnsLabel, DNS_LABEL_RULE);
+  // The API server refuses an Indexed Job whose last pod's hostname, `<name>-<completions-1>`, would not be a DNS label.
+  const indexSuffix = indexed ? `-${input.length - 1}` : "";
+  const name =
+    options.name === undefined
+      ? defaultJobName(manifest.flowName, runId, indexSuffix.length)
+      : checkName("--name", options.name, (n) => isDnsLabel(n + indexSuffix), indexed ? `${DNS_LABEL_RULE}, with "${indexSuffix}" (its last pod's hostname) appended` : DNS_LABEL_RULE);
   if (options.namespace !== undefined) checkName("--namespace", options.namespace, isDnsLabel, DNS_LABEL_RULE);
   for (const secret of [...(options.imagePullSecrets ?? []), ...(options.envFromSecrets ?? [])]) checkName("secret", secret, isDnsSubdomain, DNS_SUBDOMAIN_RULE);
   const labels = jobLabels(manifest.flowName, name, runId, options.labels ?? {});
@@ -166,10 +171,10 @@ export async function kubernetesJob(manifest: PackageManifest, input: Parameters
   };
 }
 
-/** `<flow>-<first 8 of the run id>`, a DNS-1123 label. */
-function defaultJobName(flowName: string, runId: string): string {
+/** `<flow>-<first 8 of the run id>`, a DNS-1123 label even with `reserve` more characters appended. */
+function defaultJobName(flowName: string, runId: string, reserve: number): string {
   const suffix = toDnsLabel(runId.slice(0, 8));
-  const base = toDnsLabel(flowName, 63 - suffix.length - 1) || "flow";
+  const base = toDnsLabel(flowName, 63 - reserve - suffix.length - 1) || "flow";
   return suffix ? `${base}-${suffix}` : base;
 }
 

@@ -95,6 +95,18 @@ describe("kubernetesJob", () => {
     expect((await kubernetesJob(manifest, sets, { parallelism: 6 })).spec!.parallelism).toBe(6);
   });
 
+  it("an Indexed Job's name leaves room for its last pod's hostname, <name>-<completions-1>", async () => {
+    const sets = Array.from({ length: 120 }, (_, i) => ({ day: String(i) }));
+    const long = { ...manifest, flowName: "f".repeat(128) };
+    const job = await kubernetesJob(long, sets, { runId: "12345678-aaaa" });
+    expect(isDnsLabel(`${job.metadata!.name}-119`)).toBe(true);
+    expect(job.metadata!.name!.endsWith("-12345678")).toBe(true);
+    const tooLong = (await rejection(kubernetesJob(manifest, sets, { name: "x".repeat(60) }))) as UsageError;
+    expect(tooLong).toBeInstanceOf(UsageError);
+    expect(tooLong.hint).toContain(`"-119" (its last pod's hostname) appended`);
+    await expect(kubernetesJob(manifest, sets, { name: "x".repeat(59) })).resolves.toBeDefined();
+  });
+
   it("resources from cpus and memory, image pull secrets, env from secrets, a namespace", async () => {
     const job = await kubernetesJob(manifest, { day: "x" }, { cpus: 0.25, memory: "512Mi", imagePullSecrets: ["regcred"], envFromSecrets: ["etl-db"], namespace: "batch" });
     assertValidJob(job);
