@@ -4,6 +4,12 @@ import type { JsonSchema } from "../flow/flow.js";
 import { assertNoReservedKeys, unknownParameterIssues, type Parameters } from "./parameters.js";
 
 let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands never validate against a JSON Schema
+/**
+ * Compiled validators by schema object. Ajv caches by object identity, and the schema is compiled
+ * from a copy (without its `$id`), so without this every call — every line of a fan-out — would
+ * compile the schema again and keep another copy in Ajv's cache.
+ */
+const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 /**
  * Checks parameters against a manifest's JSON Schema before anything runs, reporting every
@@ -12,7 +18,8 @@ let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands nev
  */
 export async function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): Promise<void> {
   ajv ??= new (await import("ajv/dist/2020.js")).Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-  const validate = compile(ajv, schema, source);
+  const validate = compiled.get(schema) ?? compile(ajv, schema, source);
+  compiled.set(schema, validate);
   assertNoReservedKeys(flowName, params);
   const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
   if (!validate(params)) issues.push(...(validate.errors ?? []).map(toIssue));
