@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Job, JobSpec } from "kubernetes-types/batch/v1.js";
 import type { Container, EnvFromSource, ResourceRequirements } from "kubernetes-types/core/v1.js";
 import type { FlowEnv } from "../_internal/env-vars.js";
-import { ParameterValidationError, UsageError, type ParameterIssue } from "../errors.js";
+import { ParameterValidationError, UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { assertNoRunnerVariables, containerRunnerEnv, RUNNER_ENV } from "../manifest/runner-env.js";
 import { assertPinned } from "../run/docker.js";
 import { imageSource } from "../run/image-source.js";
+import { paramSetIssues } from "../run/param-sets.js";
 import type { Parameters } from "../run/parameters.js";
 import { validateAgainstSchema } from "../run/validate.js";
 import {
@@ -194,15 +195,8 @@ function jobLabels(flowName: string, jobName: string, runId: string, extra: Reco
 
 /** Every set checked against the schema; the issues of all of them reported at once (`set N: …` with several). */
 async function validateSets(flowName: string, sets: Parameters[], schema: PackageManifest["flowParameterSchema"], where: string, named: boolean): Promise<void> {
-  const issues: ParameterIssue[] = [];
-  for (const [i, params] of sets.entries()) {
-    try {
-      await validateAgainstSchema(flowName, params, schema, where);
-    } catch (error) {
-      if (!(error instanceof ParameterValidationError) || !named) throw error;
-      for (const issue of error.issues) issues.push({ path: issue.path ? `set ${i}: ${issue.path}` : `set ${i}`, message: issue.message });
-    }
-  }
+  if (!named) return validateAgainstSchema(flowName, sets[0]!, schema, where);
+  const issues = await paramSetIssues(flowName, schema, sets.map((params, i) => ({ label: `set ${i}`, params })), where);
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);
 }
 

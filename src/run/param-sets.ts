@@ -49,20 +49,32 @@ export async function parseParamSets(text: string, label: string, flowName: stri
       issues.push({ path: `line ${line}`, message: "expected a JSON object of parameters" });
       continue;
     }
-    try {
-      await validateAgainstSchema(flowName, parsed as Parameters, schema, source);
-    } catch (error) {
-      if (!(error instanceof ParameterValidationError)) throw error;
-      for (const issue of error.issues) issues.push({ path: issue.path ? `line ${line}: ${issue.path}` : `line ${line}`, message: issue.message });
-      continue;
-    }
-    sets.push({ index: sets.length, line, params: parsed as Parameters });
+    const bad = await paramSetIssues(flowName, schema, [{ label: `line ${line}`, params: parsed as Parameters }], source);
+    if (bad.length > 0) issues.push(...bad);
+    else sets.push({ index: sets.length, line, params: parsed as Parameters });
   }
   if (issues.length > 0) {
     throw new ParameterValidationError(flowName, issues, { hint: `fix the lines named in ${label}; nothing was run` });
   }
   if (sets.length === 0) throw new UsageError(`${label}: no parameter sets (one JSON object per line)`);
   return sets;
+}
+
+/**
+ * Every set checked against the flow's schema: the issues of all of them, each path prefixed by
+ * its set's label (`line 3: day`), in order. Errors other than bad parameters are thrown.
+ */
+export async function paramSetIssues(flowName: string, schema: JsonSchema, sets: { label: string; params: Parameters }[], source = "manifest"): Promise<ParameterIssue[]> {
+  const issues: ParameterIssue[] = [];
+  for (const { label, params } of sets) {
+    try {
+      await validateAgainstSchema(flowName, params, schema, source);
+    } catch (error) {
+      if (!(error instanceof ParameterValidationError)) throw error;
+      for (const issue of error.issues) issues.push({ path: issue.path ? `${label}: ${issue.path}` : label, message: issue.message });
+    }
+  }
+  return issues;
 }
 
 async function readStdin(): Promise<string> {
