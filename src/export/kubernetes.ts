@@ -104,6 +104,7 @@ export async function kubernetesJob(manifest: PackageManifest, input: Parameters
   assertNoRunnerVariables(env);
   const indexed = Array.isArray(input);
   if (indexed && input.length === 0) throw new UsageError("no parameter sets: an Indexed Job needs at least one");
+  if (!indexed && options.parallelism !== undefined) throw new UsageError("--parallelism applies to a Job of several parameter sets (--each) only");
   await validateSets(manifest.flowName, indexed ? input : [input], manifest.flowParameterSchema, where, indexed);
 
   const runId = options.runId ?? randomUUID();
@@ -163,7 +164,6 @@ export async function kubernetesJob(manifest: PackageManifest, input: Parameters
       },
     },
   };
-  if (!indexed && options.parallelism !== undefined) throw new UsageError("--parallelism applies to a Job of several parameter sets (--each) only");
   return {
     apiVersion: "batch/v1",
     kind: "Job",

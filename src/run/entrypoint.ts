@@ -76,7 +76,8 @@ try {
   const json = argv.includes("--json");
   const debug = process.env.FLOWPACK_DEBUG === "1";
   process.exitCode = reportError(error, debug, json, { human: !json });
-  writeResultFile(process.env, errorRecord(error, debug));
+  // Only when a result file is named: the record is already on stdout with --json.
+  if (process.env[RUNNER_ENV.resultFile]) writeResultFile(process.env, errorRecord(error, debug));
 } finally {
   stopListening();
 }

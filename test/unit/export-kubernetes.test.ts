@@ -9,6 +9,7 @@ import { kubernetesJobYaml } from "../../src/export/kubernetes-yaml.js";
 import type { DockerPackageManifest } from "../../src/manifest/schema.js";
 import { parseManifest, serializeManifest } from "../../src/manifest/registry.js";
 import { containerRunnerEnv } from "../../src/manifest/runner-env.js";
+import { rejection } from "../helpers/rejection.js";
 
 const digest = `sha256:${"ab".repeat(32)}`;
 const manifest: DockerPackageManifest = {
@@ -33,15 +34,6 @@ function assertValidJob(job: Job): void {
 
 const containerOf = (job: Job) => job.spec!.template.spec!.containers[0]!;
 const envOf = (job: Job) => Object.fromEntries((containerOf(job).env ?? []).map((e) => [e.name, e.value]));
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("kubernetesJob", () => {
   it("(the schema check this file relies on rejects what the API server would)", () => {

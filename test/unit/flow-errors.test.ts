@@ -7,18 +7,10 @@ import { errorFromRecord } from "../../src/run/error-record.js";
 import { flowFailure } from "../../src/run/flow-failure.js";
 import { jsonProblems } from "../../src/run/json-result.js";
 import { runFlow } from "../../src/run/local.js";
+import { rejection } from "../helpers/rejection.js";
 
 class ValidationError extends Error {
   override name = "ValidationError";
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("a failed flow keeps its error's story", () => {
