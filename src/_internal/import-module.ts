@@ -16,3 +16,14 @@ export async function importScript(pathOrSpecifier: string, label = pathOrSpecif
     throw new ScriptError(`${label} failed while loading: ${message}`, { cause: error });
   }
 }
+
+/**
+ * The exports of a CommonJS module loaded with `import()`, however it was loaded: Node gives its
+ * named exports (and `default`, module.exports); the CLI's split bundle, which puts such a module in
+ * a chunk of its own, gives `default` only. Use it on every `import()` of a CommonJS package.
+ */
+export function commonJsExports<T extends object>(namespace: T): T {
+  const exported = (namespace as { default?: unknown }).default;
+  if (exported === null || (typeof exported !== "object" && typeof exported !== "function")) return namespace;
+  return { ...(exported as object), ...namespace } as T;
+}

@@ -12,6 +12,7 @@ import { inNodeModules, relativePosix } from "../_internal/fs.js";
 import { glob } from "tinyglobby";
 import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets.js";
 import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, readPackage, type PackageInfo } from "./packages.js";
+import { BUNDLE_FILE, withSourceMapName } from "./files.js";
 import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
@@ -68,8 +69,7 @@ export interface BundleOptions {
   include?: string[];
 }
 
-/** File name of the bundle inside packages and images; the map sits beside it. */
-export const BUNDLE_FILE = "flow.mjs";
+export { BUNDLE_FILE, withSourceMapName };
 
 // CommonJS dependencies `require()` Node built-ins (and externals) at run time; an ES module has no
 // `require`, so the bundle declares one. esbuild treats `require` as a reserved global and renames a
@@ -77,10 +77,6 @@ export const BUNDLE_FILE = "flow.mjs";
 // `define` instead would hide CommonJS dependencies' relative requires from the bundler.)
 const REQUIRE_SHIM = 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst require = __flowpackCreateRequire(import.meta.url);';
 
-/** The bundle's code with its closing `//# sourceMappingURL=` comment pointing at `mapName`. */
-export function withSourceMapName(code: Buffer, mapName: string): Buffer {
-  return Buffer.from(code.toString("utf8").replace(/(?<=^|\n)\/\/# sourceMappingURL=[^\r\n]*(?=\s*$)/, `//# sourceMappingURL=${mapName}`));
-}
 
 export async function bundleFlow(entryPath: string, options: BundleOptions = {}): Promise<Bundle> {
   const entry = resolve(entryPath);

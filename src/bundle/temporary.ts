@@ -5,8 +5,8 @@ import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { fileSystemError, onPath } from "../_internal/fs-errors.js";
 import { importScript } from "../_internal/import-module.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
-import { BUNDLE_FILE, withSourceMapName, type Bundle } from "./bundle.js";
-import { VENDOR_FILE } from "./vendor.js";
+import type { Bundle } from "./bundle.js";
+import { BUNDLE_FILE, VENDOR_FILE, withSourceMapName } from "./files.js";
 import { ASSETS_DIR } from "./assets.js";
 
 /** The parts of a bundle needed to import it. */

@@ -8,6 +8,7 @@ import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { cacheWarning, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
+import { VENDOR_FILE } from "./files.js";
 
 /**
  * Vendoring: the npm packages a flow imports, bundled once into their own module beside the flow's
@@ -26,7 +27,7 @@ import { FLOWPACK_VERSION } from "../_internal/version.js";
  */
 
 /** File name of the vendor module, beside the flow's bundle (its map beside it). */
-export const VENDOR_FILE = "flowpack-vendor.mjs";
+export { VENDOR_FILE };
 
 /** The name the flow's bundle gives the vendor table. */
 export const VENDOR_BINDING = "__flowpackVendor";

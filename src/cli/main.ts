@@ -3,12 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
-import { registerBundle } from "./commands/bundle.js";
-import { registerExport } from "./commands/export.js";
-import { registerInspect } from "./commands/inspect.js";
-import { registerPackage } from "./commands/package.js";
-import { registerRun } from "./commands/run.js";
-import { registerSchema } from "./commands/schema.js";
+import { COMMAND_TABLE, commandsFor } from "./command-table.js";
 import { reportError } from "../_internal/report.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -35,9 +30,9 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
   const output = (): Output => createOutput(program.opts<{ json?: boolean; debug?: boolean }>());
-  for (const register of [registerPackage, registerRun, registerExport, registerInspect, registerBundle, registerSchema]) {
-    register(program, output);
-  }
+  // Only the command that runs is loaded (with its dependencies); `--help` loads them all to list them.
+  const registers = await Promise.all(commandsFor(argv).map((name) => COMMAND_TABLE[name]!()));
+  for (const register of registers) register(program, output);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined });
 
   try {

@@ -1,4 +1,5 @@
 import type { Job } from "kubernetes-types/batch/v1.js";
+import { commonJsExports } from "../_internal/import-module.js";
 import { JOB_LABELS } from "./kubernetes.js";
 
 /**
@@ -7,7 +8,7 @@ import { JOB_LABELS } from "./kubernetes.js";
  * starts. Long strings (the manifest, the parameters) stay on one line.
  */
 export async function kubernetesJobYaml(job: Job): Promise<string> {
-  const { Document } = await import("yaml");
+  const { Document } = commonJsExports(await import("yaml"));
   const doc = new Document(job);
   const runId = job.metadata?.labels?.[JOB_LABELS.runId];
   doc.commentBefore = [

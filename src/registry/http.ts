@@ -11,6 +11,7 @@ import { isFlowpackError } from "../errors.js";
 import { currentStep, withStepSignal } from "./deadline.js";
 import { RegistryResponseError, RegistryUnreachableError } from "./errors.js";
 import { redactText, redactUrl } from "./redact.js";
+import { commonJsExports } from "../_internal/import-module.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type ResponseBody = Dispatcher.ResponseData["body"];
@@ -119,7 +120,7 @@ function loadUndici(): Promise<UndiciRequest> {
     import("undici/lib/dispatcher/agent.js"), // loaded by global.js anyway
   ]).then(([api, global, agent]) => ({
     request: api.default,
-    getGlobalDispatcher: global.getGlobalDispatcher,
+    getGlobalDispatcher: commonJsExports(global).getGlobalDispatcher,
     Agent: agent.default,
   }));
   return undici;

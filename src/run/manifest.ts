@@ -2,11 +2,9 @@ import { existsSync } from "node:fs";
 import { withProcessEnv, type FlowEnv } from "../_internal/env-vars.js";
 import { UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
-import { unpackage } from "../packagers/unpackage.js";
-import { runInContainer, type DockerRunOptions } from "./docker.js";
+import type { DockerRunOptions } from "./docker.js";
 import { assertNoRunnerVariables, RUNNER_ENV } from "../manifest/runner-env.js";
 import { imageSource } from "./image-source.js";
-import { runFromLayout } from "./layout.js";
 import { runFlow, type RunRecord } from "./local.js";
 import type { Parameters } from "./parameters.js";
 import { validateAgainstSchema } from "./validate.js";
@@ -49,9 +47,12 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
   }
   assertNoRunnerVariables(env);
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
-  if (manifest.type === "docker" && on === "docker") return runInContainer(manifest, params, { ...docker, env });
+  // Each target is loaded only when it runs: a file manifest's run needs no Engine client, image
+  // reader or bundler, and a container's no image extraction (see README: start-up).
+  if (manifest.type === "docker" && on === "docker") return (await import("./docker.js")).runInContainer(manifest, params, { ...docker, env });
   const stop = { signal: docker.signal };
-  if (manifest.type === "docker" && image?.kind === "oci-layout") return runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
+  if (manifest.type === "docker" && image?.kind === "oci-layout") return (await import("./layout.js")).runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
+  const { unpackage } = await import("../packagers/unpackage.js");
   // The module is imported with the variables set: a flow may read them when it loads.
   return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params, undefined, stop));
 }

@@ -1,4 +1,5 @@
 import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import { commonJsExports } from "../_internal/import-module.js";
 import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
 import { assertNoReservedKeys, unknownParameterIssues, type Parameters } from "./parameters.js";
@@ -17,13 +18,17 @@ const compiled = new WeakMap<JsonSchema, ValidateFunction>();
  * `source` names the manifest when its schema itself is broken (a ManifestError, exit 2).
  */
 export async function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): Promise<void> {
-  ajv ??= new (await import("ajv/dist/2020.js")).Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  ajv ??= new (await loadAjv2020())({ allErrors: true, strict: false, validateFormats: false });
   const validate = compiled.get(schema) ?? compile(ajv, schema, source);
   compiled.set(schema, validate);
   assertNoReservedKeys(flowName, params);
   const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
   if (!validate(params)) issues.push(...(validate.errors ?? []).map(toIssue));
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);
+}
+
+async function loadAjv2020(): Promise<typeof Ajv2020> {
+  return commonJsExports(await import("ajv/dist/2020.js")).Ajv2020;
 }
 
 function compile(ajv: Ajv2020, schema: JsonSchema, source: string): ValidateFunction {

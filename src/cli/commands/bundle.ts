@@ -8,7 +8,7 @@ import { sha256 } from "../../oci/digest.js";
 import { writeOutputFile } from "../../_internal/fs.js";
 import { toJson } from "../../_internal/report.js";
 import type { Output } from "../output.js";
-import { collect } from "./package.js";
+import { collect } from "../options.js";
 
 export function registerBundle(program: Command, output: () => Output): void {
   program

@@ -10,7 +10,7 @@ import { readParamSets } from "../../run/param-sets.js";
 import { resolveParameters } from "../../run/parameters.js";
 import { readManifestFile } from "../manifest-file.js";
 import type { Output } from "../output.js";
-import { collect } from "./package.js";
+import { collect } from "../options.js";
 
 interface KubernetesFlags {
   param: string[];

@@ -15,6 +15,7 @@ import { FilePackager } from "../../packagers/file.js";
 import type { Packager } from "../../packagers/packager.js";
 import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
+import { collect } from "../options.js";
 import { createProgressRenderer } from "../progress.js";
 import { nextChange } from "../watch.js";
 import { abortOnStopSignals, stopSignalOf } from "../../_internal/stop.js";
@@ -201,6 +202,3 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

@@ -6,7 +6,7 @@ import { resolveEnv } from "../../_internal/env-vars.js";
 import { toJson } from "../../_internal/report.js";
 import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
-import { collect } from "./package.js";
+import { collect } from "../options.js";
 
 interface RunFlags {
   param: string[];
