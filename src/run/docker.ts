@@ -1,12 +1,10 @@
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
-import { connectDaemon } from "../engine/client.js";
-import { loadArchiveFile, loadImage } from "../engine/load.js";
-import { runContainer } from "../engine/run.js";
-import { readImageFromLayout } from "../image/layout.js";
+import { engineApi } from "../engine/api.js";
+import { runContainerApi } from "../engine/container-run.js";
 import { parseReference } from "../oci/reference.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
-import { localImageName } from "../packagers/docker/packager.js";
+import { localImageName } from "../packagers/docker/local-name.js";
 import { DockerKeychain } from "../registry/keychain.js";
 import { containerRunnerEnv } from "../manifest/runner-env.js";
 import { stopSignalOf } from "../_internal/stop.js";
@@ -39,27 +37,35 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
   const env = options.hostEnv ?? process.env;
   const source = imageSource(manifest.image);
   if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
-  const docker = await connectDaemon(env);
   let image = manifest.image;
-  let pull: Awaited<ReturnType<typeof pullOptions>>;
-  if (source.kind === "oci-layout") {
-    const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
-    await loadImage(docker, layout, runImageName(manifest.flowName));
-    image = layout.configDigest;
-  } else if (source.kind === "docker-archive") {
-    await loadArchiveFile(docker, source.file);
-    image = source.configDigest;
+  let pull: ReturnType<typeof pullOptions>;
+  if (source.kind === "oci-layout" || source.kind === "docker-archive") {
+    // Loading an image goes through dockerode (and the image readers), loaded only for these.
+    const { connectDaemon } = await import("../engine/client.js");
+    const { loadArchiveFile, loadImage } = await import("../engine/load.js");
+    const docker = await connectDaemon(env);
+    if (source.kind === "oci-layout") {
+      const { readImageFromLayout } = await import("../image/layout.js");
+      const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
+      await loadImage(docker, layout, runImageName(manifest.flowName));
+      image = layout.configDigest;
+    } else {
+      await loadArchiveFile(docker, source.file);
+      image = source.configDigest;
+    }
   } else {
-    pull = await pullOptions(manifest.image, env);
+    pull = pullOptions(manifest.image, env);
   }
-  const result = await runContainer(docker, image, {
+  // No ping first: the create's answer says whether the daemon is there (DaemonUnreachableError).
+  const api = engineApi(env);
+  const result = await runContainerApi(api, image, {
     env: containerRunnerEnv(manifest, { params }, options.env),
     cmd: ["--json"],
     network: options.network,
     pull,
     onStderr: options.onLog ?? ((chunk) => process.stderr.write(chunk)),
     signal: options.signal,
-  });
+  }).finally(() => api.close());
   if (options.signal?.aborted) throw new InterruptedError("interrupted: the container was stopped and removed", { signal: stopSignalOf(options.signal) });
   let output: unknown;
   try {
@@ -87,8 +93,9 @@ export function runImageName(flowName: string): string {
   return localImageName(flowName, "run");
 }
 
-async function pullOptions(image: string, env: NodeJS.ProcessEnv) {
+/** How to pull the image when the daemon lacks it; the keychain is read only then. */
+function pullOptions(image: string, env: NodeJS.ProcessEnv) {
   if (image.startsWith("sha256:")) return undefined; // a local image ID: nothing to pull
   const registryHost = parseReference(image).registry;
-  return { registryHost, credentials: await new DockerKeychain({ env }).resolve(registryHost) };
+  return { registryHost, credentials: () => new DockerKeychain({ env }).resolve(registryHost) };
 }

@@ -4,6 +4,7 @@ import { FLOWPACK_VERSION } from "../../_internal/version.js";
 import { isNativePackage, readPackage } from "../../bundle/packages.js";
 import { installedClosure, NodeEnvironment } from "../../environment/node.js";
 import { slugify } from "../../flow/name.js";
+import { LOCAL_REPOSITORY, localImageName } from "./local-name.js";
 import { formatPlatform, hostPlatform, platformMatches } from "../../oci/platform.js";
 import type { Platform } from "../../oci/image.js";
 import { PackagerOptionsError } from "../../errors.js";
@@ -35,13 +36,7 @@ function checkNativePlatforms(platforms: Platform[], nativeDependencies: string[
   );
 }
 
-/** Local repository that keeps every image flowpack builds through a daemon: `flowpack/<flow>:<tag>`. */
-export const LOCAL_REPOSITORY = "flowpack";
-
-/** The daemon-side name of a flow's image: `flowpack/<flow-slug>:<tag>` (flow names may not be valid references). */
-export function localImageName(flowName: string, tag: string): string {
-  return `${LOCAL_REPOSITORY}/${slugify(flowName)}:${tag}`;
-}
+export { LOCAL_REPOSITORY, localImageName };
 
 /**
  * Builds a container image holding the flow and the runtime it needs, optionally pushes it, and
