@@ -11,6 +11,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { writePrebuiltRunner } from "../dist/bundle/runner.js";
+import { zodEnglishOnly } from "../dist/bundle/zod-english.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -40,6 +41,7 @@ const built = await esbuild.build({
   legalComments: "none",
   sourcemap: "linked",
   logLevel: "warning",
+  plugins: [zodEnglishOnly], // zod's English messages only, as the runner (src/bundle/zod-english.ts)
 });
 console.error(`cli: ${relative(root, outfile)}`);
 // FLOWPACK_BUILD_METAFILE=FILE: esbuild's metafile of the CLI (which inputs each chunk holds, who imports whom).

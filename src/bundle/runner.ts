@@ -4,6 +4,7 @@ import * as esbuild from "esbuild";
 import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";
+import { zodEnglishOnly } from "./zod-english.js";
 
 /** File name of the in-image entrypoint, beside the flow bundle. */
 export const RUNNER_FILE = "runner.mjs";
@@ -51,6 +52,7 @@ async function build(): Promise<{ code: Buffer; digest: Sha256Digest }> {
     legalComments: "none",
     logLevel: "silent",
     outfile: RUNNER_FILE,
+    plugins: [zodEnglishOnly],
   });
   const code = Buffer.from(result.outputFiles[0]!.contents);
   return { code, digest: sha256(code) };
