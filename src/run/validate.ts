@@ -2,9 +2,12 @@ import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { commonJsExports } from "../_internal/import-module.js";
 import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
+import { readCachedValidator, validatorKey, writeCachedValidator } from "./validator-cache.js";
 import { assertNoReservedKeys, unknownParameterIssues, type Parameters } from "./parameters.js";
 
-let ajv: Ajv2020 | undefined; // loaded and made on first use: most commands never validate against a JSON Schema
+let ajv: Ajv2020 | undefined; // loaded and made on a validator cache miss only: most commands never validate against a JSON Schema
+/** Ajv's options; `code.source` keeps each validator's code, for the on-disk cache (validator-cache.ts). */
+const AJV_OPTIONS = { allErrors: true, strict: false, validateFormats: false, code: { source: true } } as const;
 /**
  * Compiled validators by schema object. Ajv caches by object identity, and the schema is compiled
  * from a copy (without its `$id`), so without this every call — every line of a fan-out — would
@@ -18,8 +21,7 @@ const compiled = new WeakMap<JsonSchema, ValidateFunction>();
  * `source` names the manifest when its schema itself is broken (a ManifestError, exit 2).
  */
 export async function validateAgainstSchema(flowName: string, params: Parameters, schema: JsonSchema, source = "manifest"): Promise<void> {
-  ajv ??= new (await loadAjv2020())({ allErrors: true, strict: false, validateFormats: false });
-  const validate = compiled.get(schema) ?? compile(ajv, schema, source);
+  const validate = compiled.get(schema) ?? (await validatorFor(schema, source));
   compiled.set(schema, validate);
   assertNoReservedKeys(flowName, params);
   const issues: ParameterIssue[] = unknownParameterIssues(params, schema);
@@ -27,8 +29,17 @@ export async function validateAgainstSchema(flowName: string, params: Parameters
   if (issues.length > 0) throw new ParameterValidationError(flowName, issues);
 }
 
-async function loadAjv2020(): Promise<typeof Ajv2020> {
-  return commonJsExports(await import("ajv/dist/2020.js")).Ajv2020;
+/** The schema's validator: from the on-disk cache, else compiled by Ajv (and its code cached). */
+async function validatorFor(schema: JsonSchema, source: string): Promise<ValidateFunction> {
+  const key = validatorKey({ ...schema, $id: undefined }, AJV_OPTIONS);
+  const cached = await readCachedValidator(key);
+  if (cached) return cached;
+  ajv ??= new (commonJsExports(await import("ajv/dist/2020.js")).Ajv2020)(AJV_OPTIONS);
+  const validate = compile(ajv, schema, source);
+  const standalone = commonJsExports(await import("ajv/dist/standalone/index.js")) as unknown as { default: (ajv: Ajv2020, validate: ValidateFunction) => string };
+  const standaloneCode = standalone.default;
+  await writeCachedValidator(key, standaloneCode(ajv, validate));
+  return validate;
 }
 
 function compile(ajv: Ajv2020, schema: JsonSchema, source: string): ValidateFunction {
