@@ -17,6 +17,7 @@ import { measureLimit } from "./lib/limit.mjs";
 import { install, makeCopy, setVariant, treeSize, WORKLOADS } from "./lib/workloads.mjs";
 import { createTools, hasOciBuilder, toolVersions } from "./lib/tools.mjs";
 import { measureWatch } from "./lib/watch.mjs";
+import { measureStartup, startupMarkdown } from "./lib/startup.mjs";
 import { evaluateTargets, markdown, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,8 @@ const USAGE = `usage: npm run bench -- [options]
                       (work dir: $FLOWPACK_BENCH_WORK, default /tmp/flowpack-bench; services: $FLOWPACK_SERVICES_DIR)
   --no-limit          skip the in-process read+gzip+sha256 limit
   --no-watch          skip the flowpack package --watch measurements
+  --no-startup        skip the start-up pairs (flowpack run/--version vs docker run/node; bench/lib/startup.mjs)
+  --startup-runs N    counted runs of each start-up command (default 10)
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
@@ -51,6 +54,8 @@ const { values: args } = parseArgs({
     "keep-services": { type: "boolean", default: false },
     "no-limit": { type: "boolean", default: false },
     "no-watch": { type: "boolean", default: false },
+    "no-startup": { type: "boolean", default: false },
+    "startup-runs": { type: "string", default: "10" },
     flowpack: { type: "string" },
     "flowpack-label": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -71,6 +76,7 @@ const int = (name, value, min) => {
 };
 const RUNS = int("runs", args.runs, 1);
 const WARMUP = int("warmup", args.warmup, 0);
+const STARTUP_RUNS = int("startup-runs", args["startup-runs"], 1);
 const RUN_RUNS = args["run-runs"] === undefined ? Math.min(RUNS, 3) : int("run-runs", args["run-runs"], 0);
 const TIMEOUT_MS = int("timeout", args.timeout, 10) * 1000;
 const workloadNames = args.workloads ? args.workloads.split(",").map((s) => s.trim()).filter(Boolean) : Object.keys(WORKLOADS);
@@ -281,6 +287,12 @@ async function main() {
     workloads: [],
     targets: [],
   };
+
+  // ---- start-up: what flowpack adds to a run (issue 13) --------------------------------------------
+  if (!args["no-startup"]) {
+    const startupCtx = { ...ctx, registry: upstream, baseImage: services.FLOWPACK_TEST_BASE_IMAGE, work: join(WORK, "startup") };
+    result.startup = await measureStartup(startupCtx, { runs: STARTUP_RUNS, say });
+  }
 
   // ---- workloads --------------------------------------------------------------------------------
   for (const name of workloadNames) {
@@ -509,13 +521,13 @@ async function main() {
   }
 
   // ---- outputs ----------------------------------------------------------------------------------------
-  result.targets = evaluateTargets(result.workloads);
+  result.targets = [...evaluateTargets(result.workloads), ...(result.startup?.targets ?? [])];
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
   const base_ = join(RESULTS, outName);
   writeFileSync(`${base_}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${base_}.md`, markdown(result));
+  writeFileSync(`${base_}.md`, markdown(result) + (result.startup ? `\n${startupMarkdown(result.startup)}` : ""));
   writeFileSync(`${base_}.svg`, svg(result));
   say(`wrote ${base_}.{json,md,svg} (log: ${LOG}) in ${result.durationSeconds} s`);
 
