@@ -9,7 +9,9 @@
 // a counting proxy on the daemon's socket (each Engine API request of `run --on docker`).
 //
 // Used by bench/run.mjs (skip with --no-startup; --startup-runs N), or alone:
-//   node bench/lib/startup.mjs [--runs N] [--out NAME]     (services from $FLOWPACK_SERVICES_DIR)
+//   node bench/lib/startup.mjs [--runs N] [--out NAME] [--baseline DIR [--baseline-label T]]
+//   (services from $FLOWPACK_SERVICES_DIR; --baseline: another flowpack build's package root, measured
+//   in the same rounds, e.g. the main branch: before and after)
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { dirname, join, resolve } from "node:path";
@@ -44,7 +46,7 @@ export function summary(values) {
  * baseImage (a registry reference), work (a folder of its own), log, timeoutMs }; runs: counted runs
  * per command (after one warm-up each). Returns { pairs, breakdown, daemonRequests, targets, commands }.
  */
-export async function measureStartup(ctx, { runs = 10, say = () => undefined } = {}) {
+export async function measureStartup(ctx, { runs = 10, say = () => undefined, baselineCli, baselineLabel = "baseline" } = {}) {
   const work = ctx.work;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -88,12 +90,16 @@ export async function measureStartup(ctx, { runs = 10, say = () => undefined } =
     dockerRun: [ctx.node, ctx.cli, "run", dockerManifest, "-p", PARAM, "--network", "none"],
     bareDocker: ["docker", "run", "--rm", "--network", "none", image, "--param", PARAM],
   };
-  const envOf = (key) => (key === "dockerRun" || key === "bareDocker" ? daemonEnv : env);
+  // Another build of flowpack (e.g. the main branch) measured in the same rounds: before and after.
+  if (baselineCli) {
+    for (const key of ["version", "fileRun", "layoutRun", "dockerRun"]) commands[`${key}Baseline`] = [commands[key][0], baselineCli, ...commands[key].slice(2)];
+  }
+  const envOf = (key) => (key.startsWith("dockerRun") || key === "bareDocker" ? daemonEnv : env);
   // Every command gives the same result first (also the warm-up: caches, page cache, the image).
   for (const [key, argv] of Object.entries(commands)) {
     const r = await run(argv, { env: envOf(key), timeoutMs: ctx.timeoutMs, log: ctx.log, allowFailure: true });
     if (r.code !== 0) throw new Error(`startup: ${shellQuote(argv)} exited ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
-    if (key !== "version" && key !== "nodeNoop" && JSON.stringify(JSON.parse(r.stdout)) !== JSON.stringify(EXPECTED)) {
+    if (!key.startsWith("version") && key !== "nodeNoop" && JSON.stringify(JSON.parse(r.stdout)) !== JSON.stringify(EXPECTED)) {
       throw new Error(`startup: ${shellQuote(argv)} printed ${r.stdout.trim()}, expected ${JSON.stringify(EXPECTED)}`);
     }
   }
@@ -109,7 +115,8 @@ export async function measureStartup(ctx, { runs = 10, say = () => undefined } =
   say(`startup: ${runs} alternating rounds of ${pairs.length} pairs`);
   for (let round = 0; round < runs; round++) {
     for (const pair of pairs) {
-      for (const key of round % 2 ? [pair.b, pair.a] : [pair.a, pair.b]) {
+      const keys = [pair.a, pair.b, ...(baselineCli ? [`${pair.a}Baseline`] : [])];
+      for (const key of round % 2 ? keys.reverse() : keys) {
         const r = await run(commands[key], { env: envOf(key), timeoutMs: ctx.timeoutMs });
         times[key].push(r.ms);
       }
@@ -119,7 +126,8 @@ export async function measureStartup(ctx, { runs = 10, say = () => undefined } =
   const pairResults = pairs.map((pair) => {
     const a = stat[pair.a];
     const b = stat[pair.b];
-    return { ...pair, flowpack: a, yardstick: b, overheadMs: a.median - b.median, ratio: a.median / b.median, commands: { flowpack: shellQuote(commands[pair.a]), yardstick: shellQuote(commands[pair.b]) } };
+    const baseline = baselineCli ? stat[`${pair.a}Baseline`] : undefined;
+    return { ...pair, flowpack: a, yardstick: b, overheadMs: a.median - b.median, ratio: a.median / b.median, baseline, commands: { flowpack: shellQuote(commands[pair.a]), yardstick: shellQuote(commands[pair.b]) } };
   });
 
   // ---- where the time goes: one profiled run of each flowpack command, and the daemon's requests
@@ -141,7 +149,7 @@ export async function measureStartup(ctx, { runs = 10, say = () => undefined } =
   }
 
   const targets = startupTargets(pairResults, breakdown, daemonRequests);
-  return { runs, flow: "examples/hello (one file, zod)", image, pairs: pairResults, breakdown, daemonRequests, targets };
+  return { runs, flow: "examples/hello (one file, zod)", image, baselineLabel: baselineCli ? baselineLabel : undefined, pairs: pairResults, breakdown, daemonRequests, targets };
 }
 
 /** PASS/FAIL lines in the shape bench/lib/report.mjs prints (workload "startup"); a miss says where the time goes. */
@@ -255,10 +263,16 @@ async function countingEngineProxy(daemonHost, socketPath) {
 export function startupMarkdown(startup) {
   const lines = ["## Start-up: what flowpack adds to a run", ""];
   lines.push(`${startup.flow}; ${startup.runs} counted runs of each command after one warm-up, the two sides of each pair alternating. Wall time of the whole process, spawn to exit.`, "");
-  lines.push("| what | median | p95 | yardstick | median | p95 | flowpack adds | ratio |", "|---|---|---|---|---|---|---|---|");
+  const before = startup.baselineLabel;
+  lines.push(
+    `| what | median | p95 | yardstick | median | p95 | flowpack adds | ratio |${before ? ` ${before}: median | p95 | adds |` : ""}`,
+    `|---|---|---|---|---|---|---|---|${before ? "---|---|---|" : ""}`,
+  );
   for (const p of startup.pairs) {
-    lines.push(`| ${p.label} | ${fmtMs(p.flowpack.median)} | ${fmtMs(p.flowpack.p95)} | ${p.yardstickLabel} | ${fmtMs(p.yardstick.median)} | ${fmtMs(p.yardstick.p95)} | ${p.overheadMs >= 0 ? "+" : "−"}${fmtMs(Math.abs(p.overheadMs))} | ${p.ratio.toFixed(2)}× |`);
+    const then = before ? ` ${fmtMs(p.baseline.median)} | ${fmtMs(p.baseline.p95)} | +${fmtMs(p.baseline.median - p.yardstick.median)} |` : "";
+    lines.push(`| ${p.label} | ${fmtMs(p.flowpack.median)} | ${fmtMs(p.flowpack.p95)} | ${p.yardstickLabel} | ${fmtMs(p.yardstick.median)} | ${fmtMs(p.yardstick.p95)} | ${p.overheadMs >= 0 ? "+" : "−"}${fmtMs(Math.abs(p.overheadMs))} | ${p.ratio.toFixed(2)}× |${then}`);
   }
+  if (before) lines.push("", `*${before}*: the same commands with another build of flowpack, in the same rounds (a before/after on one machine at one load).`);
   lines.push("", `Daemon requests of one \`run --on docker\` (image present), counted at a proxy on the daemon's socket: ${startup.daemonRequests.length} — ${startup.daemonRequests.map((r) => `\`${r}\``).join(", ")}.`, "");
   lines.push("Where the time goes (one run of each under `node --cpu-prof`; main-thread self time by kind; *idle* = waiting on the daemon, the container or the disk):", "");
   const kinds = Object.keys(Object.values(startup.breakdown)[0]?.byKind ?? {});
@@ -275,7 +289,7 @@ export function startupMarkdown(startup) {
 // ---- alone: node bench/lib/startup.mjs [--runs N] [--out NAME] ---------------------------------------
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "10" }, out: { type: "string" } } });
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "10" }, out: { type: "string" }, baseline: { type: "string" }, "baseline-label": { type: "string", default: "baseline" } } });
   const servicesDir = process.env.FLOWPACK_SERVICES_DIR ?? "/tmp/flowpack-services";
   const servicesFile = join(servicesDir, "services.json");
   if (!existsSync(servicesFile)) throw new Error(`no ${servicesFile}: run bash scripts/services.sh start`);
@@ -296,7 +310,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       log: join(dirname(work), "startup.log"),
       timeoutMs: 300_000,
     },
-    { runs: Number(values.runs), say: (m) => process.stderr.write(`[startup] ${m}\n`) },
+    {
+      runs: Number(values.runs),
+      say: (m) => process.stderr.write(`[startup] ${m}\n`),
+      baselineCli: values.baseline ? join(resolve(values.baseline), "dist", "cli.mjs") : undefined,
+      baselineLabel: values["baseline-label"],
+    },
   );
   const { cpus, loadavg } = await import("node:os");
   const result = { schema: 1, date: started.toISOString().slice(0, 10), command: `node bench/lib/startup.mjs ${process.argv.slice(2).join(" ")}`.trim(), machine: { cpus: cpus().length, node: process.version, load: loadavg().map((l) => l.toFixed(2)) }, startup, targets: startup.targets };
