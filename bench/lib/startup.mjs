@@ -14,6 +14,8 @@
 //   in the same rounds, e.g. the main branch: before and after)
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, shellQuote } from "./proc.mjs";
@@ -139,21 +141,39 @@ export async function measureStartup(ctx, { runs = 10, say = () => undefined, ba
     const r = await run(argv, { env: envOf(key), timeoutMs: ctx.timeoutMs, log: ctx.log });
     breakdown[key] = { wallMs: r.ms, ...profileBreakdown(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile")))) };
   }
+  // Both clients through the proxy, alternating, a few times: the requests, and the time from spawn
+  // to the first request (the client's own start-up), from there to the last answer (the daemon and
+  // the container), and from the last answer to exit.
   const proxy = await countingEngineProxy(ctx.daemonEnv.DOCKER_HOST, join(work, "engine.sock"));
   let daemonRequests;
+  const timeline = { dockerRun: [], bareDocker: [] };
   try {
-    await run(commands.dockerRun, { env: { ...daemonEnv, DOCKER_HOST: proxy.host }, timeoutMs: ctx.timeoutMs, log: ctx.log });
-    daemonRequests = proxy.requests.map(({ method, path, status }) => `${method} ${path} ${status}`);
+    for (let round = 0; round < 3; round++) {
+      for (const key of ["dockerRun", "bareDocker"]) {
+        proxy.requests.length = 0;
+        const started = performance.now();
+        const r = await run(commands[key], { env: { ...envOf(key), DOCKER_HOST: proxy.host }, timeoutMs: ctx.timeoutMs, log: ctx.log });
+        const ended = started + r.ms;
+        const first = Math.min(...proxy.requests.map((q) => q.startedAt));
+        const last = Math.max(...proxy.requests.map((q) => q.endedAt ?? ended));
+        timeline[key].push({ requests: proxy.requests.map(({ method, path, status }) => `${method} ${path} ${status}`), beforeFirstMs: first - started, daemonMs: last - first, afterLastMs: ended - last, totalMs: r.ms });
+      }
+    }
+    daemonRequests = timeline.dockerRun[0].requests;
   } finally {
     await proxy.close();
   }
+  const medianOf = (list, field) => summary(list.map((t) => t[field])).median;
+  const daemonTimeline = Object.fromEntries(
+    Object.entries(timeline).map(([key, list]) => [key, { requests: list[0].requests, ...Object.fromEntries(["beforeFirstMs", "daemonMs", "afterLastMs", "totalMs"].map((f) => [f, medianOf(list, f)])) }]),
+  );
 
-  const targets = startupTargets(pairResults, breakdown, daemonRequests);
-  return { runs, flow: "examples/hello (one file, zod)", image, baselineLabel: baselineCli ? baselineLabel : undefined, pairs: pairResults, breakdown, daemonRequests, targets };
+  const targets = startupTargets(pairResults, breakdown, daemonRequests, daemonTimeline);
+  return { runs, flow: "examples/hello (one file, zod)", image, baselineLabel: baselineCli ? baselineLabel : undefined, pairs: pairResults, breakdown, daemonRequests, daemonTimeline, targets };
 }
 
 /** PASS/FAIL lines in the shape bench/lib/report.mjs prints (workload "startup"); a miss says where the time goes. */
-function startupTargets(pairs, breakdown, daemonRequests) {
+function startupTargets(pairs, breakdown, daemonRequests, daemonTimeline) {
   const byId = Object.fromEntries(pairs.map((p) => [p.id, p]));
   const spent = (key) => {
     const b = breakdown[key];
@@ -171,7 +191,9 @@ function startupTargets(pairs, breakdown, daemonRequests) {
     `\`flowpack run --on docker\` adds ≤ ${STARTUP_TARGETS.dockerOverheadMs} ms to \`docker run\` of the same image (median)`,
     docker.overheadMs <= STARTUP_TARGETS.dockerOverheadMs,
     `${fmtMs(docker.flowpack.median)} vs ${fmtMs(docker.yardstick.median)} = +${fmtMs(docker.overheadMs)}; ${daemonRequests.length} daemon requests (${daemonRequests.join(", ")})` +
-      (docker.overheadMs > STARTUP_TARGETS.dockerOverheadMs ? spent("dockerRun") : ""),
+      (docker.overheadMs > STARTUP_TARGETS.dockerOverheadMs
+        ? ` — through the daemon proxy (medians of 3): spawn → first request ${fmtMs(daemonTimeline.dockerRun.beforeFirstMs)} (docker CLI: ${fmtMs(daemonTimeline.bareDocker.beforeFirstMs)}), first request → last answer ${fmtMs(daemonTimeline.dockerRun.daemonMs)} (docker CLI: ${fmtMs(daemonTimeline.bareDocker.daemonMs)}, ${daemonTimeline.bareDocker.requests.length} requests), last answer → exit ${fmtMs(daemonTimeline.dockerRun.afterLastMs)} (${fmtMs(daemonTimeline.bareDocker.afterLastMs)})` + spent("dockerRun").replace(" — ", "; ")
+        : ""),
   );
   add(
     "version-vs-node",
@@ -232,13 +254,14 @@ async function countingEngineProxy(daemonHost, socketPath) {
   const sockets = new Set();
   const server = createServer((incoming, outgoing) => {
     const path = new URL(incoming.url, "http://engine").pathname.replace(/^\/v\d+\.\d+/, "").replace(/^\/containers\/(?!create$)[^/]+/, "/containers/{id}");
-    const record = { method: incoming.method, path, status: undefined };
+    const record = { method: incoming.method, path, status: undefined, startedAt: performance.now(), endedAt: undefined };
     requests.push(record);
     const forward = httpRequest({ socketPath: upstream, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
       record.status = answer.statusCode;
       outgoing.writeHead(answer.statusCode, answer.headers);
       outgoing.flushHeaders();
       answer.pipe(outgoing);
+      answer.on("end", () => (record.endedAt = performance.now()));
     });
     forward.on("error", () => outgoing.destroy());
     incoming.pipe(forward);
@@ -246,6 +269,29 @@ async function countingEngineProxy(daemonHost, socketPath) {
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
+  });
+  // The docker CLI attaches with `Upgrade: tcp` (a hijacked connection): passed through as bytes.
+  server.on("upgrade", (incoming, socket, head) => {
+    const path = new URL(incoming.url, "http://engine").pathname.replace(/^\/v\d+\.\d+/, "").replace(/^\/containers\/(?!create$)[^/]+/, "/containers/{id}");
+    const record = { method: incoming.method, path, status: 101, startedAt: performance.now(), endedAt: undefined };
+    requests.push(record);
+    const daemon = connect(upstream, () => {
+      const head_ = [`${incoming.method} ${incoming.url} HTTP/1.1`, ...Object.entries(incoming.headers).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+      daemon.write(head_);
+      if (head.length) daemon.write(head);
+      socket.pipe(daemon);
+      daemon.pipe(socket);
+    });
+    sockets.add(daemon);
+    const done = () => {
+      record.endedAt ??= performance.now();
+      socket.destroy();
+      daemon.destroy();
+    };
+    daemon.on("close", done);
+    socket.on("close", done);
+    daemon.on("error", done);
+    socket.on("error", done);
   });
   await new Promise((done) => server.listen(socketPath, done));
   return {
@@ -274,6 +320,15 @@ export function startupMarkdown(startup) {
   }
   if (before) lines.push("", `*${before}*: the same commands with another build of flowpack, in the same rounds (a before/after on one machine at one load).`);
   lines.push("", `Daemon requests of one \`run --on docker\` (image present), counted at a proxy on the daemon's socket: ${startup.daemonRequests.length} — ${startup.daemonRequests.map((r) => `\`${r}\``).join(", ")}.`, "");
+  const t = startup.daemonTimeline;
+  if (t) {
+    lines.push("The same run and `docker run` through that proxy (medians of 3, alternating; the proxy adds a hop to every request, alike for both):", "");
+    lines.push("| client | requests | spawn → first request | first request → last answer | last answer → exit | total |", "|---|---|---|---|---|---|");
+    for (const [key, label] of [["dockerRun", "`flowpack run --on docker`"], ["bareDocker", "`docker run --rm`"]]) {
+      lines.push(`| ${label} | ${t[key].requests.length}: ${t[key].requests.map((r) => r.replace(/ \d+$/, "")).join(", ")} | ${fmtMs(t[key].beforeFirstMs)} | ${fmtMs(t[key].daemonMs)} | ${fmtMs(t[key].afterLastMs)} | ${fmtMs(t[key].totalMs)} |`);
+    }
+    lines.push("");
+  }
   lines.push("Where the time goes (one run of each under `node --cpu-prof`; main-thread self time by kind; *idle* = waiting on the daemon, the container or the disk):", "");
   const kinds = Object.keys(Object.values(startup.breakdown)[0]?.byKind ?? {});
   lines.push(`| command | wall | ${kinds.join(" | ")} | top scripts |`, `|---|---|${kinds.map(() => "---|").join("")}---|`);
