@@ -353,6 +353,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const env = { ...process.env, NO_COLOR: "1" };
   delete env.DOCKER_HOST;
   const started = new Date();
+  const { cpus, loadavg } = await import("node:os");
+  const loadStart = loadavg().map((l) => l.toFixed(2));
   const startup = await measureStartup(
     {
       cli: join(REPO, "dist", "cli.mjs"),
@@ -372,14 +374,20 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       baselineLabel: values["baseline-label"],
     },
   );
-  const { cpus, loadavg } = await import("node:os");
-  const result = { schema: 1, date: started.toISOString().slice(0, 10), command: `node bench/lib/startup.mjs ${process.argv.slice(2).join(" ")}`.trim(), machine: { cpus: cpus().length, node: process.version, load: loadavg().map((l) => l.toFixed(2)) }, startup, targets: startup.targets };
+  const result = {
+    schema: 1,
+    date: started.toISOString().slice(0, 10),
+    command: `node bench/lib/startup.mjs ${shellQuote(process.argv.slice(2))}`.trim(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model?.trim(), node: process.version, loadStart, loadEnd: loadavg().map((l) => l.toFixed(2)) },
+    startup,
+    targets: startup.targets,
+  };
   const { targetLines } = await import("./report.mjs");
   const name = values.out ?? `${result.date}-startup`;
   const results = join(REPO, "bench", "results");
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  const md = [`# flowpack start-up — ${result.date}`, "", `Command: \`${result.command}\`. Machine: ${result.machine.cpus} cores, node ${result.machine.node}, load average at the end ${result.machine.load.join(" ")}.`, "", "## Targets", "", "```", ...targetLines(result.targets), "```", "", startupMarkdown(startup)];
+  const md = [`# flowpack start-up — ${result.date}`, "", `Command: \`${result.command}\`. Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, node ${result.machine.node}; load average (1, 5, 15 min) at start ${result.machine.loadStart.join(" ")}, at the end ${result.machine.loadEnd.join(" ")} (a machine shared with other work: read the ratios and the before/after columns, measured in the same rounds).`, "", "## Targets", "", "```", ...targetLines(result.targets), "```", "", startupMarkdown(startup)];
   writeFileSync(join(results, `${name}.md`), `${md.join("\n")}\n`);
   process.stdout.write(`${startupMarkdown(startup)}\n${targetLines(result.targets).join("\n")}\n`);
 }
