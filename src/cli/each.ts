@@ -37,10 +37,12 @@ export async function runEachCommand(manifest: PackageManifest, flags: EachFlags
   const progress = createProgressRenderer(process.stderr);
   let last: EachProgress | undefined;
   const showProgress = () => last && progress({ phase: "each", message: `${last.done}/${last.total} done, ${last.failed} failed, ${last.running} running` });
+  const tty = Boolean(process.stderr.isTTY);
+  // On a terminal the live line is cleared for a log line and drawn again below it.
   const logs = prefixedLogs((text) => {
     progress.done();
     process.stderr.write(text);
-    showProgress();
+    if (tty) showProgress();
   });
   const report = await runEach(manifest, sets, {
     ...options,
@@ -51,10 +53,10 @@ export async function runEachCommand(manifest: PackageManifest, flags: EachFlags
       write(outcome.index, JSON.stringify(resultLine(outcome)));
     },
     onProgress: (p) => {
-      const completed = !last || p.done !== last.done;
+      const completed = last === undefined ? p.done > 0 : p.done !== last.done;
       last = p;
       // Off a terminal, one line per completion; on one, the live line follows every change.
-      if (completed || process.stderr.isTTY) showProgress();
+      if (completed || tty) showProgress();
     },
   });
   progress.done();
