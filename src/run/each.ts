@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { stopSignalOf } from "../_internal/stop.js";
 import { InterruptedError, ParameterValidationError, UsageError, isFlowpackError, type FlowpackError } from "../errors.js";
@@ -139,6 +140,8 @@ async function runAll(prepared: PreparedBatch, sets: readonly EachInput[], concu
   let next = 0;
   let stoppedBy: { code: number; reason: string } | undefined;
   const signal = options.signal;
+  // Every running run listens to the one signal (a few listeners each): no leak warning for a wide batch.
+  if (signal) setMaxListeners(Math.max(10, concurrency * 4 + 4), signal);
   const onAbort = () => (stoppedBy ??= { code: stopSignalOf(signal) === "SIGTERM" ? 143 : 130, reason: `stopped by ${stopSignalOf(signal) ?? "SIGINT"}` });
   signal?.addEventListener("abort", onAbort, { once: true });
 

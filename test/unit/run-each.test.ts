@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ContainerRunError, FlowRunError, InterruptedError, ParameterValidationError, UsageError } from "../../src/errors.js";
 import { flow } from "../../src/flow/flow.js";
 import { baseManifest } from "../../src/manifest/registry.js";
-import type { BatchTarget } from "../../src/run/batch-target.js";
+import { BATCH_TARGETS, type BatchTarget } from "../../src/run/batch-target.js";
 import { eachExitCode, runEach, type EachOutcome } from "../../src/run/each.js";
 import { checkEachFlags, orderedWriter, prefixedLogs, resultLine } from "../../src/cli/each.js";
 
@@ -197,5 +197,25 @@ describe("flowpack run --each: output helpers", () => {
     expect(() => checkEachFlags({ concurrency: "2", param: [] })).toThrow("--concurrency applies to --each only");
     expect(() => checkEachFlags({ each: "-", concurrency: "0", param: [] })).toThrow('--concurrency "0": expected a whole number of 1 or more');
     expect(() => checkEachFlags({ each: "-", concurrency: "3", param: [] })).not.toThrow();
+  });
+});
+
+describe("BATCH_TARGETS: what each target refuses before anything starts", () => {
+  const noDaemon = { env: {}, hostEnv: { DOCKER_HOST: "unix:///nonexistent/docker.sock" }, source: "m.json" };
+
+  it("local 1 and docker 4 runs at once by default", () => {
+    expect(BATCH_TARGETS.local!.defaultConcurrency).toBe(1);
+    expect(BATCH_TARGETS.docker!.defaultConcurrency).toBe(4);
+  });
+
+  it("local refuses --network and a flow that is inside a registry image; docker refuses a file manifest", async () => {
+    await expect(BATCH_TARGETS.local!.prepare(manifest, { ...noDaemon, network: "none" })).rejects.toThrow("--network applies to runs in a container (--on docker) only");
+    await expect(BATCH_TARGETS.local!.prepare(manifest, noDaemon)).rejects.toThrow("--on local cannot run m.json with --each: its flow is inside the image");
+    const file = baseManifest("file", square).finalize({ serializer: { type: "bundle" }, key: `sha256:${"b".repeat(64)}`, store: "/nonexistent" } as never);
+    await expect(BATCH_TARGETS.docker!.prepare(file, noDaemon)).rejects.toThrow('--on docker needs a docker manifest; this one is "file"');
+  });
+
+  it("runEach names the targets it knows when asked for one it does not", async () => {
+    await expect(runEach(manifest, sets(1), { on: "moon" })).rejects.toThrow('unknown --on "moon"');
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -67,5 +68,45 @@ describe("flowpack run --each --on docker", () => {
     expect(out.map((l) => [l.index, l.ok, l.error.code])).toEqual([[0, false, "INTERRUPTED"], [1, false, "INTERRUPTED"], [2, false, "NOT_RUN"], [3, false, "NOT_RUN"]]);
     expect(stderr).toContain("flowpack: error: interrupted: 4 of 4 runs did not succeed (line 1, line 2), 2 not run");
     expect(await runs.containers()).toEqual([]);
+  });
+
+  it("an infrastructure failure mid-batch (the daemon refuses to create containers) starts no new run: exit 3, the rest reported as not run", async () => {
+    // Fault injection: a TCP proxy in front of the real daemon's socket (so attach streams pass
+    // through untouched) that answers 500 to every container create after the second one.
+    const socketPath = services().DOCKER_HOST.replace(/^unix:\/\//, "");
+    let creates = 0;
+    const proxy = createNetServer((client) => {
+      const upstream = connect(socketPath);
+      client.on("data", (chunk: Buffer) => {
+        const head = chunk.subarray(0, 200).toString("latin1");
+        if (/^POST \S*\/containers\/create/.test(head) && ++creates > 2) {
+          const body = JSON.stringify({ message: "injected: the daemon is going away" });
+          client.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+          upstream.destroy();
+          return;
+        }
+        upstream.write(chunk);
+      });
+      upstream.pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const host = `tcp://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const file = paramsFile("five.jsonl", [1, 2, 3, 4, 5].map((n) => ({ n })));
+      const r = await flowpack(["run", manifest, "--network", "none", "--each", file, "--concurrency", "1"], { env: { ...env, DOCKER_HOST: host } });
+      expect(r.code).toBe(3);
+      const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { index: number; ok: boolean; error?: { code: string; message: string } });
+      expect(out.map((l) => [l.index, l.ok, l.error?.code])).toEqual([[0, true, undefined], [1, true, undefined], [2, false, "CONTAINER_FAILED"], [3, false, "NOT_RUN"], [4, false, "NOT_RUN"]]);
+      expect(out[2]!.error!.message).toContain("injected: the daemon is going away");
+      expect(out[3]!.error!.message).toMatch(/^not run: an earlier run failed: /);
+      expect(creates).toBe(3);
+      expect(r.stderr).toContain("flowpack: error: 3 of 5 runs did not succeed (line 3), 2 not run");
+      expect(await runs.containers()).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });
