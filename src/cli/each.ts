@@ -65,8 +65,12 @@ export async function runEachCommand(manifest: PackageManifest, flags: EachFlags
   const lines = failed.filter((o) => !o.ok && !o.notRun).map((o) => (o.line === undefined ? `#${o.index}` : `line ${o.line}`));
   const notRun = failed.filter((o) => !o.ok && o.notRun).length;
   const summary = `${failed.length} of ${report.outcomes.length} runs did not succeed${lines.length ? ` (${lines.slice(0, 10).join(", ")}${lines.length > 10 ? ", …" : ""})` : ""}${notRun ? `, ${notRun} not run` : ""}`;
-  if (report.exitCode === 130 || report.exitCode === 143) throw new InterruptedError(`interrupted: ${summary}`, { signal: report.exitCode === 143 ? "SIGTERM" : "SIGINT" });
-  throw new BatchFailedError(summary, { exitCode: report.exitCode as 1 | 2 | 3, hint: "each run's error is in its result line on stdout" });
+  const error =
+    report.exitCode === 130 || report.exitCode === 143
+      ? new InterruptedError(`interrupted: ${summary}`, { signal: report.exitCode === 143 ? "SIGTERM" : "SIGINT" })
+      : new BatchFailedError(summary, { exitCode: report.exitCode as 1 | 2 | 3, hint: "each run's error is in its result line on stdout" });
+  // stdout holds one line per input line: with --json too, the summary goes to stderr only.
+  throw Object.assign(error, { resultLinesWritten: true });
 }
 
 /** A result line as `--each` prints it. */

@@ -51,6 +51,14 @@ describe("flowpack run --each on local (file manifest)", () => {
     expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
   });
 
+  it("with --json, stdout still holds exactly one JSON line per input line (the summary goes to stderr)", async () => {
+    const file = paramsFile("json.jsonl", '{"n":1}\n{"n":2,"fail":true}\n');
+    const r = await flowpack(["--json", "run", manifest, "--each", file], { env });
+    expect(r.code).toBe(1);
+    expect(lines(r.stdout).map((l) => [l.index, l.ok])).toEqual([[0, true], [1, false]]);
+    expect(r.stderr).toContain("flowpack: error: 1 of 2 runs did not succeed (line 2)");
+  });
+
   it("bad lines: exit 2 naming every one, before anything ran", async () => {
     const file = paramsFile("bad.jsonl", '{"n":1}\n{"n":"two"}\nnot json\n[1]\n{"n":5}\n');
     const r = await flowpack(["run", manifest, "--each", file], { env });
