@@ -44,11 +44,13 @@ export async function readRemoteImage(
         const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)).join(", ");
         throw new ImageFormatError(`${repository}:${reference} has no image for ${formatPlatform(platform)} (it has: ${available || "none"})`);
       }
-      manifest = await client.getManifest(repository, match.digest);
+      // Content named by digest: what was read before is still right.
+      const known = await cache?.blob(match.digest);
+      manifest = known ? { bytes: known, mediaType: match.mediaType, digest: match.digest } : await client.getManifest(repository, match.digest);
     }
     manifestBytes = Buffer.from(manifest.bytes);
     const descriptor = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`).config;
-    configBytes = Buffer.from(await client.getBlob(repository, descriptor.digest, { size: descriptor.size }));
+    configBytes = (await cache?.blob(descriptor.digest)) ?? Buffer.from(await client.getBlob(repository, descriptor.digest, { size: descriptor.size }));
   }
   const parsed = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`);
   const config = parseImageConfig(configBytes, `config of ${repository}:${reference}`);
