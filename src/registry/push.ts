@@ -30,8 +30,11 @@ export interface PushManifestInput {
    */
   known?: ReadonlySet<string>;
   onRecordRefuted?: () => void | Promise<void>;
-  /** Blobs up to this size are uploaded without a HEAD first (default 0: every blob is checked). */
-  uploadWithoutHeadUpTo?: number;
+  /**
+   * Blobs to upload without a HEAD first (default: none, every blob is checked): small blobs of the
+   * caller's own (config, app layer), never ones a mount could provide.
+   */
+  uploadWithoutHead?: (blob: BlobSource) => boolean;
   /** Upload sessions opened ahead; the unused ones are deleted while the manifest is PUT. */
   sessions?: UploadSessions;
 }
@@ -79,7 +82,6 @@ export async function pushManifestWithBlobs(
   const unique = [...new Map(input.blobs.map((b) => [b.digest, b])).values()];
   const options = input.mountFrom === undefined ? {} : { mountFrom: input.mountFrom };
   const known = input.known ?? new Set<string>();
-  const smallUpTo = input.uploadWithoutHeadUpTo ?? 0;
   let trustedRecord = false;
   const results = await mapLimit(unique, input.concurrency ?? 3, async (blob): Promise<PushBlobResult> => {
     if (known.has(blob.digest)) {
@@ -89,7 +91,7 @@ export async function pushManifestWithBlobs(
     }
     return pushBlob(ctx, repository, blob, {
       ...options,
-      ...(blob.size <= smallUpTo ? { skipHead: true } : {}),
+      ...(input.uploadWithoutHead?.(blob) ? { skipHead: true } : {}),
       ...(input.sessions ? { sessions: input.sessions } : {}),
     });
   });

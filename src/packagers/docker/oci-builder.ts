@@ -301,13 +301,15 @@ export class OciBuilder {
     let bytes = 0;
     for (const [i, { image, base }] of images.entries()) {
       const mountFrom = base.source && base.source.registry === client.endpoint.name ? base.source.repository : undefined;
+      const baseLayers = new Set<string>(base.image.layers.map((layer) => layer.digest));
       const result = await client.pushManifest(repository, index ? image.manifestDigest : tag, {
         known,
         onRecordRefuted: async () => {
           known.clear();
           await this.record.forget(registry, repository);
         },
-        uploadWithoutHeadUpTo: SMALL_BLOB_BYTES,
+        // small blobs of our own: a base layer, however small, is mounted rather than re-uploaded
+        uploadWithoutHead: (blob) => blob.size <= SMALL_BLOB_BYTES && !baseLayers.has(blob.digest),
         ...(sessions && i === 0 ? { sessions } : {}),
         manifest: image.manifestBytes,
         mediaType: image.manifest.mediaType ?? MediaType.OCI_MANIFEST,

@@ -61,7 +61,7 @@ async function pushLikeBuilder(client: RegistryClient, record: FileBlobRecord, r
       refuted.push(repo);
       await record.forget(client.host, repo);
     },
-    uploadWithoutHeadUpTo: 256 * 1024,
+    uploadWithoutHead: (blob) => blob.size <= 256 * 1024,
     sessions,
   });
   await record.add(client.host, repo, result.blobs.map((b) => b.digest));
@@ -117,6 +117,28 @@ describe("a code-only push", () => {
     } finally {
       cache.remove();
     }
+  });
+});
+
+describe("uploads without a HEAD", () => {
+  it("only the blobs the caller names: a small base layer is still mounted, not uploaded", async () => {
+    const baseRepo = uniqueRepo("rtt-base");
+    const smallBase = randomBlob(2048);
+    const base = imageOf([smallBase]);
+    await direct.pushManifest(baseRepo, "v1", { manifest: base.manifest, mediaType: base.mediaType, blobs: base.blobs });
+    const repo = uniqueRepo("rtt-mount");
+    const image = imageOf([smallBase, randomBlob(1024)]);
+    proxy.reset();
+    const result = await viaProxy().pushManifest(repo, "v1", {
+      manifest: image.manifest,
+      mediaType: image.mediaType,
+      blobs: image.blobs,
+      mountFrom: baseRepo,
+      uploadWithoutHead: (blob) => blob.size <= 256 * 1024 && blob.digest !== smallBase.digest,
+    });
+    expect(result.blobs.find((b) => b.digest === smallBase.digest)?.status).toBe("mounted");
+    expect(requests().filter((r) => r.startsWith("HEAD"))).toEqual([`HEAD /v2/${repo}/blobs/<digest>`]); // the base layer's only
+    await expectComplete(repo, "v1", image);
   });
 });
 
