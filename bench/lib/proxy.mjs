@@ -90,6 +90,12 @@ export async function startCountingProxy(upstream, { delayMs = 0 } = {}) {
       if (!entry) throw new Error(`proxy does not listen on ${host}`);
       return { ...entry.counters, mark: entry.events.length };
     },
+    /** The requests on `host` since `before`, each { start, end, what } (performance.now() ms). */
+    events(host, before) {
+      const entry = servers.get(host);
+      if (!entry) throw new Error(`proxy does not listen on ${host}`);
+      return entry.events.slice(before?.mark ?? 0).map((e) => ({ ...e }));
+    },
     /**
      * Round trips on the critical path of what happened on `host` since `before` (a counters()
      * copy): the longest chain of requests each started after the previous one was answered.
