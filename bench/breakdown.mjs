@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
 const WORK = resolve(process.env.FLOWPACK_BENCH_WORK ?? "/tmp/flowpack-bench");
 const services = JSON.parse(readFileSync(join(process.env.FLOWPACK_SERVICES_DIR ?? "/tmp/flowpack-services", "services.json"), "utf8"));
 const dir = join(WORK, "copies", args.workload, "flowpack-oci");
+const cli = resolve(args.flowpack);
 if (!existsSync(join(dir, "flow.mjs"))) throw new Error(`${dir} is missing: run the bench for ${args.workload} first`);
 const delayMs = Number(args["registry-delay"]);
 const proxy = await startCountingProxy(services.FLOWPACK_TEST_REGISTRY, { delayMs });
@@ -45,7 +46,7 @@ const once = (variant) =>
     setVariant(dir, variant);
     const before = proxy.counters(host);
     const start = performance.now();
-    const child = spawn(process.execPath, [args.flowpack, "package", "flow.mjs", "--packager", "docker", "--builder", "oci", "--base-image", `${host}/${baseRepository}:${baseTag}`, "--registry", `http://${host}/${namespace}`, "--tag", variant, "-o", join(WORK, "breakdown-manifest.json"), "-q"], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [cli, "package", "flow.mjs", "--packager", "docker", "--builder", "oci", "--base-image", `${host}/${baseRepository}:${baseTag}`, "--registry", `http://${host}/${namespace}`, "--tag", variant, "-o", join(WORK, "breakdown-manifest.json"), "-q"], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => {
