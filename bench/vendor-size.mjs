@@ -5,7 +5,9 @@
 //   whole       every package kept whole (what the vendor module does: import * / require)
 //   named       only the names flow.mjs and lib/ import (import { S3Client } … / default imports)
 //   named+esm   the same, preferring packages' ES builds (mainFields module, main)
+//   whole+ws    whole, whitespace and syntax minified (identifiers kept)
 //   whole+min   whole, minified (whitespace, syntax and identifiers; names kept)
+// The source map (without sources) ships in the vendor layer beside the module, so its size counts.
 //
 //   node bench/vendor-size.mjs [$FLOWPACK_BENCH_WORK/install/service]
 import { gzipSync } from "node:zlib";
@@ -32,18 +34,22 @@ const variants = [
   ["whole", whole, {}],
   ["named", named, {}],
   ["named+esm", named, { mainFields: ["module", "main"] }],
+  ["whole+ws", whole, { minifyWhitespace: true, minifySyntax: true }],
   ["whole+min", whole, { minify: true }],
 ];
 for (const [name, contents, extra] of variants) {
-  const r = await esbuild.build({ stdin: { contents, resolveDir: dir }, absWorkingDir: dir, bundle: true, platform: "node", format: "esm", write: false, metafile: true, logLevel: "silent", keepNames: true, ...extra });
-  const code = r.outputFiles[0].contents;
+  const r = await esbuild.build({ stdin: { contents, resolveDir: dir }, absWorkingDir: dir, bundle: true, platform: "node", format: "esm", write: false, metafile: true, logLevel: "silent", keepNames: true, sourcemap: "external", sourcesContent: false, outfile: "vendor.mjs", ...extra });
+  const code = r.outputFiles.find((f) => f.path.endsWith(".mjs")).contents;
+  const map = r.outputFiles.find((f) => f.path.endsWith(".map")).contents;
   const per = {};
-  for (const output of Object.values(r.metafile.outputs)) {
+  for (const [file, output] of Object.entries(r.metafile.outputs)) {
+    if (file.endsWith(".map")) continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const pkg = input.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? "(entry)";
       per[pkg] = (per[pkg] ?? 0) + bytesInOutput;
     }
   }
   const top = Object.entries(per).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${Math.round(v / 1024)} KiB`).join(", ");
-  console.log(`${name.padEnd(10)} ${(code.length / 2 ** 20).toFixed(2)} MiB (${(gzipSync(code).length / 2 ** 20).toFixed(2)} MiB gzipped): ${top}`);
+  const mib = (n) => (n / 2 ** 20).toFixed(2);
+  console.log(`${name.padEnd(10)} ${mib(code.length)} MiB (${mib(gzipSync(code).length)} gzipped), map ${mib(map.length)} MiB (${mib(gzipSync(map).length)} gzipped): ${top}`);
 }
