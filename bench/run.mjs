@@ -18,6 +18,7 @@ import { install, makeCopy, setVariant, treeSize, WORKLOADS } from "./lib/worklo
 import { createTools, hasOciBuilder, toolVersions } from "./lib/tools.mjs";
 import { measureWatch } from "./lib/watch.mjs";
 import { measureStartup, startupMarkdown } from "./lib/startup.mjs";
+import { measureCluster } from "./lib/cluster.mjs";
 import { evaluateTargets, markdown, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -37,9 +38,14 @@ const USAGE = `usage: npm run bench -- [options]
   --no-watch          skip the flowpack package --watch measurements
   --no-startup        skip the start-up pairs (flowpack run/--version vs docker run/node; bench/lib/startup.mjs)
   --startup-runs N    counted runs of each start-up command (default 10)
+  --no-cluster        skip the fan-out figures (24 runs of hello: sequential run --on docker vs run --each;
+                      a swarm row too when $FLOWPACK_BENCH_SWARM_HOST names a swarm manager)
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
+  --registry-delay MS "remote registry" mode: the proxy delays every registry request by MS ms, for
+                      every tool (default 0); results are named <date>-remote and judged by the
+                      remote targets (round trips on the critical path, speed against the others)
   -h, --help`;
 
 const { values: args } = parseArgs({
@@ -56,8 +62,10 @@ const { values: args } = parseArgs({
     "no-watch": { type: "boolean", default: false },
     "no-startup": { type: "boolean", default: false },
     "startup-runs": { type: "string", default: "10" },
+    "no-cluster": { type: "boolean", default: false },
     flowpack: { type: "string" },
     "flowpack-label": { type: "string" },
+    "registry-delay": { type: "string", default: "0" },
     help: { type: "boolean", short: "h", default: false },
   },
   allowPositionals: false,
@@ -79,6 +87,7 @@ const WARMUP = int("warmup", args.warmup, 0);
 const STARTUP_RUNS = int("startup-runs", args["startup-runs"], 1);
 const RUN_RUNS = args["run-runs"] === undefined ? Math.min(RUNS, 3) : int("run-runs", args["run-runs"], 0);
 const TIMEOUT_MS = int("timeout", args.timeout, 10) * 1000;
+const REGISTRY_DELAY_MS = int("registry-delay", args["registry-delay"], 0);
 const workloadNames = args.workloads ? args.workloads.split(",").map((s) => s.trim()).filter(Boolean) : Object.keys(WORKLOADS);
 for (const w of workloadNames) {
   if (!WORKLOADS[w]) {
@@ -90,7 +99,7 @@ for (const w of workloadNames) {
 const started = new Date();
 const runId = `r${started.toISOString().replace(/[-:T]/g, "").slice(2, 14)}`; // rYYMMDDhhmmss
 const date = started.toISOString().slice(0, 10);
-const outName = args.out ?? `${date}${RUNS < 5 ? "-quick" : ""}`;
+const outName = args.out ?? `${date}${REGISTRY_DELAY_MS > 0 ? "-remote" : ""}${RUNS < 5 ? "-quick" : ""}`;
 // Outside the repository on purpose: the copies hold .mjs files and bundles that eslint would lint.
 const WORK = resolve(process.env.FLOWPACK_BENCH_WORK ?? "/tmp/flowpack-bench");
 const RESULTS = join(BENCH, "results");
@@ -222,7 +231,10 @@ async function main() {
   notes.push("The Docker CLI has no buildx plugin here, so `docker build` is the legacy builder (as with docker-py, which Prefect uses): the whole context, node_modules included, is sent to the daemon on every build.");
 
   // ---- proxy and base --------------------------------------------------------------------------
-  const proxy = await startCountingProxy(upstream);
+  const proxy = await startCountingProxy(upstream, { delayMs: REGISTRY_DELAY_MS });
+  if (REGISTRY_DELAY_MS > 0) {
+    notes.push(`Remote registry mode (--registry-delay ${REGISTRY_DELAY_MS}): the counting proxy holds every registry request ${REGISTRY_DELAY_MS} ms before forwarding it, for every tool alike (the Docker daemon's pushes included), like a registry that far away. Round trips on the critical path: the longest chain of requests in which each started only after the previous one had been answered, from the proxy's own start/end of each request.`);
+  }
   cleanup.proxy = proxy;
   const base = await readImage(upstream, baseRepository, baseTag);
   const local = await run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ctx.baseLocal], { env: daemonEnv, timeoutMs: 60_000 });
@@ -256,7 +268,7 @@ async function main() {
     date,
     runId,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${shellQuote(process.argv.slice(2))}` : ""}`,
-    options: { runs: RUNS, warmup: WARMUP, runRuns: RUN_RUNS, timeoutSeconds: TIMEOUT_MS / 1000, workloads: workloadNames, tools: tools.map((t) => t.id) },
+    options: { runs: RUNS, warmup: WARMUP, runRuns: RUN_RUNS, timeoutSeconds: TIMEOUT_MS / 1000, workloads: workloadNames, tools: tools.map((t) => t.id), registryDelayMs: REGISTRY_DELAY_MS },
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
@@ -295,6 +307,7 @@ async function main() {
   }
 
   // ---- workloads --------------------------------------------------------------------------------
+  let clusterInput; // the hello flow as flowpack-oci pushed it: what the fan-out figures run
   for (const name of workloadNames) {
     const w = WORKLOADS[name];
     const sourceDir = join(BENCH, "workloads", name);
@@ -357,6 +370,8 @@ async function main() {
             const before = proxy.counters(host);
             const built = await tool.build({ dir, host, namespace, tag, flowName: w.flowName });
             const traffic = diffCounters(proxy.counters(host), before);
+            delete traffic.mark;
+            traffic.roundTrips = proxy.criticalPath(host, before);
             const image = await readImage(upstream, built.ref.repository, built.ref.tag);
             if (built.ref.digest && built.ref.digest !== image.digest) {
               throw new Error(`${tool.id} reported ${built.ref.digest} but the registry has ${image.digest} for ${built.ref.repository}:${built.ref.tag}`);
@@ -438,6 +453,7 @@ async function main() {
     // ---- run → result, bare docker run ------------------------------------------------------------
     for (const tool of tools) {
       const pair = last[tool.id];
+      if (pair && name === "hello" && tool.id === "flowpack-oci") clusterInput = { manifestPath: pair.codeOnly.manifestPath, image: pair.codeOnly.image.replace(/:[^:/@]+@/, "@") };
       if (!pair || RUN_RUNS === 0) continue;
       // by digest: what the registry stores, whatever the tag says now
       const image = pair.codeOnly.image.replace(/:[^:/@]+@/, "@");
@@ -499,6 +515,9 @@ async function main() {
         if (ms.length) s[phase] = stats(ms);
       }
       if (steps.length) {
+        const traffic = (phase, key) => stats(steps.filter((st) => st.phase === phase).map((st) => st.traffic[key]));
+        s.requests = { cold: traffic("cold", "requests"), codeOnly: traffic("codeOnly", "requests") };
+        s.roundTrips = { cold: traffic("cold", "roundTrips"), codeOnly: traffic("codeOnly", "roundTrips") };
         s.uploaded = {
           cold: stats(steps.filter((st) => st.phase === "cold").map((st) => st.traffic.uploadBytes)),
           codeOnly: stats(steps.filter((st) => st.phase === "codeOnly").map((st) => st.traffic.uploadBytes)),
@@ -520,8 +539,14 @@ async function main() {
     }
   }
 
+  // ---- fan-out (run --each) ------------------------------------------------------------------------
+  if (!args["no-cluster"]) {
+    if (clusterInput) result.cluster = await measureCluster(ctx, { ...clusterInput, runs: 24, concurrency: 4, say, timeoutMs: TIMEOUT_MS });
+    else notes.push("fan-out figures skipped: they need the hello workload built by flowpack-oci (--workloads hello --tools flowpack-oci).");
+  }
+
   // ---- outputs ----------------------------------------------------------------------------------------
-  result.targets = [...evaluateTargets(result.workloads), ...(result.startup?.targets ?? [])];
+  result.targets = [...evaluateTargets(result.workloads, { registryDelayMs: REGISTRY_DELAY_MS }), ...(result.startup?.targets ?? [])];
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
@@ -542,7 +567,7 @@ async function main() {
         continue;
       }
       process.stdout.write(
-        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)}  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})${s.watch ? `  --watch ${fmtMs(s.watch.median)}` : ""}\n`,
+        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)} (${s.requests?.codeOnly?.median ?? "–"} requests, ${s.roundTrips?.codeOnly?.median ?? "–"} in a row)  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})${s.watch ? `  --watch ${fmtMs(s.watch.median)}` : ""}\n`,
       );
     }
   }

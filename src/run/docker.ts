@@ -1,7 +1,9 @@
+import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
-import { engineApi } from "../engine/api.js";
-import { runContainerApi } from "../engine/container-run.js";
+import { EngineStatusError, engineApi, type EngineApi } from "../engine/api.js";
+import { createDockerClient } from "../engine/client.js";
+import { pullImageApi, runContainerApi } from "../engine/container-run.js";
 import { parseReference } from "../oci/reference.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/local-name.js";
@@ -34,30 +36,87 @@ export interface DockerRunOptions {
  * manifest and parameters go in as environment variables, the run record comes back on stdout.
  */
 export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
+  const prepared = await prepareContainerRuns(manifest, options);
+  try {
+    return await runPrepared(prepared, params, options);
+  } finally {
+    prepared.api.close();
+  }
+}
+
+/** A docker manifest made ready to run (daemon connected, image checked, loaded or pulled): one prepare, any number of runs. */
+export interface PreparedContainerRuns {
+  readonly manifest: DockerPackageManifest;
+  /** The Engine API client the runs go through (src/engine/api.ts; close() it when done). */
+  readonly api: EngineApi;
+  /** A dockerode client for the same daemon, made on first use: loading dockerode costs more than a run's requests. */
+  readonly docker: Docker;
+  /** What containers are created from: the manifest's image, or the ID of a loaded one. */
+  readonly image: string;
+  /** Set when the image is still to be pulled on the first run that finds it absent. */
+  readonly pull?: PullOptions;
+}
+
+type PullOptions = ReturnType<typeof pullOptions>;
+
+/**
+ * The one-off part of running a docker manifest: the pin checked, the daemon connected, registry
+ * credentials resolved, an OCI layout or archive loaded. With `pullNow` (a batch of runs) a registry
+ * image is also pulled here when the daemon lacks it, once, rather than by its first run.
+ */
+export async function prepareContainerRuns(
+  manifest: DockerPackageManifest,
+  options: Pick<DockerRunOptions, "hostEnv" | "allowUnpinned" | "signal"> & { pullNow?: boolean } = {},
+): Promise<PreparedContainerRuns> {
   const env = options.hostEnv ?? process.env;
   const source = imageSource(manifest.image);
   if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
-  let image = manifest.image;
-  let pull: ReturnType<typeof pullOptions>;
+  // No ping: the first request's answer says whether the daemon is there (DaemonUnreachableError).
+  const api = engineApi(env);
+  let docker: Docker | undefined;
+  const prepared = (image: string, pull?: PullOptions): PreparedContainerRuns => ({
+    manifest,
+    api,
+    image,
+    pull,
+    get docker() {
+      return (docker ??= createDockerClient(env));
+    },
+  });
   if (source.kind === "oci-layout" || source.kind === "docker-archive") {
     // Loading an image goes through dockerode (and the image readers), loaded only for these.
     const { connectDaemon } = await import("../engine/client.js");
     const { loadArchiveFile, loadImage } = await import("../engine/load.js");
-    const docker = await connectDaemon(env);
-    if (source.kind === "oci-layout") {
-      const { readImageFromLayout } = await import("../image/layout.js");
-      const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
-      await loadImage(docker, layout, runImageName(manifest.flowName));
-      image = layout.configDigest;
-    } else {
+    docker = await connectDaemon(env);
+    if (source.kind === "docker-archive") {
       await loadArchiveFile(docker, source.file);
-      image = source.configDigest;
+      return prepared(source.configDigest);
     }
-  } else {
-    pull = pullOptions(manifest.image, env);
+    const { readImageFromLayout } = await import("../image/layout.js");
+    const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
+    await loadImage(docker, layout, runImageName(manifest.flowName));
+    return prepared(layout.configDigest);
   }
-  // No ping first: the create's answer says whether the daemon is there (DaemonUnreachableError).
-  const api = engineApi(env);
+  const pull = pullOptions(manifest.image, env);
+  if (!options.pullNow || !pull) return prepared(manifest.image, pull);
+  if (!(await hasImage(api, manifest.image))) await pullImageApi(api, manifest.image, await pull.credentials(), pull.registryHost, options.signal);
+  return prepared(manifest.image);
+}
+
+/** Whether the daemon has the image (`GET /images/{name}/json`: 404 when it does not). */
+async function hasImage(api: EngineApi, image: string): Promise<boolean> {
+  try {
+    await api.request("GET", `/images/${image}/json`);
+    return true;
+  } catch (error) {
+    if (error instanceof EngineStatusError && error.status === 404) return false;
+    throw error;
+  }
+}
+
+/** One run of a prepared docker manifest: a container created, run to its end and removed; its run record returned or its error raised. */
+export async function runPrepared(prepared: PreparedContainerRuns, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
+  const { manifest, api, image, pull } = prepared;
   const result = await runContainerApi(api, image, {
     env: containerRunnerEnv(manifest, { params }, options.env),
     cmd: ["--json"],
@@ -65,7 +124,7 @@ export async function runInContainer(manifest: DockerPackageManifest, params: Re
     pull,
     onStderr: options.onLog ?? ((chunk) => process.stderr.write(chunk)),
     signal: options.signal,
-  }).finally(() => api.close());
+  });
   if (options.signal?.aborted) throw new InterruptedError("interrupted: the container was stopped and removed", { signal: stopSignalOf(options.signal) });
   let output: unknown;
   try {

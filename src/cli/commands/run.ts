@@ -7,6 +7,7 @@ import { toJson } from "../../_internal/report.js";
 import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "../options.js";
+import type { PackageManifest } from "../../manifest/registry.js";
 
 interface RunFlags {
   param: string[];
@@ -16,6 +17,8 @@ interface RunFlags {
   allowUnpinned?: boolean;
   env: string[];
   envFile: string[];
+  each?: string;
+  concurrency?: string;
 }
 
 export function registerRun(program: Command, output: () => Output): void {
@@ -30,10 +33,15 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("-e, --env <key[=value]>", "an environment variable for the flow; KEY alone takes its value from here (repeatable, later wins)", collect, [])
     .option("--env-file <file>", "environment variables for the flow from a dotenv file (repeatable; --env wins)", collect, [])
     .option("--allow-unpinned", "docker: run a registry image the manifest names by tag only (no @sha256: digest)")
+    .option("--each <file|->", "one run per line: each line a JSON object of parameters; results as JSON lines in input order")
+    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
+      // --each (and its batch targets) is loaded only when asked for: a single run does not pay for it.
+      if (flags.each !== undefined || flags.concurrency !== undefined) (await import("../each.js")).checkEachFlags(flags);
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
+      if (flags.each !== undefined) return runEachWithSignals(manifest, flags, on, manifestPath);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
       const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
       // SIGINT/SIGTERM abort the flow's ctx.signal, wherever it runs; it gets a grace period to stop
@@ -54,4 +62,17 @@ export function registerRun(program: Command, output: () => Output): void {
         stopListening();
       }
     });
+}
+
+/** `run --each`: the batch, stopped as a whole by SIGINT/SIGTERM. */
+async function runEachWithSignals(manifest: PackageManifest, flags: RunFlags, on: string, manifestPath: string): Promise<void> {
+  const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
+  const controller = new AbortController();
+  const stopListening = abortOnStopSignals(controller);
+  try {
+    const { runEachCommand } = await import("../each.js");
+    await runEachCommand(manifest, flags, { on, source: manifestPath, network: flags.network, allowUnpinned: flags.allowUnpinned, env, signal: controller.signal });
+  } finally {
+    stopListening();
+  }
 }
