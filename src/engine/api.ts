@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { Agent as HttpAgent, request as httpRequest, STATUS_CODES, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DaemonUnreachableError } from "../errors.js";
@@ -87,16 +86,20 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
   const endpoint = engineEndpoint(env);
   const address = daemonAddress(env);
   const secure = "tls" in endpoint && endpoint.tls !== undefined;
-  const agent = secure ? new HttpsAgent({ keepAlive: true, ...endpoint.tls }) : new HttpAgent({ keepAlive: true });
-  const send = (method: string, path: string, options: EngineRequestOptions = {}) =>
-    new Promise<IncomingMessage>((resolve, reject) => {
+  // node:https (and tls) only for a TLS daemon: loading them costs a local socket's run ~5-10 ms.
+  const transport: Promise<{ agent: HttpAgent; request: typeof httpRequest }> = secure
+    ? import("node:https").then((https) => ({ agent: new https.Agent({ keepAlive: true, ...endpoint.tls }), request: https.request }))
+    : Promise.resolve({ agent: new HttpAgent({ keepAlive: true }), request: httpRequest });
+  const send = async (method: string, path: string, options: EngineRequestOptions = {}) => {
+    const { agent, request: sendRequest } = await transport;
+    return new Promise<IncomingMessage>((resolve, reject) => {
       const query = Object.entries(options.query ?? {}).filter(([, value]) => value !== undefined && value !== "");
       const search = query.length ? `?${new URLSearchParams(query.map(([key, value]): [string, string] => [key, String(value)])).toString()}` : "";
       const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
       const headers: Record<string, string | number> = { ...options.headers };
       if (body) Object.assign(headers, { "content-type": "application/json", "content-length": body.length });
       const target = "socketPath" in endpoint ? { socketPath: endpoint.socketPath, host: "localhost" } : { host: endpoint.host, port: endpoint.port };
-      const request = (secure ? httpsRequest : httpRequest)({ ...target, agent, method, path: `${path}${search}`, headers, signal: options.signal });
+      const request = sendRequest({ ...target, agent, method, path: `${path}${search}`, headers, signal: options.signal });
       let connected = false;
       const connectTimer = setTimeout(() => request.destroy(Object.assign(new Error("no answer"), { code: "ETIMEDOUT" })), CONNECT_TIMEOUT_MS);
       request.on("socket", (socket) => {
@@ -118,6 +121,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       });
       request.end(body);
     });
+  };
   return {
     address,
     async request(method, path, options) {
@@ -135,7 +139,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       }
       return response;
     },
-    close: () => agent.destroy(),
+    close: () => void transport.then(({ agent }) => agent.destroy()),
   };
 }
 

@@ -7,7 +7,6 @@ import { pullImageApi, runContainerApi } from "../engine/container-run.js";
 import { parseReference } from "../oci/reference.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/local-name.js";
-import { DockerKeychain } from "../registry/keychain.js";
 import { containerRunnerEnv } from "../manifest/runner-env.js";
 import { stopSignalOf } from "../_internal/stop.js";
 import { errorFromRecord, type ErrorRecord } from "./error-record.js";
@@ -156,5 +155,5 @@ export function runImageName(flowName: string): string {
 function pullOptions(image: string, env: NodeJS.ProcessEnv) {
   if (image.startsWith("sha256:")) return undefined; // a local image ID: nothing to pull
   const registryHost = parseReference(image).registry;
-  return { registryHost, credentials: () => new DockerKeychain({ env }).resolve(registryHost) };
+  return { registryHost, credentials: async () => new (await import("../registry/keychain.js")).DockerKeychain({ env }).resolve(registryHost) };
 }
