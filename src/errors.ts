@@ -232,6 +232,28 @@ export class ImageLoadError extends InfrastructureError {
   override readonly code = "IMAGE_LOAD_FAILED";
 }
 
+/**
+ * `--on swarm` cannot start: the Docker endpoint is not a swarm manager (or not in a swarm), or it
+ * refused to create the service.
+ */
+export class SwarmUnavailableError extends InfrastructureError {
+  override readonly code = "SWARM_UNAVAILABLE";
+}
+
+/**
+ * The swarm could not run the flow's task: no node meets the constraints, the image could not be
+ * pulled (rejected), the task was orphaned or its node lost, or it ended without the runner's
+ * result. The message names the node and the swarm's own reason.
+ */
+export class SwarmTaskError extends InfrastructureError {
+  override readonly code = "SWARM_TASK_FAILED";
+}
+
+/** The run took longer than `--timeout`; what it started was stopped and removed. */
+export class RunTimeoutError extends InfrastructureError {
+  override readonly code = "RUN_TIMEOUT";
+}
+
 // ── interrupted (exit 130 for SIGINT, 143 for SIGTERM, as shells report them) ──
 
 export type StopSignal = "SIGINT" | "SIGTERM";
