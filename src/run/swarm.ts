@@ -62,8 +62,12 @@ export interface SwarmRunRecord extends RunRecord {
 const POLL_MS = 250;
 /** How long a task may wait for a node before the run fails (FLOWPACK_SWARM_PENDING_TIMEOUT). */
 const DEFAULT_PENDING_TIMEOUT_MS = 30_000;
-/** How long the task's stdout may lag its end before the run fails without a result. */
-const OUTPUT_LAG_MS = 10_000;
+/**
+ * How long the followed stdout may lag the task's end before it is fetched again unfollowed (from
+ * the node's log, complete once the container has exited). Measured here: the record arrives on the
+ * followed stream within a few ms of the task's end; a task killed before it wrote one has none.
+ */
+const OUTPUT_LAG_MS = 1_500;
 /** Seconds the swarm waits after SIGTERM beyond the runner's own grace, as for `--on docker`. */
 const STOP_MARGIN_MS = 2_000;
 /** States in which no node has taken the task yet. */
@@ -280,7 +284,8 @@ class TaskOutput {
 
   /**
    * The runner's JSON record, once all of it has arrived: logs reach the manager after the task
-   * ends, so the followed stdout is waited for (up to `lagMs`), then fetched once more unfollowed.
+   * ends, so the followed stdout is waited for (up to `lagMs`), then fetched once more unfollowed;
+   * undefined when neither holds a record (the runner was killed before it wrote one).
    */
   async record(lagMs: number, fetch: () => Promise<Buffer>): Promise<unknown> {
     const deadline = performance.now() + lagMs;

@@ -8,6 +8,7 @@ import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "./package.js";
 import { parseDuration } from "../../_internal/units.js";
+import { RunTimeoutError } from "../../errors.js";
 
 interface RunFlags {
   param: string[];
@@ -64,6 +65,11 @@ export function registerRun(program: Command, output: () => Output): void {
           memory: flags.memory,
         });
         out.result(out.json ? toJson(record) : toJson(record.result));
+      } catch (error) {
+        // As after Ctrl-C: a timed-out flow that ran here may have left timers or sockets behind; they
+        // must not keep flowpack running past its deadline (the error is reported first, then it exits).
+        if (error instanceof RunTimeoutError) setTimeout(() => process.exit(error.exitCode), 0).unref();
+        throw error;
       } finally {
         stopListening();
       }
