@@ -34,6 +34,7 @@ export { runManifest, RUN_TARGETS } from "./run/manifest.js";
 export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
+export { runOnSwarm, connectSwarm } from "./run/swarm.js";
 
 // Exporting to other systems
 export { kubernetesJob, DEFAULT_TTL_SECONDS, MAX_ENV_BYTES, type Job, type KubernetesJobOptions } from "./export/kubernetes.js";
@@ -108,6 +109,7 @@ export type { DockerPackagerOptions, RegistryTarget } from "./packagers/docker/o
 export type { NodeEnvironmentData, PackageManagerName } from "./environment/node.js";
 export type { DockerRunOptions } from "./run/docker.js";
 export type { RunManifestOptions, RunTarget } from "./run/manifest.js";
+export type { SwarmRunOptions, SwarmRunRecord, SwarmSession } from "./run/swarm.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
 export type { ExitCode, ParameterIssue, ErrorStory, StopSignal } from "./errors.js";
