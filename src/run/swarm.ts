@@ -161,10 +161,11 @@ async function runTask(
   const serviceId = await createService(docker, spec, { credentials: settings.credentials, registryHost: settings.registryHost });
   const output = new TaskOutput(run.onLog ?? ((chunk) => process.stderr.write(chunk)));
   let ended: { task: SwarmTask; node?: SwarmNode } | undefined;
+  const seen = { nodeLost: false };
   try {
     const logs = await serviceLogs(docker, serviceId, { follow: true, stdout: true, stderr: true });
     output.attach(docker, logs);
-    ended = await followTask(docker, serviceId, settings, signal);
+    ended = await followTask(docker, serviceId, settings, signal, seen);
     if (!ended) throw interrupted("the service was removed");
     const { task, node } = ended;
     const where = describeNode(node, task.NodeID);
@@ -181,7 +182,8 @@ async function runTask(
     throw errorFromRecord(failure.error ?? {}, manifest.flowName, exitCode && exitCode > 0 ? exitCode : 3, typeof failure.runId === "string" ? failure.runId : undefined);
   } finally {
     output.close();
-    await removeAndWait(docker, serviceId, !ended, settings.graceMs + STOP_MARGIN_MS + 10_000);
+    // a lost node reports nothing: waiting for its task to stop would only delay the exit
+    await removeAndWait(docker, serviceId, !ended && !seen.nodeLost, settings.graceMs + STOP_MARGIN_MS + 10_000);
   }
 }
 
@@ -191,7 +193,13 @@ async function runTask(
  * soon as the swarm says it cannot run the task: no node meets the constraints, a node rejected it
  * (its image could not be pulled), it was orphaned, its node went down, or it stayed pending too long.
  */
-async function followTask(docker: Docker, serviceId: string, settings: TaskSettings, signal: AbortSignal | undefined): Promise<{ task: SwarmTask; node?: SwarmNode } | undefined> {
+async function followTask(
+  docker: Docker,
+  serviceId: string,
+  settings: TaskSettings,
+  signal: AbortSignal | undefined,
+  seen: { nodeLost: boolean },
+): Promise<{ task: SwarmTask; node?: SwarmNode } | undefined> {
   const started = performance.now();
   const nodes = new Map<string, SwarmNode | undefined>();
   const nodeOf = async (id: string | undefined, fresh = false) => {
@@ -199,13 +207,13 @@ async function followTask(docker: Docker, serviceId: string, settings: TaskSetti
     if (fresh || !nodes.has(id)) nodes.set(id, await inspectNode(docker, id));
     return nodes.get(id);
   };
-  let seen = false;
+  let listed = false;
   while (!signal?.aborted) {
     const [task] = await serviceTasks(docker, serviceId);
     if (!task) {
-      if (seen) throw new SwarmTaskError("the flow's task disappeared from the swarm: its service was removed by someone else");
+      if (listed) throw new SwarmTaskError("the flow's task disappeared from the swarm: its service was removed by someone else");
     } else {
-      seen = true;
+      listed = true;
       const state = task.Status.State;
       const reason = task.Status.Err || task.Status.Message || "no reason given";
       if (UNASSIGNED.has(state)) {
@@ -222,6 +230,7 @@ async function followTask(docker: Docker, serviceId: string, settings: TaskSetti
       } else {
         const where = describeNode(await nodeOf(task.NodeID), task.NodeID);
         if (state === "rejected") throw new SwarmTaskError(`${where} rejected the flow's task: ${reason}`, { hint: rejectedHint(reason) });
+        if (state === "orphaned") seen.nodeLost = true;
         if (state === "orphaned") throw new SwarmTaskError(`the flow's task on ${where} was orphaned: ${reason}`, { hint: "the node is unreachable; see `docker node ls`" });
         if (TERMINAL_TASK_STATES.has(state) && state !== "complete" && state !== "failed") {
           throw new SwarmTaskError(`the flow's task on ${where} was stopped (${state}): ${reason}`);
@@ -229,6 +238,7 @@ async function followTask(docker: Docker, serviceId: string, settings: TaskSetti
         if (state === "complete" || state === "failed") return { task, node: await nodeOf(task.NodeID) };
         const node = await nodeOf(task.NodeID, true);
         if (node?.Status?.State === "down" || node?.Status?.State === "disconnected") {
+          seen.nodeLost = true;
           throw new SwarmTaskError(`${where} was lost while the flow ran on it (${node.Status.State}: ${node.Status.Message || "no heartbeat"})`, {
             hint: "run it again; see `docker node ls`",
           });

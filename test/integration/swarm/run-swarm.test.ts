@@ -89,7 +89,11 @@ describe("flowpack run --on swarm (a real two-node swarm)", () => {
   it("runs on the worker, which pulls the image by digest, and returns the flow's result; --env reaches the flow", async () => {
     const image = (JSON.parse(readFileSync(manifest, "utf8")) as { image: string }).image;
     const digest = image.slice(image.indexOf("@") + 1);
-    const hasImage = async () => (await onWorker(["image", "ls", "--digests", "--format", "{{.Digest}}"])).stdout.includes(digest);
+    const imagesWithDigest = async () =>
+      (await onWorker(["image", "ls", "--digests", "--format", "{{.ID}} {{.Digest}}"])).stdout.split("\n").filter((line) => line.endsWith(` ${digest}`)).map((line) => line.split(" ")[0]!);
+    const hasImage = async () => (await imagesWithDigest()).length > 0;
+    // builds are reproducible: an earlier run of this file pushed (and the worker pulled) the same image
+    for (const id of await imagesWithDigest()) await onWorker(["image", "rm", "-f", id]);
     expect(await hasImage()).toBe(false);
 
     const r = await flowpack(["run", manifest, "--on", "swarm", "--constraint", "node.role==worker", "-p", "name=ann", "-e", "GREET_MOOD=sunny", "--json"], { env });
@@ -173,6 +177,31 @@ describe("flowpack run --on swarm (a real two-node swarm)", () => {
     });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/flowpack: error: the task on node \S+ \(worker\) \w+ ended \(failed, exit 137: task: non-zero exit \(137\)\) without the runner's result/);
+    await expectNothingLeft();
+  });
+
+  it("a node lost mid-run (the worker's dockerd frozen): exit 3 naming the node and the swarm's reason; nothing left once it is back", async () => {
+    // SIGSTOP/SIGCONT of the worker daemon services.sh started: it stops answering heartbeats and
+    // comes back as it was, with no restart to get wrong
+    const pid = Number(readFileSync(join(services().FLOWPACK_SERVICES_DIR, "run", "dockerd-worker.pid"), "utf8").trim());
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("docker-worker");
+    let frozen = false;
+    try {
+      const r = await interruptWhen(["run", manifest, "--on", "swarm", "--constraint", "node.role==worker", "-p", "name=lou", "-p", "seconds=120"], "greeting", async () => {
+        process.kill(pid, "SIGSTOP");
+        frozen = true;
+      });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/flowpack: error: node \S+ \(worker\) \w+ was lost while the flow ran on it \(down: heartbeat failure\)/);
+      expect(await ourServices()).toEqual([]);
+    } finally {
+      if (frozen) process.kill(pid, "SIGCONT");
+    }
+    for (let i = 0; i < 120; i++) {
+      const { stdout } = await docker(["node", "inspect", "--format", "{{.Status.State}}", services().FLOWPACK_TEST_SWARM_WORKER_NODE]);
+      if (stdout.trim() === "ready") break;
+      await sleep(250);
+    }
     await expectNothingLeft();
   });
 
