@@ -17,6 +17,7 @@ import { measureLimit } from "./lib/limit.mjs";
 import { install, makeCopy, setVariant, treeSize, WORKLOADS } from "./lib/workloads.mjs";
 import { createTools, hasOciBuilder, toolVersions } from "./lib/tools.mjs";
 import { measureWatch } from "./lib/watch.mjs";
+import { measureCluster } from "./lib/cluster.mjs";
 import { evaluateTargets, markdown, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,8 @@ const USAGE = `usage: npm run bench -- [options]
                       (work dir: $FLOWPACK_BENCH_WORK, default /tmp/flowpack-bench; services: $FLOWPACK_SERVICES_DIR)
   --no-limit          skip the in-process read+gzip+sha256 limit
   --no-watch          skip the flowpack package --watch measurements
+  --no-cluster        skip the fan-out figures (24 runs of hello: sequential run --on docker vs run --each;
+                      a swarm row too when $FLOWPACK_BENCH_SWARM_HOST names a swarm manager)
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
@@ -51,6 +54,7 @@ const { values: args } = parseArgs({
     "keep-services": { type: "boolean", default: false },
     "no-limit": { type: "boolean", default: false },
     "no-watch": { type: "boolean", default: false },
+    "no-cluster": { type: "boolean", default: false },
     flowpack: { type: "string" },
     "flowpack-label": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -283,6 +287,7 @@ async function main() {
   };
 
   // ---- workloads --------------------------------------------------------------------------------
+  let clusterInput; // the hello flow as flowpack-oci pushed it: what the fan-out figures run
   for (const name of workloadNames) {
     const w = WORKLOADS[name];
     const sourceDir = join(BENCH, "workloads", name);
@@ -426,6 +431,7 @@ async function main() {
     // ---- run → result, bare docker run ------------------------------------------------------------
     for (const tool of tools) {
       const pair = last[tool.id];
+      if (pair && name === "hello" && tool.id === "flowpack-oci") clusterInput = { manifestPath: pair.codeOnly.manifestPath, image: pair.codeOnly.image.replace(/:[^:/@]+@/, "@") };
       if (!pair || RUN_RUNS === 0) continue;
       // by digest: what the registry stores, whatever the tag says now
       const image = pair.codeOnly.image.replace(/:[^:/@]+@/, "@");
@@ -506,6 +512,12 @@ async function main() {
         if (s && oci?.[phase]) s.ratio = s.median / oci[phase].median;
       }
     }
+  }
+
+  // ---- fan-out (run --each) ------------------------------------------------------------------------
+  if (!args["no-cluster"]) {
+    if (clusterInput) result.cluster = await measureCluster(ctx, { ...clusterInput, runs: 24, concurrency: 4, say, timeoutMs: TIMEOUT_MS });
+    else notes.push("fan-out figures skipped: they need the hello workload built by flowpack-oci (--workloads hello --tools flowpack-oci).");
   }
 
   // ---- outputs ----------------------------------------------------------------------------------------

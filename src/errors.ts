@@ -254,6 +254,20 @@ export class RunTimeoutError extends InfrastructureError {
   override readonly code = "RUN_TIMEOUT";
 }
 
+/**
+ * A fan-out (`--each`) ended with runs that did not succeed; each run's own error is in its result
+ * line. `exitCode` is the batch's: 1 some flow failed, 2 bad input, 3 infrastructure.
+ */
+export class BatchFailedError extends FlowpackError {
+  override readonly code = "BATCH_FAILED";
+  override readonly exitCode: 1 | 2 | 3;
+
+  constructor(message: string, options: FlowpackErrorOptions & { exitCode?: 1 | 2 | 3 } = {}) {
+    super(message, options);
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
 // ── interrupted (exit 130 for SIGINT, 143 for SIGTERM, as shells report them) ──
 
 export type StopSignal = "SIGINT" | "SIGTERM";

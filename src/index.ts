@@ -35,6 +35,9 @@ export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
 export { runOnSwarm, connectSwarm } from "./run/swarm.js";
+export { runEach, eachExitCode } from "./run/each.js";
+export { BATCH_TARGETS } from "./run/batch-target.js";
+export { prepareContainerRuns, runPrepared } from "./run/docker.js";
 
 // Exporting to other systems
 export { kubernetesJob, DEFAULT_TTL_SECONDS, MAX_ENV_BYTES, type Job, type KubernetesJobOptions } from "./export/kubernetes.js";
@@ -75,6 +78,7 @@ export {
   SwarmUnavailableError,
   SwarmTaskError,
   RunTimeoutError,
+  BatchFailedError,
   InterruptedError,
   FileSystemError,
   FileSystemPathError,
@@ -112,4 +116,7 @@ export type { RunManifestOptions, RunTarget } from "./run/manifest.js";
 export type { SwarmRunOptions, SwarmRunRecord, SwarmSession } from "./run/swarm.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
+export type { EachInput, EachOptions, EachOutcome, EachSuccess, EachFailure, EachProgress, EachReport } from "./run/each.js";
+export type { BatchTarget, PreparedBatch, BatchPrepareOptions, BatchRunOptions, BatchRunRecord } from "./run/batch-target.js";
+export type { PreparedContainerRuns } from "./run/docker.js";
 export type { ExitCode, ParameterIssue, ErrorStory, StopSignal } from "./errors.js";

@@ -1,4 +1,5 @@
 // Summaries, targets, and the three outputs: JSON (everything), markdown (tables), SVG (chart).
+import { clusterMarkdown } from "./cluster.mjs";
 
 export function stats(values) {
   const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
@@ -128,6 +129,7 @@ export function markdown(result) {
     }
     lines.push("", "</details>", "");
   }
+  if (result.cluster) lines.push(...clusterMarkdown(result.cluster, fmtMs));
   lines.push("Columns: *× oci* = this tool's median ÷ flowpack oci's median (higher = slower than flowpack oci). *uploaded* = request-body bytes of blob uploads (POST/PATCH/PUT to /v2/…/blobs/) counted at the proxy, median per build. *image* = sum of the compressed layer sizes in the registry manifest; *added on base* = the layers whose diffID is not in the base image. *limit* = read + gzip + sha256 of the same layer bytes once in-process (cold: all added layers; code-only: the layers that changed). *run → result* = wall time of the command that runs the flow in a container and prints its result; *bare* = `docker run --rm --network none --entrypoint node IMAGE -e 0` on the same image.");
   lines.push("");
   return lines.join("\n");

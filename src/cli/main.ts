@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
       const message = error.message.replace(/^error: /, "");
       return reportError(new UsageError(message, { hint: "run flowpack --help for usage" }), Boolean(opts.debug), Boolean(opts.json));
     }
-    return reportError(error, Boolean(opts.debug) || argv.includes("--debug"), Boolean(opts.json));
+    // `run --each` has written its JSON lines on stdout already: its error goes to stderr only.
+    const json = Boolean(opts.json) && !(error as { resultLinesWritten?: boolean }).resultLinesWritten;
+    return reportError(error, Boolean(opts.debug) || argv.includes("--debug"), json);
   }
 }
 

@@ -32,7 +32,8 @@ export interface ContainerResult {
   stdout: string;
 }
 
-async function hasImage(docker: Docker, image: string): Promise<boolean> {
+/** True when the daemon has `image` (by name or ID). */
+export async function hasImage(docker: Docker, image: string): Promise<boolean> {
   try {
     await docker.getImage(image).inspect();
     return true;

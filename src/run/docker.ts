@@ -1,8 +1,9 @@
+import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
 import { connectDaemon } from "../engine/client.js";
 import { loadArchiveFile, loadImage } from "../engine/load.js";
-import { runContainer } from "../engine/run.js";
+import { hasImage, pullImage, runContainer } from "../engine/run.js";
 import { readImageFromLayout } from "../image/layout.js";
 import { parseReference } from "../oci/reference.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
@@ -36,22 +37,52 @@ export interface DockerRunOptions {
  * manifest and parameters go in as environment variables, the run record comes back on stdout.
  */
 export async function runInContainer(manifest: DockerPackageManifest, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
+  return runPrepared(await prepareContainerRuns(manifest, options), params, options);
+}
+
+/** A docker manifest made ready to run (daemon connected, image checked, loaded or pulled): one prepare, any number of runs. */
+export interface PreparedContainerRuns {
+  readonly manifest: DockerPackageManifest;
+  readonly docker: Docker;
+  /** What containers are created from: the manifest's image, or the ID of a loaded one. */
+  readonly image: string;
+  /** Set when the image is still to be pulled on the first run that finds it absent. */
+  readonly pull?: PullOptions;
+}
+
+type PullOptions = Awaited<ReturnType<typeof pullOptions>>;
+
+/**
+ * The one-off part of running a docker manifest: the pin checked, the daemon connected, registry
+ * credentials resolved, an OCI layout or archive loaded. With `pullNow` (a batch of runs) a registry
+ * image is also pulled here when the daemon lacks it, once, rather than by its first run.
+ */
+export async function prepareContainerRuns(
+  manifest: DockerPackageManifest,
+  options: Pick<DockerRunOptions, "hostEnv" | "allowUnpinned" | "signal"> & { pullNow?: boolean } = {},
+): Promise<PreparedContainerRuns> {
   const env = options.hostEnv ?? process.env;
   const source = imageSource(manifest.image);
   if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
   const docker = await connectDaemon(env);
-  let image = manifest.image;
-  let pull: Awaited<ReturnType<typeof pullOptions>>;
   if (source.kind === "oci-layout") {
     const layout = await readImageFromLayout(source.dir, { digest: source.digest, refName: layoutTag(manifest) });
     await loadImage(docker, layout, runImageName(manifest.flowName));
-    image = layout.configDigest;
-  } else if (source.kind === "docker-archive") {
-    await loadArchiveFile(docker, source.file);
-    image = source.configDigest;
-  } else {
-    pull = await pullOptions(manifest.image, env);
+    return { manifest, docker, image: layout.configDigest };
   }
+  if (source.kind === "docker-archive") {
+    await loadArchiveFile(docker, source.file);
+    return { manifest, docker, image: source.configDigest };
+  }
+  const pull = await pullOptions(manifest.image, env);
+  if (!options.pullNow || !pull) return { manifest, docker, image: manifest.image, pull };
+  if (!(await hasImage(docker, manifest.image))) await pullImage(docker, manifest.image, pull.credentials, pull.registryHost, options.signal);
+  return { manifest, docker, image: manifest.image };
+}
+
+/** One run of a prepared docker manifest: a container created, run to its end and removed; its run record returned or its error raised. */
+export async function runPrepared(prepared: PreparedContainerRuns, params: Record<string, unknown>, options: DockerRunOptions = {}): Promise<RunRecord> {
+  const { manifest, docker, image, pull } = prepared;
   const result = await runContainer(docker, image, {
     env: containerRunnerEnv(manifest, { params }, options.env),
     cmd: ["--json"],

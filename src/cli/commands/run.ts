@@ -9,6 +9,8 @@ import type { Output } from "../output.js";
 import { collect } from "./package.js";
 import { parseDuration } from "../../_internal/units.js";
 import { RunTimeoutError } from "../../errors.js";
+import { checkEachFlags, runEachCommand } from "../each.js";
+import type { PackageManifest } from "../../manifest/registry.js";
 
 interface RunFlags {
   param: string[];
@@ -22,6 +24,8 @@ interface RunFlags {
   cpus?: string;
   memory?: string;
   timeout?: string;
+  each?: string;
+  concurrency?: string;
 }
 
 export function registerRun(program: Command, output: () => Output): void {
@@ -40,10 +44,14 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("--cpus <n>", "swarm: CPU limit of the flow's container, e.g. 0.5")
     .option("--memory <size>", "swarm: memory limit of the flow's container, e.g. 256m, 1g")
     .option("--timeout <duration>", "stop the run after this long (30s, 5m, 1h) and remove what it started; exit 3")
+    .option("--each <file|->", "one run per line: each line a JSON object of parameters; results as JSON lines in input order")
+    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
+      checkEachFlags(flags);
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
+      if (flags.each !== undefined) return runEachWithSignals(manifest, flags, on, manifestPath);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
       const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
       const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
@@ -74,4 +82,16 @@ export function registerRun(program: Command, output: () => Output): void {
         stopListening();
       }
     });
+}
+
+/** `run --each`: the batch, stopped as a whole by SIGINT/SIGTERM. */
+async function runEachWithSignals(manifest: PackageManifest, flags: RunFlags, on: string, manifestPath: string): Promise<void> {
+  const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
+  const controller = new AbortController();
+  const stopListening = abortOnStopSignals(controller);
+  try {
+    await runEachCommand(manifest, flags, { on, source: manifestPath, network: flags.network, allowUnpinned: flags.allowUnpinned, env, signal: controller.signal });
+  } finally {
+    stopListening();
+  }
 }
