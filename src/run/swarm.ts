@@ -162,6 +162,7 @@ async function runTask(
   const output = new TaskOutput(run.onLog ?? ((chunk) => process.stderr.write(chunk)));
   let ended: { task: SwarmTask; node?: SwarmNode } | undefined;
   const seen = { nodeLost: false };
+  let taskNode: string | undefined;
   try {
     const logs = await serviceLogs(docker, serviceId, { follow: true, stdout: true, stderr: true });
     output.attach(docker, logs);
@@ -169,6 +170,7 @@ async function runTask(
     if (!ended) throw interrupted("the service was removed");
     const { task, node } = ended;
     const where = describeNode(node, task.NodeID);
+    taskNode = where;
     const exitCode = task.Status.ContainerStatus?.ExitCode;
     const record = await output.record(OUTPUT_LAG_MS, () => fetchStdout(docker, serviceId));
     if (signal?.aborted) throw interrupted("the service was removed");
@@ -180,6 +182,10 @@ async function runTask(
     const failure = record as { error?: ErrorRecord; runId?: unknown };
     if (task.Status.State === "complete" && exitCode === 0 && !failure.error) return { ...(record as RunRecord), node: where, nodeId: task.NodeID ?? "" };
     throw errorFromRecord(failure.error ?? {}, manifest.flowName, exitCode && exitCode > 0 ? exitCode : 3, typeof failure.runId === "string" ? failure.runId : undefined);
+  } catch (error) {
+    // where it failed, for a batch's result line (not part of the message: that names it already where it matters)
+    if (taskNode && error instanceof Error) Object.defineProperty(error, "node", { value: taskNode, enumerable: false });
+    throw error;
   } finally {
     output.close();
     // a lost node reports nothing: waiting for its task to stop would only delay the exit

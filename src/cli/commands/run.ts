@@ -8,7 +8,7 @@ import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "./package.js";
 import { parseDuration } from "../../_internal/units.js";
-import { RunTimeoutError } from "../../errors.js";
+import { RunTimeoutError, UsageError } from "../../errors.js";
 import { checkEachFlags, runEachCommand } from "../each.js";
 import type { PackageManifest } from "../../manifest/registry.js";
 
@@ -45,12 +45,13 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("--memory <size>", "swarm: memory limit of the flow's container, e.g. 256m, 1g")
     .option("--timeout <duration>", "stop the run after this long (30s, 5m, 1h) and remove what it started; exit 3")
     .option("--each <file|->", "one run per line: each line a JSON object of parameters; results as JSON lines in input order")
-    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4)")
+    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4, swarm 4)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
       checkEachFlags(flags);
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
+      if (flags.each !== undefined && flags.timeout !== undefined) throw new UsageError("--timeout applies to a single run, not to --each yet");
       if (flags.each !== undefined) return runEachWithSignals(manifest, flags, on, manifestPath);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
       const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
@@ -90,7 +91,17 @@ async function runEachWithSignals(manifest: PackageManifest, flags: RunFlags, on
   const controller = new AbortController();
   const stopListening = abortOnStopSignals(controller);
   try {
-    await runEachCommand(manifest, flags, { on, source: manifestPath, network: flags.network, allowUnpinned: flags.allowUnpinned, env, signal: controller.signal });
+    await runEachCommand(manifest, flags, {
+      on,
+      source: manifestPath,
+      network: flags.network,
+      allowUnpinned: flags.allowUnpinned,
+      env,
+      signal: controller.signal,
+      constraints: flags.constraint,
+      cpus: flags.cpus,
+      memory: flags.memory,
+    });
   } finally {
     stopListening();
   }
