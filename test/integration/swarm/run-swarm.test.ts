@@ -22,6 +22,12 @@ const work = runs.work;
 let env: NodeJS.ProcessEnv;
 let manifest: string;
 
+function paramsFile(name: string, lines: string[]): string {
+  const file = join(work, name);
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
 const onWorker = (args: string[]) => docker(args, { env: { DOCKER_HOST: services().FLOWPACK_TEST_SWARM_WORKER_HOST } });
 
 /** This file's swarm services (by their image's repository) on the manager. */
@@ -50,6 +56,26 @@ async function expectNothingLeft(): Promise<void> {
     await sleep(250);
   }
   expect(left).toEqual([]);
+}
+
+/**
+ * A copy of a manifest under a flow name of this file's own: services are named after the flow, so
+ * "no service was created" can be checked from the manager's events while other files create theirs.
+ * (Such a manifest must never get as far as running: its image's flow has the original name.)
+ */
+function uniquelyNamed(path: string, what: string): string {
+  const copy = JSON.parse(readFileSync(path, "utf8")) as { flowName: string };
+  copy.flowName = `${what}-${runs.repository}`;
+  const out = join(work, `${what}.json`);
+  writeFileSync(out, JSON.stringify(copy));
+  return out;
+}
+
+/** Services the manager created since `since` (unix seconds) for a manifest from uniquelyNamed(…, what). */
+async function servicesCreatedSince(since: string, what: string): Promise<string[]> {
+  const events = await docker(["events", "--since", since, "--until", String(Math.floor(Date.now() / 1000) + 1), "--filter", "type=service", "--filter", "event=create", "--format", "{{.Actor.Attributes.name}}"]);
+  expect(events.code).toBe(0);
+  return events.stdout.split("\n").filter((name) => name.startsWith(`flowpack-${what}-`));
 }
 
 /** Runs the CLI until `marker` shows on its stderr, then does `act` (bounded); resolves with its exit code and output. */
@@ -127,12 +153,10 @@ describe("flowpack run --on swarm (a real two-node swarm)", () => {
 
   it("bad parameters: exit 2 before any service is created", async () => {
     const since = String(Math.floor(Date.now() / 1000) - 1);
-    const r = await flowpack(["run", manifest, "--on", "swarm", "-p", "seconds=soon"], { env });
+    const r = await flowpack(["run", uniquelyNamed(manifest, "bad-params"), "--on", "swarm", "-p", "seconds=soon"], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("name");
-    const events = await docker(["events", "--since", since, "--until", String(Math.floor(Date.now() / 1000) + 1), "--filter", "type=service", "--filter", "event=create", "--format", "{{.Actor.Attributes.name}}"]);
-    expect(events.code).toBe(0);
-    expect(events.stdout.split("\n").filter((name) => name.startsWith("flowpack-greet-"))).toEqual([]);
+    expect(await servicesCreatedSince(since, "bad-params")).toEqual([]);
   });
 
   it("an image no node can pull: exit 3 naming the node and the swarm's reason", async () => {
@@ -263,5 +287,46 @@ describe("flowpack run --on swarm (a real two-node swarm)", () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("is not a swarm manager");
     expect(r.stderr).toContain("docker swarm init");
+  });
+
+  // --each on the swarm: in this file, as the node-lost test above freezes the worker for a while
+  it("--each, 12 parameter sets, --concurrency 4: 12 results in input order, tasks on both nodes, a failing set reported without stopping the others", async () => {
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify(i === 7 ? { name: `n${i}`, fail: true } : { name: `n${i}`, seconds: 1 }));
+    const r = await flowpack(["run", manifest, "--on", "swarm", "--each", paramsFile("twelve.jsonl", lines), "--concurrency", "4"], { env, timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { index: number; line: number; ok: boolean; result?: unknown; error?: { code: string; message: string }; node: string });
+    expect(out.map((l) => [l.index, l.line, l.ok])).toEqual(Array.from({ length: 12 }, (_, i) => [i, i + 1, i !== 7]));
+    out.filter((l) => l.ok).forEach((l) => expect(l.result).toEqual({ greeting: `hello n${l.index}`, mood: null }));
+    expect(out[7]!.error).toEqual({ code: "FLOW_FAILED", message: 'flow "greet" failed: cannot greet n7' });
+    expect(out[7]!.node).toMatch(/^node \S+ \((worker|manager)\) /);
+    const nodes = [...new Set(out.map((l) => l.node))];
+    expect(nodes.some((n) => n.includes("(worker)"))).toBe(true);
+    expect(nodes.some((n) => n.includes("(manager)"))).toBe(true);
+    expect(r.stderr).toMatch(/\[#3\] .*greeting \{"name":"n3"\}/);
+    expect(r.stderr).toContain("flowpack: error: 1 of 12 runs did not succeed (line 8)");
+    await expectNothingLeft();
+  });
+
+  it("--each: a file with two bad lines is refused, every bad line named, before any service is created: exit 2", async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const lines = [JSON.stringify({ name: "a" }), JSON.stringify({ name: 5 }), JSON.stringify({ name: "c" }), JSON.stringify({ nom: "d" })];
+    const r = await flowpack(["run", uniquelyNamed(manifest, "bad-lines"), "--on", "swarm", "--each", paramsFile("bad.jsonl", lines), "--concurrency", "4"], { env });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("line 2");
+    expect(r.stderr).toContain("line 4");
+    expect(await servicesCreatedSince(since, "bad-lines")).toEqual([]);
+  });
+
+  it("--each: Ctrl-C removes every running service, starts no more, exits 130 and leaves nothing", async () => {
+    const lines = [1, 2, 3, 4].map((i) => JSON.stringify({ name: `s${i}`, seconds: 120 }));
+    const r = await interruptWhen(["run", manifest, "--on", "swarm", "--each", paramsFile("slow.jsonl", lines), "--concurrency", "2"], "greeting", async (child) => {
+      child.kill("SIGINT");
+    });
+    expect(r.code).toBe(130);
+    const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string } });
+    expect(out).toHaveLength(4);
+    expect(out.every((l) => !l.ok)).toBe(true);
+    await expectNothingLeft();
   });
 });
