@@ -122,7 +122,7 @@ export async function connectSwarm(manifest: DockerPackageManifest, options: Swa
   return { run: (params, run = {}) => runTask(docker, manifest, params, settings, run) };
 }
 
-interface TaskSettings {
+export interface TaskSettings {
   constraints: string[];
   nanoCpus?: number;
   memoryBytes?: number;
@@ -199,7 +199,7 @@ async function runTask(
  * soon as the swarm says it cannot run the task: no node meets the constraints, a node rejected it
  * (its image could not be pulled), it was orphaned, its node went down, or it stayed pending too long.
  */
-async function followTask(
+export async function followTask(
   docker: Docker,
   serviceId: string,
   settings: TaskSettings,

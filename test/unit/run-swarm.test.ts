@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { RunTimeoutError, UsageError } from "../../src/errors.js";
+import { RunTimeoutError, SwarmTaskError, UsageError } from "../../src/errors.js";
 import { serviceSpec } from "../../src/engine/service.js";
 import { flow } from "../../src/flow/flow.js";
 import { baseManifest } from "../../src/manifest/registry.js";
 import { formatDuration, parseCpus, parseDuration, parseMemory } from "../../src/_internal/units.js";
 import { runManifest } from "../../src/run/manifest.js";
-import { serviceName } from "../../src/run/swarm.js";
+import { followTask, serviceName } from "../../src/run/swarm.js";
 import { withRunTimeout } from "../../src/run/timeout.js";
 
 const add = flow({ name: "add", parameters: z.object({ a: z.number() }) }, async ({ a }) => a);
@@ -121,5 +121,48 @@ describe("runManifest --on swarm: refused before anything starts", () => {
     const manifest = inImage(`127.0.0.1:5000/f/add:fp-1@${digest}`);
     expect(((await rejection(runManifest(manifest, { a: 1 }, { on: "swarm", constraints: ["node.role"], ...noDaemon }))) as Error).message).toContain('--constraint "node.role": expected NAME==VALUE');
     expect(await rejection(runManifest(manifest, { a: 1 }, { on: "swarm", cpus: "many", ...noDaemon }))).toBeInstanceOf(UsageError);
+  });
+});
+
+describe("following a swarm task (an in-process fake manager, for the states a real swarm rarely shows)", () => {
+  type FakeTask = { ID: string; NodeID?: string; Status: { State: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ExitCode?: number } } };
+  const settings = { constraints: ["node.role==worker"], env: {}, pendingMs: 200, graceMs: 0, registryHost: "r.example" };
+  function fakeManager(states: FakeTask[][], nodeState = "ready") {
+    let call = 0;
+    return {
+      listTasks: async () => states[Math.min(call++, states.length - 1)],
+      getNode: (id: string) => ({ inspect: async () => ({ ID: id, Description: { Hostname: "box" }, Spec: { Labels: { "dev.flowpack.node": "worker" } }, Status: { State: nodeState, Message: "heartbeat failure" } }) }),
+    } as never;
+  }
+  const task = (State: string, extra: Partial<FakeTask["Status"]> = {}, NodeID: string | undefined = "node1234567890"): FakeTask => ({ ID: "t1", NodeID, Status: { State, ...extra } });
+
+  it("a task pending past the deadline: SwarmTaskError with the state and the swarm's reason", async () => {
+    const error = await rejection(followTask(fakeManager([[task("pending", { Message: "pending task scheduling" }, undefined)]]), "s1", settings, undefined, { nodeLost: false }));
+    expect(error).toBeInstanceOf(SwarmTaskError);
+    expect((error as Error).message).toBe("the flow's task was still pending after 200ms: pending task scheduling");
+  });
+
+  it("rejected and orphaned tasks name the node; a node that went down while running is a lost node", async () => {
+    const rejected = await rejection(followTask(fakeManager([[task("rejected", { Err: "No such image: x@sha256:00" })]]), "s1", settings, undefined, { nodeLost: false }));
+    expect((rejected as Error).message).toBe("node box (worker) node12345678 rejected the flow's task: No such image: x@sha256:00");
+    const seen = { nodeLost: false };
+    const orphaned = await rejection(followTask(fakeManager([[task("orphaned", { Message: "node is down" })]]), "s1", settings, undefined, seen));
+    expect((orphaned as Error).message).toBe("the flow's task on node box (worker) node12345678 was orphaned: node is down");
+    expect(seen.nodeLost).toBe(true);
+    const lost = { nodeLost: false };
+    const down = await rejection(followTask(fakeManager([[task("running")]], "down"), "s1", settings, undefined, lost));
+    expect(down).toBeInstanceOf(SwarmTaskError);
+    expect((down as Error).message).toBe("node box (worker) node12345678 was lost while the flow ran on it (down: heartbeat failure)");
+    expect(lost.nodeLost).toBe(true);
+  });
+
+  it("returns the ended task; a service removed by someone else is an error; an abort returns nothing", async () => {
+    const ended = await followTask(fakeManager([[task("running")], [task("complete", { ContainerStatus: { ExitCode: 0 } })]]), "s1", settings, undefined, { nodeLost: false });
+    expect(ended?.task.Status.State).toBe("complete");
+    const gone = await rejection(followTask(fakeManager([[task("running")], []]), "s1", settings, undefined, { nodeLost: false }));
+    expect((gone as Error).message).toContain("its service was removed by someone else");
+    const controller = new AbortController();
+    controller.abort("SIGINT");
+    expect(await followTask(fakeManager([[task("running")]]), "s1", settings, controller.signal, { nodeLost: false })).toBeUndefined();
   });
 });
