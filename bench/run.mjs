@@ -40,6 +40,9 @@ const USAGE = `usage: npm run bench -- [options]
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
+  --registry-delay MS "remote registry" mode: the proxy delays every registry request by MS ms, for
+                      every tool (default 0); results are named <date>-remote and judged by the
+                      remote targets (round trips on the critical path, speed against the others)
   -h, --help`;
 
 const { values: args } = parseArgs({
@@ -57,6 +60,7 @@ const { values: args } = parseArgs({
     "no-cluster": { type: "boolean", default: false },
     flowpack: { type: "string" },
     "flowpack-label": { type: "string" },
+    "registry-delay": { type: "string", default: "0" },
     help: { type: "boolean", short: "h", default: false },
   },
   allowPositionals: false,
@@ -77,6 +81,7 @@ const RUNS = int("runs", args.runs, 1);
 const WARMUP = int("warmup", args.warmup, 0);
 const RUN_RUNS = args["run-runs"] === undefined ? Math.min(RUNS, 3) : int("run-runs", args["run-runs"], 0);
 const TIMEOUT_MS = int("timeout", args.timeout, 10) * 1000;
+const REGISTRY_DELAY_MS = int("registry-delay", args["registry-delay"], 0);
 const workloadNames = args.workloads ? args.workloads.split(",").map((s) => s.trim()).filter(Boolean) : Object.keys(WORKLOADS);
 for (const w of workloadNames) {
   if (!WORKLOADS[w]) {
@@ -88,7 +93,7 @@ for (const w of workloadNames) {
 const started = new Date();
 const runId = `r${started.toISOString().replace(/[-:T]/g, "").slice(2, 14)}`; // rYYMMDDhhmmss
 const date = started.toISOString().slice(0, 10);
-const outName = args.out ?? `${date}${RUNS < 5 ? "-quick" : ""}`;
+const outName = args.out ?? `${date}${REGISTRY_DELAY_MS > 0 ? "-remote" : ""}${RUNS < 5 ? "-quick" : ""}`;
 // Outside the repository on purpose: the copies hold .mjs files and bundles that eslint would lint.
 const WORK = resolve(process.env.FLOWPACK_BENCH_WORK ?? "/tmp/flowpack-bench");
 const RESULTS = join(BENCH, "results");
@@ -220,7 +225,10 @@ async function main() {
   notes.push("The Docker CLI has no buildx plugin here, so `docker build` is the legacy builder (as with docker-py, which Prefect uses): the whole context, node_modules included, is sent to the daemon on every build.");
 
   // ---- proxy and base --------------------------------------------------------------------------
-  const proxy = await startCountingProxy(upstream);
+  const proxy = await startCountingProxy(upstream, { delayMs: REGISTRY_DELAY_MS });
+  if (REGISTRY_DELAY_MS > 0) {
+    notes.push(`Remote registry mode (--registry-delay ${REGISTRY_DELAY_MS}): the counting proxy holds every registry request ${REGISTRY_DELAY_MS} ms before forwarding it, for every tool alike (the Docker daemon's pushes included), like a registry that far away. Round trips on the critical path: the longest chain of requests in which each started only after the previous one had been answered, from the proxy's own start/end of each request.`);
+  }
   cleanup.proxy = proxy;
   const base = await readImage(upstream, baseRepository, baseTag);
   const local = await run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ctx.baseLocal], { env: daemonEnv, timeoutMs: 60_000 });
@@ -254,7 +262,7 @@ async function main() {
     date,
     runId,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${shellQuote(process.argv.slice(2))}` : ""}`,
-    options: { runs: RUNS, warmup: WARMUP, runRuns: RUN_RUNS, timeoutSeconds: TIMEOUT_MS / 1000, workloads: workloadNames, tools: tools.map((t) => t.id) },
+    options: { runs: RUNS, warmup: WARMUP, runRuns: RUN_RUNS, timeoutSeconds: TIMEOUT_MS / 1000, workloads: workloadNames, tools: tools.map((t) => t.id), registryDelayMs: REGISTRY_DELAY_MS },
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
@@ -350,6 +358,8 @@ async function main() {
             const before = proxy.counters(host);
             const built = await tool.build({ dir, host, namespace, tag, flowName: w.flowName });
             const traffic = diffCounters(proxy.counters(host), before);
+            delete traffic.mark;
+            traffic.roundTrips = proxy.criticalPath(host, before);
             const image = await readImage(upstream, built.ref.repository, built.ref.tag);
             if (built.ref.digest && built.ref.digest !== image.digest) {
               throw new Error(`${tool.id} reported ${built.ref.digest} but the registry has ${image.digest} for ${built.ref.repository}:${built.ref.tag}`);
@@ -493,6 +503,9 @@ async function main() {
         if (ms.length) s[phase] = stats(ms);
       }
       if (steps.length) {
+        const traffic = (phase, key) => stats(steps.filter((st) => st.phase === phase).map((st) => st.traffic[key]));
+        s.requests = { cold: traffic("cold", "requests"), codeOnly: traffic("codeOnly", "requests") };
+        s.roundTrips = { cold: traffic("cold", "roundTrips"), codeOnly: traffic("codeOnly", "roundTrips") };
         s.uploaded = {
           cold: stats(steps.filter((st) => st.phase === "cold").map((st) => st.traffic.uploadBytes)),
           codeOnly: stats(steps.filter((st) => st.phase === "codeOnly").map((st) => st.traffic.uploadBytes)),
@@ -521,7 +534,7 @@ async function main() {
   }
 
   // ---- outputs ----------------------------------------------------------------------------------------
-  result.targets = evaluateTargets(result.workloads);
+  result.targets = evaluateTargets(result.workloads, { registryDelayMs: REGISTRY_DELAY_MS });
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
@@ -542,7 +555,7 @@ async function main() {
         continue;
       }
       process.stdout.write(
-        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)}  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})${s.watch ? `  --watch ${fmtMs(s.watch.median)}` : ""}\n`,
+        `  ${t.id.padEnd(16)} cold ${fmtMs(s.cold.median).padStart(8)}  code-only ${fmtMs(s.codeOnly?.median).padStart(8)} (${s.requests?.codeOnly?.median ?? "–"} requests, ${s.roundTrips?.codeOnly?.median ?? "–"} in a row)  up ${fmtBytes(s.uploaded.cold.median).padStart(9)} / ${fmtBytes(s.uploaded.codeOnly.median).padStart(9)}  image ${fmtBytes(s.image?.totalBytes).padStart(9)} (+${fmtBytes(s.image?.addedBytes)})  run ${fmtMs(s.run?.flow?.median)} (bare ${fmtMs(s.run?.bare?.median)})${s.watch ? `  --watch ${fmtMs(s.watch.median)}` : ""}\n`,
       );
     }
   }

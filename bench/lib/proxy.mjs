@@ -3,6 +3,11 @@
 // many loopback ports at once: each port looks like a different registry to the Docker daemon
 // (its push metadata is keyed by host:port), which is how the harness gives every cold build a
 // registry nothing has been pushed to before (while the blobs underneath are shared).
+//
+// With `delayMs` (bench --registry-delay), every request waits that long before it is forwarded:
+// a registry that far away, for every tool alike. Each request's start and end are kept, so the
+// harness can count the round trips on the critical path of a step (criticalPath): the longest
+// chain of requests each of which started only after the previous one had been answered.
 import { createServer, request as httpRequest, Agent } from "node:http";
 
 const BLOB = /^\/v2\/.+\/blobs\//;
@@ -12,13 +17,23 @@ function zero() {
   return { uploadBytes: 0, manifestBytes: 0, downloadBytes: 0, requests: 0, blobUploads: 0, mounts: 0, heads: 0 };
 }
 
-export async function startCountingProxy(upstream) {
+export async function startCountingProxy(upstream, { delayMs = 0 } = {}) {
   const [upHost, upPortText] = [upstream.slice(0, upstream.lastIndexOf(":")), upstream.slice(upstream.lastIndexOf(":") + 1)];
   const upPort = Number(upPortText);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const servers = new Map(); // host -> { server, counters, sockets }
 
-  const handler = (counters) => (req, res) => {
+  const handler = (counters, events) => (req, res) => {
+    const event = { start: performance.now(), end: Infinity, what: `${req.method} ${(req.url ?? "/").split("?", 1)[0]}` };
+    events.push(event);
+    res.on("close", () => (event.end = performance.now()));
+    if (delayMs > 0) {
+      req.pause();
+      setTimeout(() => forward(counters)(req, res), delayMs);
+    } else forward(counters)(req, res);
+  };
+
+  const forward = (counters) => (req, res) => {
     const method = req.method ?? "GET";
     const path = (req.url ?? "/").split("?", 1)[0];
     const query = (req.url ?? "").includes("?") ? (req.url ?? "").slice((req.url ?? "").indexOf("?")) : "";
@@ -52,8 +67,9 @@ export async function startCountingProxy(upstream) {
     /** Opens a new port; returns its `127.0.0.1:<port>` host. */
     async listen() {
       const counters = zero();
+      const events = [];
       const sockets = new Set();
-      const server = createServer(handler(counters));
+      const server = createServer(handler(counters, events));
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
       server.on("connection", (s) => {
@@ -65,14 +81,29 @@ export async function startCountingProxy(upstream) {
         server.listen(0, "127.0.0.1", resolve);
       });
       const host = `127.0.0.1:${server.address().port}`;
-      servers.set(host, { server, counters, sockets });
+      servers.set(host, { server, counters, sockets, events });
       return host;
     },
     /** A copy of the counters of one port. */
     counters(host) {
       const entry = servers.get(host);
       if (!entry) throw new Error(`proxy does not listen on ${host}`);
-      return { ...entry.counters };
+      return { ...entry.counters, mark: entry.events.length };
+    },
+    /** The requests on `host` since `before`, each { start, end, what } (performance.now() ms). */
+    events(host, before) {
+      const entry = servers.get(host);
+      if (!entry) throw new Error(`proxy does not listen on ${host}`);
+      return entry.events.slice(before?.mark ?? 0).map((e) => ({ ...e }));
+    },
+    /**
+     * Round trips on the critical path of what happened on `host` since `before` (a counters()
+     * copy): the longest chain of requests each started after the previous one was answered.
+     */
+    criticalPath(host, before) {
+      const entry = servers.get(host);
+      if (!entry) throw new Error(`proxy does not listen on ${host}`);
+      return criticalPath(entry.events.slice(before?.mark ?? 0));
     },
     async close() {
       await Promise.all(
@@ -88,6 +119,20 @@ export async function startCountingProxy(upstream) {
       agent.destroy();
     },
   };
+}
+
+/** Longest chain of requests (by start/end times) in which each starts after the one before ended. */
+export function criticalPath(events) {
+  const sorted = [...events].sort((a, b) => a.start - b.start);
+  const depth = [];
+  let longest = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    let d = 1;
+    for (let j = 0; j < i; j++) if (sorted[j].end <= sorted[i].start && depth[j] + 1 > d) d = depth[j] + 1;
+    depth.push(d);
+    longest = Math.max(longest, d);
+  }
+  return longest;
 }
 
 /** counters after − before, field by field. */

@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
-import type { Sha256Digest } from "../oci/digest.js";
+import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import type { BaseImageCache } from "./base-cache.js";
 import type { RegistryClient } from "../registry/client.js";
 import { ImageFormatError } from "../errors.js";
 import type { Layer } from "./layer.js";
@@ -20,24 +21,48 @@ export interface RemoteImage extends Image<Layer> {
  * Layer bytes are not downloaded here: a push to the same registry mounts them instead, and a copy
  * elsewhere streams each one through a digest check.
  */
-export async function readRemoteImage(client: RegistryClient, repository: string, reference: string, platform: Platform): Promise<RemoteImage> {
-  let manifest = await client.getManifest(repository, reference);
-  if (isImageIndexMediaType(manifest.mediaType)) {
-    const index = parseImageIndex(manifest.bytes, `index ${repository}:${reference}`);
-    const match = index.manifests.find((m) => m.platform && platformMatches(platform, m.platform));
-    if (!match) {
-      const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)).join(", ");
-      throw new ImageFormatError(`${repository}:${reference} has no image for ${formatPlatform(platform)} (it has: ${available || "none"})`);
+export async function readRemoteImage(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  platform: Platform,
+  cache?: BaseImageCache,
+): Promise<RemoteImage> {
+  const pinned = isSha256Digest(reference);
+  const key = `${client.endpoint.name}/${repository}${pinned ? "@" : ":"}${reference} ${formatPlatform(platform)}`;
+  const cached = cache ? await fromCache(cache, key, pinned) : undefined;
+  let manifestBytes: Buffer;
+  let configBytes: Buffer;
+  if (cached) {
+    ({ manifestBytes, configBytes } = cached);
+  } else {
+    let manifest = await client.getManifest(repository, reference);
+    if (isImageIndexMediaType(manifest.mediaType)) {
+      const index = parseImageIndex(manifest.bytes, `index ${repository}:${reference}`);
+      const match = index.manifests.find((m) => m.platform && platformMatches(platform, m.platform));
+      if (!match) {
+        const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)).join(", ");
+        throw new ImageFormatError(`${repository}:${reference} has no image for ${formatPlatform(platform)} (it has: ${available || "none"})`);
+      }
+      // Content named by digest: what was read before is still right.
+      const known = await cache?.blob(match.digest);
+      manifest = known ? { bytes: known, mediaType: match.mediaType, digest: match.digest } : await client.getManifest(repository, match.digest);
     }
-    manifest = await client.getManifest(repository, match.digest);
+    manifestBytes = Buffer.from(manifest.bytes);
+    const descriptor = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`).config;
+    configBytes = (await cache?.blob(descriptor.digest)) ?? Buffer.from(await client.getBlob(repository, descriptor.digest, { size: descriptor.size }));
   }
-  const parsed = parseImageManifest(manifest.bytes, `manifest of ${repository}:${reference}`);
-  const configBytes = Buffer.from(await client.getBlob(repository, parsed.config.digest, { size: parsed.config.size }));
+  const parsed = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`);
   const config = parseImageConfig(configBytes, `config of ${repository}:${reference}`);
   checkConfigPlatform(config, platform, `${repository}:${reference}`);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== parsed.layers.length) {
     throw new ImageFormatError(`${repository}:${reference}: the manifest lists ${parsed.layers.length} layers but the config ${diffIds.length} diff_ids`);
+  }
+  if (cache && !cached) {
+    const manifestDigest = sha256(manifestBytes);
+    await Promise.all([cache.store(manifestDigest, manifestBytes), cache.store(parsed.config.digest, configBytes)]);
+    await cache.remember(key, manifestDigest);
   }
   const layers: Layer[] = parsed.layers.map((descriptor, i) => ({
     digest: descriptor.digest as Sha256Digest,
@@ -47,10 +72,25 @@ export async function readRemoteImage(client: RegistryClient, repository: string
     open: () => lazyStream(() => client.getBlobStream(repository, descriptor.digest, { size: descriptor.size })),
   }));
   return {
-    ...imageFromParts({ manifest: parsed, manifestBytes: Buffer.from(manifest.bytes), config, configBytes, layers }),
+    ...imageFromParts({ manifest: parsed, manifestBytes, config, configBytes, layers }),
     repository,
     registry: client.endpoint.name,
   };
+}
+
+/** The manifest and config a fresh cache entry names, when both are still there intact. */
+async function fromCache(cache: BaseImageCache, key: string, pinned: boolean): Promise<{ manifestBytes: Buffer; configBytes: Buffer } | undefined> {
+  const digest = await cache.resolved(key, pinned);
+  const manifestBytes = digest ? await cache.blob(digest) : undefined;
+  if (!manifestBytes) return undefined;
+  let configDigest: string;
+  try {
+    configDigest = parseImageManifest(manifestBytes, "cached base manifest").config.digest;
+  } catch {
+    return undefined;
+  }
+  const configBytes = await cache.blob(configDigest);
+  return configBytes ? { manifestBytes, configBytes } : undefined;
 }
 
 /** A stream now, for bytes that arrive once an async request has answered. */

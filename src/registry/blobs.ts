@@ -7,7 +7,7 @@ import type { BlobBody } from "./body.js";
 import { countedStream } from "./body.js";
 import { VerifyingStream, verifyBytes } from "./digest.js";
 import { UsageError } from "../errors.js";
-import { DigestMismatchError, RegistryResponseError } from "./errors.js";
+import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";
 import { destroyQuietly, discard, header, networkError, readBody, type HttpResponse } from "./http.js";
 import { assertDigest, assertRepository, repositoryScope, type Action } from "./names.js";
 import type { RegistryProgressListener } from "./progress.js";
@@ -31,9 +31,18 @@ export interface BlobSource {
 export interface PushBlobOptions {
   /** Repositories on the same registry that may already hold the blob (tried in order). */
   mountFrom?: string | string[];
+  /**
+   * Upload without asking first (no HEAD, no mount): for small blobs, where an upload costs about
+   * the round trips of a HEAD that finds the blob, and a blob that is new (config, app layer) would
+   * otherwise cost HEAD + POST + PUT.
+   */
+  skipHead?: boolean;
+  /** Upload sessions opened ahead: the upload uses one of them instead of a POST of its own. */
+  sessions?: { take(): Promise<URL | undefined> };
 }
 
-export type PushBlobStatus = "skipped" | "mounted" | "uploaded";
+/** `known`: not asked about at all, because the caller's record says the repository has it. */
+export type PushBlobStatus = "skipped" | "mounted" | "uploaded" | "known";
 
 export interface PushBlobResult {
   digest: string;
@@ -138,14 +147,14 @@ async function startUpload(ctx: BlobContext, repository: string, digest: string,
 }
 
 /** A fresh upload session's location. */
-async function openUpload(ctx: BlobContext, repository: string, digest: string): Promise<URL> {
+export async function openUpload(ctx: BlobContext, repository: string, digest: string): Promise<URL> {
   const started = await startUpload(ctx, repository, digest);
   if (started.mounted) throw new RegistryResponseError(`${ctx.transport.target}: an upload start answered "mounted"`);
   return started.location;
 }
 
 /** DELETE an upload session we will not use. Best effort: a leftover session expires on its own. */
-async function cancelUpload(ctx: BlobContext, repository: string, location: URL): Promise<void> {
+export async function cancelUpload(ctx: BlobContext, repository: string, location: URL): Promise<void> {
   try {
     const res = await ctx.transport.send({
       method: "DELETE",
@@ -186,8 +195,8 @@ export function withDigest(location: URL, digest: string): URL {
 }
 
 interface UploadOptions {
-  /** A session already opened (by a mount attempt that did not mount); used for the first attempt. */
-  location?: URL;
+  /** A session already opened (by a mount attempt that did not mount, or ahead); used for the first attempt. */
+  location?: URL | undefined;
 }
 
 /**
@@ -298,13 +307,15 @@ export async function pushBlob(
   assertRepository(repository);
   assertDigest(digest);
   assertSize(size);
-  const existing = await blobExists(ctx, repository, digest, "push");
-  if (existing !== undefined) {
-    ctx.progress({ type: "skip", repository, digest, size: existing });
-    return { digest, size: existing, status: "skipped", bytesSent: 0 };
+  if (!options.skipHead) {
+    const existing = await blobExists(ctx, repository, digest, "push");
+    if (existing !== undefined) {
+      ctx.progress({ type: "skip", repository, digest, size: existing });
+      return { digest, size: existing, status: "skipped", bytesSent: 0 };
+    }
   }
   const sources = (Array.isArray(options.mountFrom) ? options.mountFrom : options.mountFrom ? [options.mountFrom] : [])
-    .filter((from) => from !== repository);
+    .filter((from) => from !== repository && !options.skipHead);
   let location: URL | undefined;
   for (const from of sources) {
     assertRepository(from);
@@ -316,7 +327,15 @@ export async function pushBlob(
     }
     location = started.location; // not mounted: upload into the session the registry opened
   }
-  const bytesSent = await upload(ctx, repository, digest, size, blob.body, location ? { location } : {});
+  const preOpened = location === undefined ? await options.sessions?.take() : undefined;
+  let bytesSent: number;
+  try {
+    bytesSent = await upload(ctx, repository, digest, size, blob.body, { location: location ?? preOpened });
+  } catch (error) {
+    // A session opened ahead that the registry no longer knows (expired, purged): once more with a fresh one.
+    if (!preOpened || !(error instanceof RegistryError) || error.status !== 404) throw error;
+    bytesSent = await upload(ctx, repository, digest, size, blob.body);
+  }
   ctx.progress({ type: "done", repository, digest, size, bytesSent });
   return { digest, size, status: "uploaded", bytesSent };
 }

@@ -34,6 +34,7 @@ import {
 import { MANIFEST_MEDIA_TYPES } from "../oci/media-types.js";
 import { emitter, type RegistryProgressListener } from "./progress.js";
 import { pushManifestWithBlobs, type PushManifestInput, type PushManifestResult } from "./push.js";
+import { UploadSessions } from "./upload-sessions.js";
 import { SecretSet } from "./redact.js";
 import { errorFromResponse } from "./response-error.js";
 import { retryPolicy, type RetryPolicy } from "./retry.js";
@@ -244,6 +245,13 @@ export class RegistryClient {
 
   listTags(repository: string): Promise<string[]> {
     return listTags(this.#transport, repository);
+  }
+
+  /** Starts opening `count` upload sessions in `repository` now, for a pushManifest to use (`sessions`). */
+  openUploadSessions(repository: string, count: number): UploadSessions {
+    const sessions = new UploadSessions(this.#ctx(), repository);
+    sessions.open(count);
+    return sessions;
   }
 
   /** Blobs first, a reference check, then the manifest: the tag never points at missing blobs. */

@@ -7,6 +7,7 @@
  */
 import { UsageError } from "../errors.js";
 import { blobExists, pushBlob, type BlobContext, type BlobSource, type PushBlobResult } from "./blobs.js";
+import type { UploadSessions } from "./upload-sessions.js";
 import { RegistryError, withNote } from "./errors.js";
 import { isImageIndex } from "../oci/image.js";
 import { headManifest, parseManifestAs, putManifest } from "./manifests.js";
@@ -23,6 +24,19 @@ export interface PushManifestInput {
   mountFrom?: string | string[];
   /** Blob pushes in flight at once (default 3). */
   concurrency?: number;
+  /**
+   * Blobs a local record says the repository has: not asked about (no HEAD). Only a hint: when the
+   * registry refuses the manifest, `onRecordRefuted` is called and every blob is checked for real.
+   */
+  known?: ReadonlySet<string>;
+  onRecordRefuted?: () => void | Promise<void>;
+  /**
+   * Blobs to upload without a HEAD first (default: none, every blob is checked): small blobs of the
+   * caller's own (config, app layer), never ones a mount could provide.
+   */
+  uploadWithoutHead?: (blob: BlobSource) => boolean;
+  /** Upload sessions opened ahead; the unused ones are deleted while the manifest is PUT. */
+  sessions?: UploadSessions;
 }
 
 export interface PushManifestResult {
@@ -67,7 +81,22 @@ export async function pushManifestWithBlobs(
 
   const unique = [...new Map(input.blobs.map((b) => [b.digest, b])).values()];
   const options = input.mountFrom === undefined ? {} : { mountFrom: input.mountFrom };
-  const results = await mapLimit(unique, input.concurrency ?? 3, (blob) => pushBlob(ctx, repository, blob, options));
+  const known = input.known ?? new Set<string>();
+  let trustedRecord = false;
+  const results = await mapLimit(unique, input.concurrency ?? 3, async (blob): Promise<PushBlobResult> => {
+    if (known.has(blob.digest)) {
+      trustedRecord = true;
+      ctx.progress({ type: "skip", repository, digest: blob.digest, size: blob.size });
+      return { digest: blob.digest, size: blob.size, status: "known", bytesSent: 0 };
+    }
+    return pushBlob(ctx, repository, blob, {
+      ...options,
+      ...(input.uploadWithoutHead?.(blob) ? { skipHead: true } : {}),
+      ...(input.sessions ? { sessions: input.sessions } : {}),
+    });
+  });
+  // Unused sessions go while the manifest is checked and PUT (not on the critical path).
+  const closing = input.sessions?.close() ?? Promise.resolve();
 
   // Everything the manifest references must be there before the manifest is.
   const pushed = new Set(results.map((r) => r.digest));
@@ -93,7 +122,10 @@ export async function pushManifestWithBlobs(
   try {
     digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
   } catch (error) {
-    if (!isBlobUnknown(error)) throw error;
+    // A refusal after trusting the record: maybe the record lied (a blob deleted behind our back).
+    const refuted = trustedRecord && isRefusal(error);
+    if (refuted) await input.onRecordRefuted?.();
+    if (!isBlobUnknown(error) && !refuted) throw error;
     // Registries can answer this while another push links the same blob into the repository
     // (their own race): check the blobs again, upload what is really missing, and PUT once more.
     const given = new Map(unique.map((b) => [b.digest, b]));
@@ -107,7 +139,7 @@ export async function pushManifestWithBlobs(
     try {
       digest = await putManifest(t, repository, reference, input.manifest, input.mediaType);
     } catch (again) {
-      if (!isBlobUnknown(again)) throw again;
+      if (!isBlobUnknown(again) && !(refuted && isRefusal(again))) throw again;
       throw withNote(again, `again after re-checking the manifest's ${blobRefs.length} blobs${repaired.length ? ` and uploading ${repaired.length}` : ""}`);
     }
     for (const r of repaired) {
@@ -117,7 +149,13 @@ export async function pushManifestWithBlobs(
       else results.push(r);
     }
   }
+  await closing;
   return { digest, blobs: results, bytesSent: results.reduce((sum, r) => sum + r.bytesSent, 0) };
+}
+
+/** The registry answered the manifest PUT with a client error (4xx): it refused it, it did not fail to answer. */
+function isRefusal(error: unknown): error is RegistryError {
+  return error instanceof RegistryError && error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
 const BLOB_UNKNOWN = new Set(["MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"]);

@@ -43,12 +43,20 @@ export interface ProxiedRequest {
   bytes: number;
 }
 
+/** When a request arrived and when its answer was done, as positions in one sequence of events (an order, not a time). */
+export interface RequestOrder {
+  started: number;
+  ended: number;
+}
+
 export interface FaultProxy {
   /** `127.0.0.1:<port>`: use it as the registry host. */
   readonly host: string;
   readonly upstream: string;
   /** Every request seen, in order. */
   readonly requests: ProxiedRequest[];
+  /** Each request's place in the sequence of arrivals and answers (see criticalPath). */
+  readonly order: WeakMap<ProxiedRequest, RequestOrder>;
   inject(rule: FaultRule): void;
   /** Drop all rules (and the request log). */
   reset(): void;
@@ -64,6 +72,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const rules: ActiveRule[] = [];
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
+  let tick = 0;
+  const order = new WeakMap<ProxiedRequest, RequestOrder>();
 
   const pick = (req: IncomingMessage): Fault | undefined => {
     const method = req.method ?? "GET";
@@ -112,6 +122,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       bytes: 0,
     };
     requests.push(entry);
+    const place = { started: ++tick, ended: Infinity };
+    order.set(entry, place);
+    res.on("close", () => (place.ended = ++tick));
     req.on("data", (chunk: Buffer) => (entry.bytes += chunk.length));
     if (!fault) {
       forward(req, res);
@@ -174,6 +187,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     host: `127.0.0.1:${port}`,
     upstream,
     requests,
+    order,
     inject: (rule) => rules.push({ ...rule, seen: 0 }),
     reset: () => {
       rules.length = 0;
@@ -185,6 +199,21 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Round trips on the critical path of `requests`: the longest chain in which each request arrived
+ * only after the one before it had been answered (from the order of events, never from times).
+ */
+export function criticalPath(proxy: Pick<FaultProxy, "requests" | "order">): number {
+  const sorted = proxy.requests.map((r) => proxy.order.get(r)!).sort((a, b) => a.started - b.started);
+  const depth: number[] = [];
+  for (const [i, request] of sorted.entries()) {
+    let d = 1;
+    for (let j = 0; j < i; j++) if (sorted[j]!.ended < request.started) d = Math.max(d, depth[j]! + 1);
+    depth.push(d);
+  }
+  return Math.max(0, ...depth);
 }
 
 export function splitHost(host: string): [string, number] {

@@ -19,6 +19,9 @@ import { formatPlatform, hostPlatform, platformMatches } from "../../oci/platfor
 import { parseReference } from "../../oci/reference.js";
 import { readRemoteImage } from "../../image/remote.js";
 import { RegistryClient } from "../../registry/client.js";
+import { FileBlobRecord, type BlobRecord } from "../../registry/blob-record.js";
+import type { UploadSessions } from "../../registry/upload-sessions.js";
+import { BaseImageCache, baseTtlMs } from "../../image/base-cache.js";
 import { DockerKeychain } from "../../registry/keychain.js";
 import type { RegistryProgressEvent as RegistryProgress } from "../../registry/progress.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
@@ -75,6 +78,12 @@ interface ResolvedBase {
 export class OciBuilder {
   /** Base images being resolved, by reference and platform (see prefetch). */
   private readonly bases = new Map<string, Promise<ResolvedBase>>();
+  /** One client per registry, so the base's registry and the target share connections and tokens. */
+  private readonly clients = new Map<string, RegistryClient>();
+  /** Upload sessions opened ahead for the next push, by registry and repository (see prepare). */
+  private readonly sessions = new Map<string, UploadSessions>();
+  private readonly record: BlobRecord;
+  private readonly baseCache: BaseImageCache | undefined;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -82,7 +91,33 @@ export class OciBuilder {
     private readonly cache: LayerCache = new LayerCache(defaultCacheDir(env), (message) => onProgress({ phase: "warning", message })),
     /** Registry step deadline (ms); undefined: the client's default. */
     private readonly registry: { stepTimeoutMs?: number | undefined } = {},
-  ) {}
+  ) {
+    const dir = defaultCacheDir(env);
+    this.record = new FileBlobRecord(dir);
+    const ttlMs = baseTtlMs(env);
+    if (ttlMs === undefined) {
+      throw new PackagerOptionsError(`FLOWPACK_BASE_TTL must be a number of seconds ≥ 0, not "${env.FLOWPACK_BASE_TTL}"`, {
+        hint: "unset it for the default (60), or 0 to resolve the base image's tag on every build",
+      });
+    }
+    this.baseCache = new BaseImageCache(dir, ttlMs);
+  }
+
+  /**
+   * Opens upload sessions in the target repository now, while the image is being planned: a
+   * code-only change uploads two blobs (config and app layer), each then one PUT on the critical
+   * path instead of POST + PUT. Sessions left unused are deleted after the push.
+   */
+  prepare(target: RegistryTarget, repository: string, count = 2): void {
+    const client = this.client(target.host, target);
+    const key = `${client.endpoint.name}/${repository}`;
+    if (this.sessions.has(key)) return;
+    try {
+      this.sessions.set(key, client.openUploadSessions(repository, count));
+    } catch {
+      // an invalid repository name: the push reports it
+    }
+  }
 
   /**
    * Starts resolving the base image for each platform now, so that it happens while the flow is
@@ -217,7 +252,7 @@ export class OciBuilder {
     }
     const ref = parseReference(reference);
     const client = this.client(ref.registry, { insecure: false, secure: false });
-    const image = await readRemoteImage(client, ref.path, ref.digest ?? ref.tag ?? "latest", platform);
+    const image = await readRemoteImage(client, ref.path, ref.digest ?? ref.tag ?? "latest", platform, this.baseCache);
     return {
       image,
       name: reference,
@@ -227,6 +262,16 @@ export class OciBuilder {
   }
 
   private client(host: string, { insecure, secure }: Pick<RegistryTarget, "insecure" | "secure">): RegistryClient {
+    const key = `${host}\n${insecure}\n${secure}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.newClient(host, { insecure, secure });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private newClient(host: string, { insecure, secure }: Pick<RegistryTarget, "insecure" | "secure">): RegistryClient {
     return new RegistryClient({
       host,
       insecure,
@@ -246,10 +291,26 @@ export class OciBuilder {
     tag: string,
   ): Promise<number> {
     const client = this.client(target.host, target);
+    const registry = client.endpoint.name;
+    const sessionKey = `${registry}/${repository}`;
+    const sessions = this.sessions.get(sessionKey);
+    this.sessions.delete(sessionKey);
+    // Blobs this machine already pushed there are not asked about again; the registry refusing the
+    // manifest refutes the record (then every blob is checked), so the tag never names a missing blob.
+    const known = new Set(await this.record.known(registry, repository));
     let bytes = 0;
-    for (const { image, base } of images) {
+    for (const [i, { image, base }] of images.entries()) {
       const mountFrom = base.source && base.source.registry === client.endpoint.name ? base.source.repository : undefined;
+      const baseLayers = new Set<string>(base.image.layers.map((layer) => layer.digest));
       const result = await client.pushManifest(repository, index ? image.manifestDigest : tag, {
+        known,
+        onRecordRefuted: async () => {
+          known.clear();
+          await this.record.forget(registry, repository);
+        },
+        // small blobs of our own: a base layer, however small, is mounted rather than re-uploaded
+        uploadWithoutHead: (blob) => blob.size <= SMALL_BLOB_BYTES && !baseLayers.has(blob.digest),
+        ...(sessions && i === 0 ? { sessions } : {}),
         manifest: image.manifestBytes,
         mediaType: image.manifest.mediaType ?? MediaType.OCI_MANIFEST,
         blobs: [
@@ -259,6 +320,8 @@ export class OciBuilder {
         ...(mountFrom ? { mountFrom } : {}),
       });
       bytes += result.bytesSent;
+      await this.record.add(registry, repository, result.blobs.map((b) => b.digest));
+      for (const blob of result.blobs) known.add(blob.digest);
       const uploaded = result.blobs.filter((b) => b.status === "uploaded").length;
       this.onProgress({ phase: "push", message: `${repository}@${short(image.manifestDigest)}: ${uploaded} of ${result.blobs.length} blobs uploaded (${result.bytesSent} bytes), the rest already there` });
     }
@@ -282,6 +345,13 @@ export class OciBuilder {
     this.onProgress({ phase: "load", message: `loaded ${name} into the Docker daemon` });
   }
 }
+
+/**
+ * Blobs up to this size are uploaded without a HEAD first: a config or a code-only app layer is new
+ * on every change, and for a small blob an upload into a session opened ahead costs one round trip,
+ * like the HEAD that would find it.
+ */
+const SMALL_BLOB_BYTES = 256 * 1024;
 
 /** `oci:<dir>[:<ref name>]` — a trailing `:name` (without `/`) names the image in the layout. */
 export function parseLayoutReference(value: string): { dir: string; refName: string | undefined } {

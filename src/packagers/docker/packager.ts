@@ -84,6 +84,8 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const metadata: DockerManifestMetadata = { ...metadataOf(bundle), builder: o.builder };
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
     const localName = (tag: string) => localImageName(flow.name, tag);
+    // Upload sessions for the config and app layer open while the image is planned (one round trip fewer).
+    if (oci && o.registry && repository && o.builder !== "docker") oci.prepare(o.registry, repository);
 
     let image: string;
     if (o.dockerfile) {

@@ -1,0 +1,94 @@
+/**
+ * A local record of the blobs this machine pushed to (or found in) a repository, so that the next
+ * push there need not ask the registry about them (one HEAD each, round trips on the critical path
+ * of a code-only change). It is a hint, never the truth: the registry refuses a manifest whose
+ * blobs are missing (MANIFEST_BLOB_UNKNOWN), and then the push forgets the record, checks every
+ * blob with a HEAD, uploads what is really missing and PUTs the manifest again — so a stale record
+ * (a blob deleted or garbage-collected behind our back) costs round trips, not a broken tag.
+ *
+ * One JSON file per registry + repository under `<cache dir>/registry-blobs/`. Unreadable or
+ * corrupt files read as empty; a write that fails is ignored (a cache only makes things faster).
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../_internal/fs.js";
+
+/** What a push needs of a record: read the known digests, add new ones, forget them all. */
+export interface BlobRecord {
+  known(registry: string, repository: string): Promise<ReadonlySet<string>>;
+  add(registry: string, repository: string, digests: Iterable<string>): Promise<void>;
+  forget(registry: string, repository: string): Promise<void>;
+}
+
+/** Digests kept per repository (the most recent); older ones are simply checked again. */
+export const MAX_RECORDED_BLOBS = 4096;
+
+const fileSchema = z.object({
+  version: z.literal(1),
+  registry: z.string(),
+  repository: z.string(),
+  digests: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/)),
+});
+
+export class FileBlobRecord implements BlobRecord {
+  readonly dir: string;
+
+  constructor(cacheDir: string) {
+    this.dir = join(cacheDir, "registry-blobs");
+  }
+
+  #file(registry: string, repository: string): string {
+    const key = createHash("sha256").update(`${registry}/${repository}`).digest("hex");
+    return join(this.dir, `${key.slice(0, 32)}.json`);
+  }
+
+  async #read(registry: string, repository: string): Promise<string[]> {
+    let text: string;
+    try {
+      text = await readFile(this.#file(registry, repository), "utf8");
+    } catch {
+      return [];
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return [];
+    }
+    const parsed = fileSchema.safeParse(json);
+    // A hash collision or a hand-edited file: trust nothing in it.
+    if (!parsed.success || parsed.data.registry !== registry || parsed.data.repository !== repository) return [];
+    return parsed.data.digests;
+  }
+
+  async known(registry: string, repository: string): Promise<ReadonlySet<string>> {
+    return new Set(await this.#read(registry, repository));
+  }
+
+  async add(registry: string, repository: string, digests: Iterable<string>): Promise<void> {
+    const fresh = [...digests];
+    if (fresh.length === 0) return;
+    const freshSet = new Set(fresh);
+    const kept = (await this.#read(registry, repository)).filter((d) => !freshSet.has(d));
+    const all = [...kept, ...freshSet].slice(-MAX_RECORDED_BLOBS);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(this.#file(registry, repository), `${JSON.stringify({ version: 1, registry, repository, digests: all })}\n`);
+    } catch {
+      // ignored on purpose: without a record the next push checks with HEADs
+    }
+  }
+
+  async forget(registry: string, repository: string): Promise<void> {
+    await rm(this.#file(registry, repository), { force: true }).catch(() => undefined);
+  }
+}
+
+/** A record that knows nothing (pushes check every blob). */
+export const noBlobRecord: BlobRecord = {
+  known: () => Promise.resolve(new Set()),
+  add: () => Promise.resolve(),
+  forget: () => Promise.resolve(),
+};
