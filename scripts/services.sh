@@ -26,9 +26,6 @@ START_TIMEOUT=${FLOWPACK_SERVICES_TIMEOUT:-60}
 STORAGE_DRIVER=${FLOWPACK_DOCKER_STORAGE_DRIVER:-auto}
 SKIP_PODMAN=${FLOWPACK_SKIP_PODMAN:-0}
 SKIP_SWARM=${FLOWPACK_SKIP_SWARM:-0}
-# A two-node swarm over loopback: the manager is the main dockerd, the worker a second dockerd.
-SWARM_MANAGER_ADDR=${FLOWPACK_SWARM_MANAGER_ADDR:-127.0.0.1}
-SWARM_WORKER_ADDR=${FLOWPACK_SWARM_WORKER_ADDR:-127.0.0.2}
 
 if [[ -n ${FLOWPACK_DOCKER_CLI:-} ]]; then
   DOCKER_CLI=$FLOWPACK_DOCKER_CLI
@@ -60,6 +57,20 @@ PODMAN_HOST_URL=unix://$PODMAN_SOCK
 DIR_HASH=$(printf '%s' "$DIR" | sha256sum | cut -c1-10)
 CGROUP_PARENT=flowpack-$DIR_HASH
 CTD_NAMESPACE=flowpack-$DIR_HASH
+# A two-node swarm over loopback: the manager is the main dockerd, the worker a second dockerd. The
+# default state dir uses 127.0.0.1 / 127.0.0.2 and the usual VXLAN port; any other state dir gets
+# addresses and a data-path port of its own (from its hash), so that swarms of two state dirs on one
+# machine never share a listening address (:2377, :7946) or the VXLAN port.
+if [[ $DIR == "$(realpath -m /tmp/flowpack-services)" ]]; then
+  swarm_net=127.0.0
+  swarm_data_port=4789
+else
+  swarm_net=127.$((16#${DIR_HASH:0:2})).$((16#${DIR_HASH:2:2}))
+  swarm_data_port=$((20000 + 16#${DIR_HASH:4:4} % 20000))
+fi
+SWARM_MANAGER_ADDR=${FLOWPACK_SWARM_MANAGER_ADDR:-$swarm_net.1}
+SWARM_WORKER_ADDR=${FLOWPACK_SWARM_WORKER_ADDR:-$swarm_net.2}
+SWARM_DATA_PORT=${FLOWPACK_SWARM_DATA_PORT:-$swarm_data_port}
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -466,7 +477,8 @@ form_swarm() {
   fi
   if [[ $(swarm_state manager_cli) != active ]]; then
     log "swarm init on $SWARM_MANAGER_ADDR:2377"
-    manager_cli swarm init --advertise-addr "$SWARM_MANAGER_ADDR" --listen-addr "$SWARM_MANAGER_ADDR:2377" >/dev/null ||
+    manager_cli swarm init --advertise-addr "$SWARM_MANAGER_ADDR" --listen-addr "$SWARM_MANAGER_ADDR:2377" \
+      --data-path-port "$SWARM_DATA_PORT" >/dev/null ||
       fail_with_log "$LOG_DIR/dockerd.log" "docker swarm init failed"
   fi
   if [[ $(swarm_state worker_cli) == active ]]; then
