@@ -5,7 +5,7 @@ import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { formatDuration, parseCpus, parseDuration, parseMemory } from "../_internal/units.js";
-import { connectDaemon, daemonAddress } from "../engine/client.js";
+import { connectDaemon, daemonAddress, reasonOf } from "../engine/client.js";
 import {
   assertSwarmManager,
   createService,
@@ -20,7 +20,7 @@ import {
   type SwarmNode,
   type SwarmTask,
 } from "../engine/service.js";
-import { InterruptedError, SwarmTaskError, UsageError } from "../errors.js";
+import { InterruptedError, isFlowpackError, SwarmTaskError, SwarmUnavailableError, UsageError } from "../errors.js";
 import { slugify } from "../flow/name.js";
 import { containerRunnerEnv, RUNNER_ENV } from "../manifest/runner-env.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
@@ -182,9 +182,11 @@ async function runTask(
     const failure = record as { error?: ErrorRecord; runId?: unknown };
     if (task.Status.State === "complete" && exitCode === 0 && !failure.error) return { ...(record as RunRecord), node: where, nodeId: task.NodeID ?? "" };
     throw errorFromRecord(failure.error ?? {}, manifest.flowName, exitCode && exitCode > 0 ? exitCode : 3, typeof failure.runId === "string" ? failure.runId : undefined);
-  } catch (error) {
+  } catch (caught) {
+    // the manager's own failures (gone mid-run, an answer that is not what the API says) are one line, exit 3
+    const error = isFlowpackError(caught) ? caught : new SwarmUnavailableError(`the swarm manager failed while the flow ran: ${reasonOf(caught)}`);
     // where it failed, for a batch's result line (not part of the message: that names it already where it matters)
-    if (taskNode && error instanceof Error) Object.defineProperty(error, "node", { value: taskNode, enumerable: false });
+    if (taskNode) Object.defineProperty(error, "node", { value: taskNode, enumerable: false });
     throw error;
   } finally {
     output.close();
