@@ -25,6 +25,7 @@ AUTH_USER=flowpack
 START_TIMEOUT=${FLOWPACK_SERVICES_TIMEOUT:-60}
 STORAGE_DRIVER=${FLOWPACK_DOCKER_STORAGE_DRIVER:-auto}
 SKIP_PODMAN=${FLOWPACK_SKIP_PODMAN:-0}
+SKIP_SWARM=${FLOWPACK_SKIP_SWARM:-0}
 
 if [[ -n ${FLOWPACK_DOCKER_CLI:-} ]]; then
   DOCKER_CLI=$FLOWPACK_DOCKER_CLI
@@ -46,6 +47,9 @@ AUTH_DIR=$DIR/auth-registry
 AUTH_PASSWORD_FILE=$AUTH_DIR/password
 BASE_IMAGE_REF=127.0.0.1:$REGISTRY_PORT/flowpack-test/node:20
 BASE_LAYOUT=$DIR/oci/node-20
+WORKER_DIR=$DIR/docker-worker
+WORKER_SOCK=$WORKER_DIR/docker.sock
+WORKER_HOST_URL=unix://$WORKER_SOCK
 PODMAN_DIR=$DIR/podman
 PODMAN_SOCK=$PODMAN_DIR/podman.sock
 PODMAN_HOST_URL=unix://$PODMAN_SOCK
@@ -53,6 +57,20 @@ PODMAN_HOST_URL=unix://$PODMAN_SOCK
 DIR_HASH=$(printf '%s' "$DIR" | sha256sum | cut -c1-10)
 CGROUP_PARENT=flowpack-$DIR_HASH
 CTD_NAMESPACE=flowpack-$DIR_HASH
+# A two-node swarm over loopback: the manager is the main dockerd, the worker a second dockerd. The
+# default state dir uses 127.0.0.1 / 127.0.0.2 and the usual VXLAN port; any other state dir gets
+# addresses and a data-path port of its own (from its hash), so that swarms of two state dirs on one
+# machine never share a listening address (:2377, :7946) or the VXLAN port.
+if [[ $DIR == "$(realpath -m /tmp/flowpack-services)" ]]; then
+  swarm_net=127.0.0
+  swarm_data_port=4789
+else
+  swarm_net=127.$((16#${DIR_HASH:0:2})).$((16#${DIR_HASH:2:2}))
+  swarm_data_port=$((20000 + 16#${DIR_HASH:4:4} % 20000))
+fi
+SWARM_MANAGER_ADDR=${FLOWPACK_SWARM_MANAGER_ADDR:-$swarm_net.1}
+SWARM_WORKER_ADDR=${FLOWPACK_SWARM_WORKER_ADDR:-$swarm_net.2}
+SWARM_DATA_PORT=${FLOWPACK_SWARM_DATA_PORT:-$swarm_data_port}
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -356,6 +374,209 @@ stop_docker_and_containerd() {
   rm -f "$CTD_SOCK"
 }
 
+# ---------------------------------------------------------------- swarm (second dockerd as worker)
+
+# The worker is a second dockerd on the same containerd (its own namespace), with its own data and
+# exec roots, socket, key file and cgroup parent, and the manager's network flags. Both nodes report
+# this machine's hostname (dockerd has no hostname flag), so `start` labels them:
+# dev.flowpack.node=manager|worker.
+worker_daemon_json() {
+  cat <<EOF
+{
+  "deprecated-key-path": "$WORKER_DIR/key.json"
+}
+EOF
+}
+
+worker_args() {
+  pick_storage_driver
+  printf '%s\n' \
+    --config-file "$WORKER_DIR/daemon.json" \
+    --storage-driver="$STORAGE_DRIVER" \
+    --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+    --bridge=none --userland-proxy=false \
+    --data-root "$WORKER_DIR/data" \
+    --exec-root "$WORKER_DIR/exec" \
+    -H "$WORKER_HOST_URL" \
+    --pidfile "$WORKER_DIR/dockerd.pid" \
+    --containerd "$CTD_SOCK" \
+    --containerd-namespace "$CTD_NAMESPACE-w" \
+    --containerd-plugins-namespace "$CTD_NAMESPACE-w-plugins" \
+    --cgroup-parent "$CGROUP_PARENT-w" \
+    --shutdown-timeout 5
+}
+
+worker_ready() { "$DOCKER_CLI" -H "$WORKER_HOST_URL" version; }
+
+start_worker_dockerd() {
+  mkdir -p "$WORKER_DIR"
+  local args_file=$WORKER_DIR/args new_args new_json
+  new_args=$(worker_args)
+  new_json=$(worker_daemon_json)
+  if pid_of dockerd-worker >/dev/null; then
+    if [[ $new_args == "$(cat "$args_file" 2>/dev/null)" && $new_json == "$(cat "$WORKER_DIR/daemon.json" 2>/dev/null)" ]]; then
+      wait_until "$START_TIMEOUT" dockerd-worker dockerd-worker worker_ready ||
+        fail_with_log "$LOG_DIR/dockerd-worker.log" "the worker dockerd is running but does not answer"
+      return 0
+    fi
+    log "worker dockerd arguments changed, restarting it"
+    stop_worker_dockerd
+  fi
+  printf '%s\n' "$new_json" >"$WORKER_DIR/daemon.json"
+  printf '%s\n' "$new_args" >"$args_file"
+  rm -f "$WORKER_SOCK"
+  local -a args
+  mapfile -t args <"$args_file"
+  start_daemon dockerd-worker worker_ready dockerd "${args[@]}"
+}
+
+stop_worker_dockerd() {
+  stop_named dockerd-worker 30
+  local root id
+  if command -v runc >/dev/null; then
+    for root in "$WORKER_DIR"/exec/runtime-runc/*; do
+      [[ -d $root ]] || continue
+      for id in $(runc --root "$root" list -q 2>/dev/null); do
+        log "killing leftover worker container $id"
+        runc --root "$root" kill "$id" KILL 2>/dev/null || true
+        sleep 0.2
+        runc --root "$root" delete -f "$id" 2>/dev/null || true
+      done
+    done
+  fi
+  rm -f "$WORKER_SOCK"
+}
+
+manager_cli() { "$DOCKER_CLI" -H "$DOCKER_HOST_URL" "$@"; }
+worker_cli() { "$DOCKER_CLI" -H "$WORKER_HOST_URL" "$@"; }
+
+# swarm_state manager_cli|worker_cli: inactive | pending | active | error | locked
+swarm_state() { "$@" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null; }
+
+# True when the manager manages a swarm and the worker is one of its nodes, ready.
+swarm_ready() {
+  local worker_id
+  [[ $(swarm_state manager_cli) == active && $(manager_cli info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null) == true ]] || return 1
+  [[ $(swarm_state worker_cli) == active ]] || return 1
+  worker_id=$(worker_cli info --format '{{.Swarm.NodeID}}' 2>/dev/null) || return 1
+  [[ $(manager_cli node inspect --format '{{.Status.State}}' "$worker_id" 2>/dev/null) == ready ]]
+}
+
+# Forms the swarm: `swarm init` on the manager, `swarm join` of the worker. A node left in another
+# swarm (an unclean stop, changed addresses) leaves it first.
+form_swarm() {
+  local manager_addr worker_remote token id
+  if [[ $(swarm_state manager_cli) == active ]]; then
+    manager_addr=$(manager_cli info --format '{{.Swarm.NodeAddr}}' 2>/dev/null)
+    if [[ $manager_addr != "$SWARM_MANAGER_ADDR" || $(manager_cli info --format '{{.Swarm.ControlAvailable}}') != true ]]; then
+      log "the manager is in another swarm ($manager_addr); leaving it"
+      manager_cli swarm leave --force >/dev/null
+    fi
+  elif [[ $(swarm_state manager_cli) != inactive ]]; then
+    manager_cli swarm leave --force >/dev/null 2>&1 || true
+  fi
+  if [[ $(swarm_state manager_cli) != active ]]; then
+    log "swarm init on $SWARM_MANAGER_ADDR:2377"
+    manager_cli swarm init --advertise-addr "$SWARM_MANAGER_ADDR" --listen-addr "$SWARM_MANAGER_ADDR:2377" \
+      --data-path-port "$SWARM_DATA_PORT" >/dev/null ||
+      fail_with_log "$LOG_DIR/dockerd.log" "docker swarm init failed"
+  fi
+  if [[ $(swarm_state worker_cli) == active ]]; then
+    worker_remote=$(worker_cli info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' 2>/dev/null)
+    if [[ " $worker_remote " != *" $SWARM_MANAGER_ADDR:2377 "* ]] || ! swarm_ready; then
+      log "the worker is in another swarm; leaving it"
+      worker_cli swarm leave --force >/dev/null 2>&1 || true
+    fi
+  elif [[ $(swarm_state worker_cli) != inactive ]]; then
+    worker_cli swarm leave --force >/dev/null 2>&1 || true
+  fi
+  if [[ $(swarm_state worker_cli) != active ]]; then
+    # worker nodes of an earlier join that are down now are removed, so `node ls` shows the two that run
+    for id in $(manager_cli node ls --filter role=worker --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" { print $1 }'); do
+      manager_cli node rm --force "$id" >/dev/null 2>&1 || true
+    done
+    token=$(manager_cli swarm join-token -q worker)
+    log "the worker joins from $SWARM_WORKER_ADDR:2377"
+    worker_cli swarm join --listen-addr "$SWARM_WORKER_ADDR:2377" --advertise-addr "$SWARM_WORKER_ADDR" \
+      --token "$token" "$SWARM_MANAGER_ADDR:2377" >/dev/null ||
+      fail_with_log "$LOG_DIR/dockerd-worker.log" "docker swarm join failed"
+  fi
+  wait_until "$START_TIMEOUT" "swarm" "" swarm_ready || fail_with_log "$LOG_DIR/dockerd-worker.log" "the worker is not a ready swarm node"
+  manager_cli node update --label-add dev.flowpack.node=manager "$(manager_cli info --format '{{.Swarm.NodeID}}')" >/dev/null
+  manager_cli node update --label-add dev.flowpack.node=worker "$(worker_cli info --format '{{.Swarm.NodeID}}')" >/dev/null
+}
+
+# Leaves the swarm on both nodes (its services go with it) and stops the worker.
+leave_swarm() {
+  if worker_ready >/dev/null 2>&1 && [[ $(swarm_state worker_cli) != inactive ]]; then
+    log "the worker leaves the swarm"
+    worker_cli swarm leave --force >/dev/null 2>&1 || true
+  fi
+  if docker_ready >/dev/null 2>&1 && [[ $(swarm_state manager_cli) != inactive ]]; then
+    log "the manager leaves the swarm"
+    manager_cli swarm leave --force >/dev/null 2>&1 || true
+  fi
+  stop_worker_dockerd
+}
+
+swarm_env_pairs() {
+  local manager_id worker_id
+  manager_id=$(manager_cli info --format '{{.Swarm.NodeID}}' 2>/dev/null || true)
+  worker_id=$(worker_cli info --format '{{.Swarm.NodeID}}' 2>/dev/null || true)
+  printf '%s\t%s\n' \
+    FLOWPACK_TEST_SWARM_WORKER_HOST "$WORKER_HOST_URL" \
+    FLOWPACK_TEST_SWARM_MANAGER_NODE "$manager_id" \
+    FLOWPACK_TEST_SWARM_WORKER_NODE "$worker_id" \
+    FLOWPACK_TEST_SWARM_MANAGER_ADDR "$SWARM_MANAGER_ADDR" \
+    FLOWPACK_TEST_SWARM_WORKER_ADDR "$SWARM_WORKER_ADDR"
+}
+
+swarm_status() {
+  local rc=0 pid
+  if pid=$(pid_of dockerd-worker) && worker_ready >/dev/null 2>&1; then
+    printf '%-14s running  pid %s on %s\n' dockerd-worker "$pid" "$WORKER_HOST_URL"
+  else
+    printf '%-14s not answering on %s\n' dockerd-worker "$WORKER_HOST_URL"
+    rc=3
+  fi
+  if swarm_ready; then
+    printf '%-14s manager %s (%s), worker %s (%s): ready\n' swarm \
+      "$(manager_cli info --format '{{.Swarm.NodeID}}')" "$SWARM_MANAGER_ADDR" \
+      "$(worker_cli info --format '{{.Swarm.NodeID}}')" "$SWARM_WORKER_ADDR"
+  else
+    printf '%-14s not formed\n' swarm
+    rc=3
+  fi
+  return $rc
+}
+
+# A one-replica service constrained to the worker pulls the base image from the plain registry by
+# digest, prints, and is removed: no service, task or container is left on either node.
+swarm_selftest() {
+  local digest id out i
+  digest=$(<"$DIR/base-image/pushed-digest")
+  run manager_cli service create -d --name flowpack-selftest --replicas 1 --restart-condition none \
+    --constraint node.labels.dev.flowpack.node==worker "$BASE_IMAGE_REF@$digest" node -e 'console.log("swarm ok")' >/dev/null
+  for i in $(seq 1 150); do
+    out=$(manager_cli service ps --format '{{.CurrentState}}' flowpack-selftest 2>/dev/null | head -1)
+    [[ $out == Complete* || $out == Failed* || $out == Rejected* ]] && break
+    sleep 0.2
+  done
+  manager_cli service logs --raw flowpack-selftest 2>/dev/null | grep -q 'swarm ok' || {
+    manager_cli service ps --no-trunc flowpack-selftest >&2
+    manager_cli service rm flowpack-selftest >/dev/null 2>&1
+    die "swarm selftest: the service did not print its output ($out)"
+  }
+  run manager_cli service rm flowpack-selftest >/dev/null
+  for i in $(seq 1 50); do
+    id=$(worker_cli ps -aq --filter label=com.docker.swarm.service.name=flowpack-selftest)
+    [[ -z $id ]] && break
+    sleep 0.2
+  done
+  [[ -z $id ]] || die "swarm selftest: the service's container is still on the worker"
+  printf '+ a service on the worker pulled %s by digest, ran and was removed: ok\n' "$BASE_IMAGE_REF" >&2
+}
+
 # ---------------------------------------------------------------- registries
 
 random_hex() {
@@ -570,6 +791,9 @@ env_pairs() {
   if [[ $SKIP_PODMAN != 1 ]]; then
     printf '%s\t%s\n' FLOWPACK_TEST_PODMAN_HOST "$PODMAN_HOST_URL"
   fi
+  if [[ $SKIP_SWARM != 1 ]]; then
+    swarm_env_pairs
+  fi
 }
 
 print_env() {
@@ -646,6 +870,12 @@ cmd_start() {
     [[ ${FLOWPACK_SKIP_BASE_IMAGE:-0} == 1 ]] || load_podman_base_image
     log "podman up in $((SECONDS - tp))s on $PODMAN_HOST_URL"
   fi
+  if [[ $SKIP_SWARM != 1 ]]; then
+    local ts=$SECONDS
+    start_worker_dockerd
+    form_swarm
+    log "two-node swarm up in $((SECONDS - ts))s (manager $SWARM_MANAGER_ADDR, worker $SWARM_WORKER_ADDR on $WORKER_HOST_URL)"
+  fi
   write_env_files
   log "all services up in $((SECONDS - t0))s; env: $DIR/services.env, json: $DIR/services.json"
 }
@@ -656,6 +886,7 @@ cmd_stop() {
   stop_named auth-registry 10
   stop_named registry 10
   stop_podman
+  leave_swarm
   stop_dockerd
   stop_named containerd 15
   rm -f "$CTD_SOCK"
@@ -707,6 +938,9 @@ cmd_status() {
   else
     printf '%-14s not built\n' base-image
   fi
+  if [[ $SKIP_SWARM != 1 ]]; then
+    swarm_status || rc=3
+  fi
   printf '%-14s %s\n' state-dir "$DIR ($(du -sh "$DIR" 2>/dev/null | cut -f1))"
   return $rc
 }
@@ -746,6 +980,7 @@ cmd_selftest() {
   fi
   printf '+ anonymous access to the auth registry is refused: ok\n' >&2
   run "$DOCKER_CLI" logout "127.0.0.1:$AUTH_REGISTRY_PORT"
+  [[ $SKIP_SWARM == 1 ]] || swarm_selftest
 
   # delete the selftest manifests again (deletes are enabled)
   for reg in "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT"; do

@@ -233,6 +233,28 @@ export class ImageLoadError extends InfrastructureError {
 }
 
 /**
+ * `--on swarm` cannot start: the Docker endpoint is not a swarm manager (or not in a swarm), or it
+ * refused to create the service.
+ */
+export class SwarmUnavailableError extends InfrastructureError {
+  override readonly code = "SWARM_UNAVAILABLE";
+}
+
+/**
+ * The swarm could not run the flow's task: no node meets the constraints, the image could not be
+ * pulled (rejected), the task was orphaned or its node lost, or it ended without the runner's
+ * result. The message names the node and the swarm's own reason.
+ */
+export class SwarmTaskError extends InfrastructureError {
+  override readonly code = "SWARM_TASK_FAILED";
+}
+
+/** The run took longer than `--timeout`; what it started was stopped and removed. */
+export class RunTimeoutError extends InfrastructureError {
+  override readonly code = "RUN_TIMEOUT";
+}
+
+/**
  * A fan-out (`--each`) ended with runs that did not succeed; each run's own error is in its result
  * line. `exitCode` is the batch's: 1 some flow failed, 2 bad input, 3 infrastructure.
  */

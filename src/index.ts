@@ -34,6 +34,7 @@ export { runManifest, RUN_TARGETS } from "./run/manifest.js";
 export { runFlow } from "./run/local.js";
 export { runInContainer } from "./run/docker.js";
 export { runFromLayout } from "./run/layout.js";
+export { runOnSwarm, connectSwarm } from "./run/swarm.js";
 export { runEach, eachExitCode } from "./run/each.js";
 export { BATCH_TARGETS } from "./run/batch-target.js";
 export { prepareContainerRuns, runPrepared } from "./run/docker.js";
@@ -74,6 +75,9 @@ export {
   RegistryAuthError,
   ContainerRunError,
   ImageLoadError,
+  SwarmUnavailableError,
+  SwarmTaskError,
+  RunTimeoutError,
   BatchFailedError,
   InterruptedError,
   FileSystemError,
@@ -109,6 +113,7 @@ export type { DockerPackagerOptions, RegistryTarget } from "./packagers/docker/o
 export type { NodeEnvironmentData, PackageManagerName } from "./environment/node.js";
 export type { DockerRunOptions } from "./run/docker.js";
 export type { RunManifestOptions, RunTarget } from "./run/manifest.js";
+export type { SwarmRunOptions, SwarmRunRecord, SwarmSession } from "./run/swarm.js";
 export type { ProgressEvent, ProgressListener } from "./progress.js";
 export type { RunRecord } from "./run/local.js";
 export type { EachInput, EachOptions, EachOutcome, EachSuccess, EachFailure, EachProgress, EachReport } from "./run/each.js";

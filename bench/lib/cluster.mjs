@@ -92,7 +92,9 @@ async function sequential(ctx, mode, manifestPath, names, timeoutMs) {
 }
 
 async function batch(ctx, mode, manifestPath, names, concurrency, timeoutMs) {
-  const argv = [ctx.node, ctx.cli, "run", manifestPath, "--on", mode.on, "--network", "none", "--each", "-", "--concurrency", String(concurrency)];
+  // a swarm service attaches to swarm networks only (`none` is refused): its runs get the swarm's default
+  const network = mode.on === "swarm" ? [] : ["--network", "none"];
+  const argv = [ctx.node, ctx.cli, "run", manifestPath, "--on", mode.on, ...network, "--each", "-", "--concurrency", String(concurrency)];
   const input = names.map((name) => JSON.stringify({ name })).join("\n") + "\n";
   const r = await run(argv, { env: mode.env, timeoutMs, log: ctx.log, input });
   const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));

@@ -9,9 +9,11 @@ import { imageSource } from "./image-source.js";
 import { runFromLayout } from "./layout.js";
 import { runFlow, type RunRecord } from "./local.js";
 import type { Parameters } from "./parameters.js";
+import type { SwarmOnlyOptions } from "./swarm-options.js";
+import { connectSwarm } from "./swarm.js";
 
 /** What every run of a batch shares, whatever the target: the flow's env, this side's env, the stop signal. */
-export interface BatchPrepareOptions {
+export interface BatchPrepareOptions extends SwarmOnlyOptions {
   /** The flow's environment variables (never logged). */
   env: FlowEnv;
   /** This side's environment: the daemon (DOCKER_HOST, TLS), registry credentials. */
@@ -111,7 +113,31 @@ async function daemonName(client: { info(): Promise<unknown> }, env: NodeJS.Proc
 }
 
 /**
+ * On a Docker Swarm, 4 at a time by default: prepared once (the manifest checked, the manager
+ * asked, the registry credentials read), then one service per run, as `run --on swarm` makes it,
+ * placed by the swarm (spread over the nodes) within --constraint. Each record names the node its
+ * task ran on. One service per run rather than one replicated-job for the whole batch (tasks picking
+ * their parameters by slot): measured here, see the README (Run on a cluster → Fan-out on a swarm).
+ */
+const swarm: BatchTarget = {
+  defaultConcurrency: 4,
+  async prepare(manifest, options) {
+    if (manifest.type !== "docker") throw new UsageError(`--on swarm needs a docker manifest; this one is "${manifest.type}"`);
+    const session = await connectSwarm(manifest, {
+      hostEnv: options.hostEnv,
+      allowUnpinned: options.allowUnpinned,
+      network: options.network,
+      env: options.env,
+      constraints: options.constraints,
+      cpus: options.cpus,
+      memory: options.memory,
+    });
+    return { node: "swarm", run: (params, run) => session.run(params, { signal: run.signal, onLog: run.onLog }) };
+  },
+};
+
+/**
  * Where `--each` runs, by target name: one entry per target, with its default concurrency. A target
  * missing here is refused by runEach before anything starts.
  */
-export const BATCH_TARGETS: Readonly<Record<string, BatchTarget>> = { local, docker };
+export const BATCH_TARGETS: Readonly<Record<string, BatchTarget>> = { local, docker, swarm };

@@ -7,6 +7,7 @@ import { assertNoRunnerVariables } from "../manifest/runner-env.js";
 import { BATCH_TARGETS, type BatchTarget, type PreparedBatch } from "./batch-target.js";
 import { runTarget } from "./manifest.js";
 import { paramSetIssues } from "./param-sets.js";
+import { assertSwarmOnlyOptions, type SwarmOnlyOptions } from "./swarm-options.js";
 import type { Parameters } from "./parameters.js";
 
 /** One parameter set of a batch; `line` (as readParamSets gives it) names it in errors and results. */
@@ -50,7 +51,7 @@ export interface EachProgress {
   running: number;
 }
 
-export interface EachOptions {
+export interface EachOptions extends SwarmOnlyOptions {
   /** Where: a target of BATCH_TARGETS, or `auto` (as `flowpack run --on`). */
   on?: string;
   /** Runs at once; default: the target's (local 1, docker 4). */
@@ -93,7 +94,8 @@ export interface EachReport {
 export async function runEach(manifest: PackageManifest, sets: readonly EachInput[], options: EachOptions = {}): Promise<EachReport> {
   const source = options.source ?? "manifest";
   const env = options.env ?? {};
-  const { target } = pickTarget(manifest, options);
+  const { name, target } = pickTarget(manifest, options);
+  assertSwarmOnlyOptions(name, options);
   const concurrency = options.concurrency ?? target.defaultConcurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${concurrency}: expected a whole number of 1 or more`);
   if (sets.length === 0) throw new UsageError("no parameter sets to run");
@@ -110,6 +112,9 @@ export async function runEach(manifest: PackageManifest, sets: readonly EachInpu
     network: options.network,
     allowUnpinned: options.allowUnpinned,
     source,
+    constraints: options.constraints,
+    cpus: options.cpus,
+    memory: options.memory,
   });
   try {
     return await runAll(prepared, sets, concurrency, options);
@@ -170,7 +175,8 @@ async function runAll(prepared: PreparedBatch, sets: readonly EachInput[], concu
         progress.running--;
         const failure = failureOf(error, signal);
         if (failure.exitCode === 3) stoppedBy ??= { code: 3, reason: `an earlier run failed: ${failure.error.message}` };
-        finish({ index, ...line, ok: false, notRun: false, node: prepared.node, durationMs: durationMs(), ...failure });
+        const node = (error as { node?: unknown } | null)?.node;
+        finish({ index, ...line, ok: false, notRun: false, node: typeof node === "string" ? node : prepared.node, durationMs: durationMs(), ...failure });
       }
     }
   };

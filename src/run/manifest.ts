@@ -6,14 +6,21 @@ import type { DockerRunOptions } from "./docker.js";
 import { assertNoRunnerVariables, RUNNER_ENV } from "../manifest/runner-env.js";
 import { imageSource } from "./image-source.js";
 import { runFlow, type RunRecord } from "./local.js";
+import { assertSwarmOnlyOptions, type SwarmOnlyOptions } from "./swarm-options.js";
+import { withRunTimeout } from "./timeout.js";
 import type { Parameters } from "./parameters.js";
 import { validateAgainstSchema } from "./validate.js";
 
 /** Where a manifest can run. `auto`: file manifests and OCI-layout images here, other images in a container. */
-export const RUN_TARGETS = ["auto", "local", "docker"] as const;
+export const RUN_TARGETS = ["auto", "local", "docker", "swarm"] as const;
 export type RunTarget = (typeof RUN_TARGETS)[number];
 
-export interface RunManifestOptions extends DockerRunOptions {
+export interface RunManifestOptions extends DockerRunOptions, SwarmOnlyOptions {
+  /**
+   * Stop the run after this many milliseconds (any target): a container is stopped and removed, a
+   * swarm service removed, a flow in this process gets its grace period; then RunTimeoutError (exit 3).
+   */
+  timeoutMs?: number;
   /** Where to run (default `auto`). */
   on?: RunTarget;
   /** Names the manifest in errors (e.g. its file path). Default: "manifest". */
@@ -35,11 +42,12 @@ export interface RunManifestOptions extends DockerRunOptions {
  * flow's `ctx.signal` wherever it runs; a container is stopped with a grace period.
  */
 export async function runManifest(manifest: PackageManifest, params: Parameters, options: RunManifestOptions = {}): Promise<RunRecord> {
-  const { on: requested = "auto", source: where = "manifest", env = {}, ...docker } = options;
+  const { on: requested = "auto", source: where = "manifest", env = {}, timeoutMs, constraints, cpus, memory, ...docker } = options;
   const on = runTarget(manifest, requested);
+  assertSwarmOnlyOptions(on, { constraints, cpus, memory });
   const image = manifest.type === "docker" ? imageSource(manifest.image) : undefined;
   if (on === "local" && docker.network !== undefined) throw new UsageError("--network applies to runs in a container (--on docker) only");
-  if (on === "docker" && manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);
+  if ((on === "docker" || on === "swarm") && manifest.type !== "docker") throw new UsageError(`--on ${on} needs a docker manifest; this one is "${manifest.type}"`);
   if (on === "local" && manifest.type === "docker" && image?.kind !== "oci-layout" && !insideImage(manifest.imageFlowLocation)) {
     throw new UsageError(`--on local cannot run ${where}: its flow is inside the image ${manifest.image}`, {
       hint: "--on local runs a docker manifest only inside its image or from an OCI layout; use --on docker",
@@ -49,12 +57,15 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
   await validateAgainstSchema(manifest.flowName, params, manifest.flowParameterSchema, where);
   // Each target is loaded only when it runs: a file manifest's run needs no Engine client, image
   // reader or bundler, and a container's no image extraction (see README: start-up).
-  if (manifest.type === "docker" && on === "docker") return (await import("./docker.js")).runInContainer(manifest, params, { ...docker, env });
-  const stop = { signal: docker.signal };
-  if (manifest.type === "docker" && image?.kind === "oci-layout") return (await import("./layout.js")).runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
-  const { unpackage } = await import("../packagers/unpackage.js");
-  // The module is imported with the variables set: a flow may read them when it loads.
-  return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params, undefined, stop));
+  return withRunTimeout(timeoutMs, docker.signal, async (signal) => {
+    if (manifest.type === "docker" && on === "swarm") return (await import("./swarm.js")).runOnSwarm(manifest, params, { ...docker, signal, env, constraints, cpus, memory });
+    if (manifest.type === "docker" && on === "docker") return (await import("./docker.js")).runInContainer(manifest, params, { ...docker, signal, env });
+    const stop = { signal };
+    if (manifest.type === "docker" && image?.kind === "oci-layout") return (await import("./layout.js")).runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
+    const { unpackage } = await import("../packagers/unpackage.js");
+    // The module is imported with the variables set: a flow may read them when it loads.
+    return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params, undefined, stop));
+  });
 }
 
 /** Where `requested` runs this manifest: `auto` resolved, unknown targets refused. */

@@ -14,6 +14,12 @@ export interface Services {
   /** A Podman service's Docker-compatible API (unix://…), with the base image loaded. */
   FLOWPACK_TEST_PODMAN_HOST: string;
   FLOWPACK_SERVICES_DIR: string;
+  /** The swarm worker's dockerd (unix://…); the manager is DOCKER_HOST. Absent with FLOWPACK_SKIP_SWARM=1. */
+  FLOWPACK_TEST_SWARM_WORKER_HOST: string;
+  FLOWPACK_TEST_SWARM_MANAGER_NODE: string;
+  FLOWPACK_TEST_SWARM_WORKER_NODE: string;
+  FLOWPACK_TEST_SWARM_MANAGER_ADDR: string;
+  FLOWPACK_TEST_SWARM_WORKER_ADDR: string;
 }
 
 let cached: Services | undefined;

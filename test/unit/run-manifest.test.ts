@@ -27,7 +27,7 @@ describe("runManifest: the library's `flowpack run`", () => {
     expect(runTarget(inImage(digest))).toBe("docker");
     expect(runTarget(inImage(`oci:/tmp/layout@${digest}`))).toBe("local");
     expect(runTarget(inImage(digest), "local")).toBe("local");
-    expect(() => runTarget(inImage(digest), "moon")).toThrow('unknown --on "moon"; known: auto, local, docker');
+    expect(() => runTarget(inImage(digest), "moon")).toThrow('unknown --on "moon"; known: auto, local, docker, swarm');
   });
 
   it("validates parameters before anything starts: no daemon is asked", async () => {

@@ -7,6 +7,8 @@ import { toJson } from "../../_internal/report.js";
 import { abortOnStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "../options.js";
+import { parseDuration } from "../../_internal/units.js";
+import { RunTimeoutError, UsageError } from "../../errors.js";
 import type { PackageManifest } from "../../manifest/registry.js";
 
 interface RunFlags {
@@ -17,6 +19,10 @@ interface RunFlags {
   allowUnpinned?: boolean;
   env: string[];
   envFile: string[];
+  constraint: string[];
+  cpus?: string;
+  memory?: string;
+  timeout?: string;
   each?: string;
   concurrency?: string;
 }
@@ -29,20 +35,26 @@ export function registerRun(program: Command, output: () => Output): void {
     .option("-p, --param <key=value>", "a parameter, coerced by the flow's schema (repeatable)", collect, [])
     .option("--params <json|@file>", "parameters as a JSON object, inline or from a file")
     .option("--on <where>", `where to run: ${RUN_TARGETS.join(" | ")} (auto: file → local, docker → docker)`, "auto")
-    .option("--network <mode>", "docker: the container's network (none, host, bridge, …)")
+    .option("--network <mode>", "docker: the container's network (none, host, bridge, …); swarm: a swarm network to attach the service to")
     .option("-e, --env <key[=value]>", "an environment variable for the flow; KEY alone takes its value from here (repeatable, later wins)", collect, [])
     .option("--env-file <file>", "environment variables for the flow from a dotenv file (repeatable; --env wins)", collect, [])
-    .option("--allow-unpinned", "docker: run a registry image the manifest names by tag only (no @sha256: digest)")
+    .option("--allow-unpinned", "docker, swarm: run a registry image the manifest names by tag only (no @sha256: digest)")
+    .option("--constraint <expr>", "swarm: a placement constraint, e.g. node.role==worker (repeatable, all must hold)", collect, [])
+    .option("--cpus <n>", "swarm: CPU limit of the flow's container, e.g. 0.5")
+    .option("--memory <size>", "swarm: memory limit of the flow's container, e.g. 256m, 1g")
+    .option("--timeout <duration>", "stop the run after this long (30s, 5m, 1h) and remove what it started; exit 3")
     .option("--each <file|->", "one run per line: each line a JSON object of parameters; results as JSON lines in input order")
-    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4)")
+    .option("--concurrency <n>", "with --each: runs at once (default: local 1, docker 4, swarm 4)")
     .action(async (manifestPath: string, flags: RunFlags) => {
       const out = output();
       // --each (and its batch targets) is loaded only when asked for: a single run does not pay for it.
       if (flags.each !== undefined || flags.concurrency !== undefined) (await import("../each.js")).checkEachFlags(flags);
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
+      if (flags.each !== undefined && flags.timeout !== undefined) throw new UsageError("--timeout applies to a single run, not to --each yet");
       if (flags.each !== undefined) return runEachWithSignals(manifest, flags, on, manifestPath);
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
+      const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
       const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
       // SIGINT/SIGTERM abort the flow's ctx.signal, wherever it runs; it gets a grace period to stop
       // (a container: `docker stop`), then flowpack exits 130/143. A second signal does not cut that short.
@@ -56,8 +68,17 @@ export function registerRun(program: Command, output: () => Output): void {
           allowUnpinned: flags.allowUnpinned,
           env,
           signal: controller.signal,
+          timeoutMs,
+          constraints: flags.constraint,
+          cpus: flags.cpus,
+          memory: flags.memory,
         });
         out.result(out.json ? toJson(record) : toJson(record.result));
+      } catch (error) {
+        // As after Ctrl-C: a timed-out flow that ran here may have left timers or sockets behind; they
+        // must not keep flowpack running past its deadline (the error is reported first, then it exits).
+        if (error instanceof RunTimeoutError) setTimeout(() => process.exit(error.exitCode), 0).unref();
+        throw error;
       } finally {
         stopListening();
       }
@@ -71,7 +92,17 @@ async function runEachWithSignals(manifest: PackageManifest, flags: RunFlags, on
   const stopListening = abortOnStopSignals(controller);
   try {
     const { runEachCommand } = await import("../each.js");
-    await runEachCommand(manifest, flags, { on, source: manifestPath, network: flags.network, allowUnpinned: flags.allowUnpinned, env, signal: controller.signal });
+    await runEachCommand(manifest, flags, {
+      on,
+      source: manifestPath,
+      network: flags.network,
+      allowUnpinned: flags.allowUnpinned,
+      env,
+      signal: controller.signal,
+      constraints: flags.constraint,
+      cpus: flags.cpus,
+      memory: flags.memory,
+    });
   } finally {
     stopListening();
   }
