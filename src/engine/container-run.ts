@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { z } from "zod";
+import { $ZodError } from "zod/v4/core";
+import * as z from "../_internal/zod-mini.js";
 import { ContainerRunError, InterruptedError, isFlowpackError } from "../errors.js";
 import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { parseReference } from "../oci/reference.js";
@@ -34,8 +35,8 @@ export interface ApiContainerResult {
 /** Seconds Docker waits after SIGTERM beyond the runner's own grace, so the runner can report before SIGKILL. */
 const STOP_MARGIN_SECONDS = 2;
 
-const createdSchema = z.looseObject({ Id: z.string().min(1) });
-const waitedSchema = z.looseObject({ StatusCode: z.number().int(), Error: z.looseObject({ Message: z.string().optional() }).nullish() });
+const createdSchema = z.looseObject({ Id: z.string().check(z.minLength(1)) });
+const waitedSchema = z.looseObject({ StatusCode: z.number().check(z.int()), Error: z.nullish(z.looseObject({ Message: z.optional(z.string()) })) });
 
 /**
  * Runs a container to completion with as few daemon round trips as the Engine API allows, in order:
@@ -181,6 +182,6 @@ async function text(stream: IncomingMessage): Promise<string> {
 
 function reasonOf(error: unknown): string {
   if (error instanceof EngineStatusError) return error.engineMessage;
-  if (error instanceof z.ZodError) return "the engine's answer was not what the Engine API describes";
+  if (error instanceof $ZodError) return "the engine's answer was not what the Engine API describes";
   return (error as Error)?.message ?? String(error);
 }

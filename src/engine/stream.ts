@@ -1,16 +1,16 @@
 import { StringDecoder } from "node:string_decoder";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 
 /** One JSON message of the Engine's build/push/pull streams. */
 export const engineMessageSchema = z.looseObject({
-  stream: z.string().optional(),
-  status: z.string().optional(),
-  id: z.string().optional(),
-  progress: z.string().optional(),
-  progressDetail: z.looseObject({ current: z.number().optional(), total: z.number().optional() }).optional(),
-  error: z.string().optional(),
-  errorDetail: z.looseObject({ message: z.string().optional(), code: z.number().optional() }).optional(),
-  aux: z.looseObject({ ID: z.string().optional(), Tag: z.string().optional(), Digest: z.string().optional(), Size: z.number().optional() }).optional(),
+  stream: z.optional(z.string()),
+  status: z.optional(z.string()),
+  id: z.optional(z.string()),
+  progress: z.optional(z.string()),
+  progressDetail: z.optional(z.looseObject({ current: z.optional(z.number()), total: z.optional(z.number()) })),
+  error: z.optional(z.string()),
+  errorDetail: z.optional(z.looseObject({ message: z.optional(z.string()), code: z.optional(z.number()) })),
+  aux: z.optional(z.looseObject({ ID: z.optional(z.string()), Tag: z.optional(z.string()), Digest: z.optional(z.string()), Size: z.optional(z.number()) })),
 });
 export type EngineMessage = z.infer<typeof engineMessageSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { ManifestError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
 import {

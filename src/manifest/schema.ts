@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { FLOW_NAME_RULE, isValidFlowName } from "../flow/name.js";
 import { sha256DigestSchema } from "../oci/digest.js";
 
@@ -8,16 +8,16 @@ import { sha256DigestSchema } from "../oci/digest.js";
  */
 export const MANIFEST_VERSION = 1;
 
-export const absolutePosixPathSchema = z
-  .string()
-  .refine(
+export const absolutePosixPathSchema = z.string().check(
+  z.refine(
     (p) => p.startsWith("/") && !p.includes("\\") && ![...p].some((c) => c < " " || c === "\u007f") && !p.split("/").includes(".."),
     "expected an absolute POSIX path without '..' or control characters (e.g. /opt/flowpack/flow.mjs)",
-  );
+  ),
+);
 
 const commonShape = {
   manifestVersion: z.literal(MANIFEST_VERSION),
-  flowName: z.string().refine(isValidFlowName, `flow names use ${FLOW_NAME_RULE}`),
+  flowName: z.string().check(z.refine(isValidFlowName, `flow names use ${FLOW_NAME_RULE}`)),
   flowParameterSchema: z.looseObject({ type: z.literal("object") }),
 };
 
@@ -28,34 +28,34 @@ const commonShape = {
  */
 const commonMetadataShape = {
   /** The flow's entry, relative to its project root. */
-  entry: z.string().optional(),
+  entry: z.optional(z.string()),
   /** Packages left out of the bundle, with their exact versions. */
-  externals: z.array(z.looseObject({ name: z.string(), version: z.string() })).optional(),
+  externals: z.optional(z.array(z.looseObject({ name: z.string(), version: z.string() }))),
   /** `flowpack@<version>` that wrote the manifest. */
-  createdBy: z.string().optional(),
+  createdBy: z.optional(z.string()),
 };
 
 export const fileMetadataSchema = z.looseObject(commonMetadataShape);
 
 export const dockerMetadataSchema = z.looseObject({
   ...commonMetadataShape,
-  builder: z.enum(["docker", "oci"]).optional(),
+  builder: z.optional(z.enum(["docker", "oci"])),
   /** The tag the image was written under (registry, OCI layout ref name, local daemon name). */
-  tag: z.string().optional(),
-  baseImage: z.string().optional(),
-  baseImageDigest: sha256DigestSchema.optional(),
-  platforms: z.array(z.string()).optional(),
+  tag: z.optional(z.string()),
+  baseImage: z.optional(z.string()),
+  baseImageDigest: z.optional(sha256DigestSchema),
+  platforms: z.optional(z.array(z.string())),
   /** Digests of the layers flowpack added on top of the base (a layout run extracts only these). */
-  layers: z
-    .looseObject({
-      runner: sha256DigestSchema.optional(),
-      dependencies: sha256DigestSchema.optional(),
-      vendor: sha256DigestSchema.optional(),
-      app: sha256DigestSchema.optional(),
-    })
-    .optional(),
+  layers: z.optional(
+    z.looseObject({
+      runner: z.optional(sha256DigestSchema),
+      dependencies: z.optional(sha256DigestSchema),
+      vendor: z.optional(sha256DigestSchema),
+      app: z.optional(sha256DigestSchema),
+    }),
+  ),
   /** Bytes uploaded to the registry by the push that made this manifest. */
-  bytesUploaded: z.number().int().nonnegative().optional(),
+  bytesUploaded: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 export const dockerManifestSchema = z.strictObject({
@@ -65,24 +65,24 @@ export const dockerManifestSchema = z.strictObject({
    * Digest-pinned when pushed (`host[:port]/path/name:tag@sha256:<hex>`); a local daemon image is
    * `sha256:<hex>` or `name:tag@sha256:<hex>`; an OCI layout is `oci:<dir>@sha256:<hex>`.
    */
-  image: z.string().min(1).refine((s) => !/\s/.test(s), "image references contain no white space"),
+  image: z.string().check(z.minLength(1), z.refine((s) => !/\s/.test(s), "image references contain no white space")),
   imageFlowLocation: absolutePosixPathSchema,
-  metadata: dockerMetadataSchema.optional(),
+  metadata: z.optional(dockerMetadataSchema),
 });
 
 export const bundleSerializerSchema = z.strictObject({
   type: z.literal("bundle"),
   /** Key of the bundle's source map in the same store. */
-  sourceMap: sha256DigestSchema.optional(),
+  sourceMap: z.optional(sha256DigestSchema),
   /** Files beside the code (path in the project → key in the same store): placed in `assets/` beside the bundle when it is loaded. */
-  assets: z.record(z.string().min(1), sha256DigestSchema).optional(),
+  assets: z.optional(z.record(z.string().check(z.minLength(1)), sha256DigestSchema)),
 });
 
 export const importSerializerSchema = z.strictObject({
   type: z.literal("import"),
   /** Module specifier resolvable where the flow runs (a package name or an absolute file URL). */
-  module: z.string().min(1),
-  exportName: z.string().min(1),
+  module: z.string().check(z.minLength(1)),
+  exportName: z.string().check(z.minLength(1)),
 });
 
 export const serializerSchema = z.discriminatedUnion("type", [bundleSerializerSchema, importSerializerSchema]);
@@ -94,8 +94,8 @@ export const fileManifestSchema = z.strictObject({
   /** `sha256:<hex>` of the stored bytes. */
   key: sha256DigestSchema,
   /** Absolute path of the content-addressed store folder. */
-  store: z.string().min(1),
-  metadata: fileMetadataSchema.optional(),
+  store: z.string().check(z.minLength(1)),
+  metadata: z.optional(fileMetadataSchema),
 });
 
 export type DockerPackageManifest = z.infer<typeof dockerManifestSchema>;

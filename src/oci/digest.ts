@@ -3,7 +3,7 @@
  * compute one. Registries may use sha256 or sha512; everything flowpack writes is sha256.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 
 export type Sha256Digest = `sha256:${string}`;
 export type DigestAlgorithm = "sha256" | "sha512";
@@ -15,7 +15,7 @@ const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
  * A `sha256:<hex>` string as a plain zod schema: no transform, so it converts to JSON Schema
  * (the manifest's published schema uses it).
  */
-export const sha256DigestSchema = z.string().regex(SHA256_DIGEST, "expected sha256:<64 lowercase hex digits>");
+export const sha256DigestSchema = z.string().check(z.regex(SHA256_DIGEST, "expected sha256:<64 lowercase hex digits>"));
 
 export function sha256(data: Uint8Array | string): Sha256Digest {
   return computeDigest(data, "sha256") as Sha256Digest;

@@ -15,7 +15,7 @@ import { ImageFormatError } from "../errors.js";
 const digestSchema = z
   .string()
   .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
-const diffIdSchema = sha256DigestSchema.transform((s) => s as Sha256Digest);
+const diffIdSchema = z.pipe(sha256DigestSchema, z.transform((s: string) => s as Sha256Digest));
 const annotationsSchema = z.record(z.string(), z.string());
 
 export const platformSchema = z.looseObject({

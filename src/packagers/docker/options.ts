@@ -96,9 +96,11 @@ const optionsSchema = z.strictObject({
   builder: z.enum(["auto", "docker", "oci"]).optional(),
   ociLayout: z.string().min(1).optional(),
   dockerArchive: z.string().min(1).optional(),
-  imageFlowLocation: absolutePosixPathSchema
-    .refine((path) => !posix.basename(path).startsWith(VENDOR_FILE), `${VENDOR_FILE} is the name of the vendored packages' module beside the flow; pick another file name`)
-    .optional(),
+  imageFlowLocation: z.optional(
+    absolutePosixPathSchema.check(
+      z.refine((path: string) => !posix.basename(path).startsWith(VENDOR_FILE), `${VENDOR_FILE} is the name of the vendored packages' module beside the flow; pick another file name`),
+    ),
+  ),
   registryUrl: z.string().min(1).optional(),
   tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
   dependencies: z.enum(["copy", "inImage"]).optional(),
