@@ -2,7 +2,8 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
+import { esbuildApi } from "./esbuild.js";
 import satisfies from "semver/functions/satisfies.js";
 import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
@@ -181,7 +182,7 @@ interface BuildOutput {
 async function runBuild(context: BuildContext, build: esbuild.BuildOptions, mode?: VendorMode): Promise<BuildOutput> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    const pending: Promise<esbuild.BuildResult<{ write: false; metafile: true }>> = esbuild.build({
+    const pending: Promise<esbuild.BuildResult<{ write: false; metafile: true }>> = esbuildApi.build({
       absWorkingDir: context.projectRoot,
       bundle: true,
       write: false,

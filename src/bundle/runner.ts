@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as esbuild from "esbuild";
+import { esbuildApi } from "./esbuild.js";
 import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";
@@ -39,7 +39,7 @@ export async function writePrebuiltRunner(): Promise<string> {
 async function build(): Promise<{ code: Buffer; digest: Sha256Digest }> {
   const entry = ["entrypoint.js", "entrypoint.ts"].map((f) => join(MODULE_TREE, "run", f)).find((f) => existsSync(f));
   if (!entry) throw new BundleError(`flowpack's runner entrypoint is missing in ${join(MODULE_TREE, "run")}`);
-  const result = await esbuild.build({
+  const result = await esbuildApi.build({
     entryPoints: [entry],
     absWorkingDir: PACKAGE_ROOT,
     bundle: true,

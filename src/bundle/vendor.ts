@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
+import { esbuildApi } from "./esbuild.js";
 import { z } from "zod";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { cacheWarning, isCacheFault } from "../_internal/cache-dir.js";
@@ -251,7 +252,7 @@ async function prune(dir: string, keep: number, marker: (name: string) => string
 
 function keyOf(key: unknown): string {
   return createHash("sha256")
-    .update(JSON.stringify({ v: 1, flowpack: FLOWPACK_VERSION, esbuild: esbuild.version, key }))
+    .update(JSON.stringify({ v: 1, flowpack: FLOWPACK_VERSION, esbuild: esbuildApi.version, key }))
     .digest("hex")
     .slice(0, 32);
 }
