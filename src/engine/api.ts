@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { Agent as HttpAgent, request as httpRequest, STATUS_CODES, type IncomingMessage } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DaemonUnreachableError } from "../errors.js";
 import { redactUrl } from "../registry/redact.js";
 import { daemonAddress } from "./client.js";
+import { EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
 
 /**
  * A small Docker Engine API client on node:http, for the paths where start-up time matters
@@ -36,17 +37,6 @@ export interface EngineRequestOptions {
 export interface EngineAnswer {
   status: number;
   body: unknown;
-}
-
-/** An answer the engine gave with a status ≥ 400: its own message kept (Docker: `message`; Podman: `message`/`cause`). */
-export class EngineStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly engineMessage: string,
-  ) {
-    super(engineMessage);
-    this.name = "EngineStatusError";
-  }
 }
 
 /** How long the daemon may take to accept a connection before it counts as unreachable. */
@@ -128,14 +118,14 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       const response = await send(method, path, options);
       const text = await readText(response);
       const body = parseBody(text, response.headers["content-type"]);
-      if (response.statusCode! >= 400) throw new EngineStatusError(response.statusCode!, engineText(body, response.statusCode!));
+      if (response.statusCode! >= 400) throw new EngineStatusError(response.statusCode!, engineText(body) ?? silentStatus(response.statusCode!));
       return { status: response.statusCode!, body };
     },
     async stream(method, path, options) {
       const response = await send(method, path, options);
       if (response.statusCode! >= 400) {
         const text = await readText(response);
-        throw new EngineStatusError(response.statusCode!, engineText(parseBody(text, response.headers["content-type"]), response.statusCode!));
+        throw new EngineStatusError(response.statusCode!, engineText(parseBody(text, response.headers["content-type"])) ?? silentStatus(response.statusCode!));
       }
       return response;
     },
@@ -144,8 +134,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
 }
 
 function unreachable(address: string, error: NodeJS.ErrnoException): DaemonUnreachableError {
-  const reason =
-    error.code === "ENOENT" ? "no socket there" : error.code === "ECONNREFUSED" ? "connection refused" : error.code === "EACCES" ? "permission denied on the socket" : error.message;
+  const reason = socketReason(error.code) ?? error.message;
   return new DaemonUnreachableError(`cannot reach the Docker daemon at ${address}: ${reason}`, {
     hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
   });
@@ -167,15 +156,4 @@ function parseBody(text: string, contentType: string | undefined): unknown {
     }
   }
   return text;
-}
-
-/** The engine's own words for an error answer, or its status when it said nothing. */
-function engineText(body: unknown, status: number): string {
-  if (typeof body === "string" && body.trim()) return body.trim();
-  if (body && typeof body === "object") {
-    const { message, cause } = body as { message?: unknown; cause?: unknown };
-    if (typeof message === "string" && message.trim()) return message.trim();
-    if (typeof cause === "string" && cause.trim()) return cause.trim();
-  }
-  return `HTTP ${status} ${STATUS_CODES[status] ?? ""}`.trimEnd() + ", with no message from the engine";
 }

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { STATUS_CODES } from "node:http";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import type Docker from "dockerode";
 import { DaemonUnreachableError } from "../errors.js";
 import { redactUrl } from "../registry/redact.js";
+import { reasonOf } from "./engine-error.js";
 
 /** Where the daemon is, as people write it (DOCKER_HOST or the default socket). */
 export function daemonAddress(env: NodeJS.ProcessEnv = process.env): string {
@@ -68,39 +68,6 @@ export async function connectDaemon(env: NodeJS.ProcessEnv = process.env, timeou
     });
   }
   return docker;
-}
-
-/**
- * What the engine itself said. dockerode wraps an HTTP error as `(HTTP code 400) unexpected - <text>`,
- * where `<text>` is the engine's message (Docker: JSON `message`; Podman: `message`/`cause`, or an
- * empty body): the engine's text is kept, dockerode's label dropped, and an empty answer is named by
- * its status rather than shown as nothing.
- */
-export function reasonOf(error: unknown): string {
-  const e = error as { code?: string; message?: string; reason?: string; statusCode?: number; json?: unknown };
-  const fromJson = engineText(e?.json);
-  if (fromJson) return fromJson;
-  if (e?.code === "ENOENT") return "no socket there";
-  if (e?.code === "ECONNREFUSED") return "connection refused";
-  if (e?.code === "EACCES") return "permission denied on the socket";
-  if (typeof e?.statusCode === "number") {
-    const wrapped = /^\(HTTP code \d+\) .*? - ([\s\S]*)$/.exec(e.message ?? "");
-    const text = wrapped?.[1]?.trim();
-    if (text && text !== "[object Object]") return text;
-    return `HTTP ${e.statusCode} ${STATUS_CODES[e.statusCode] ?? ""}`.trimEnd() + ", with no message from the engine";
-  }
-  return e?.reason ?? e?.message ?? String(error);
-}
-
-/** The message in an engine's error body: `{ message }` (Docker, Podman), `{ cause }` (Podman), or plain text. */
-function engineText(body: unknown): string | undefined {
-  if (body === null || body === undefined) return undefined;
-  if (Buffer.isBuffer(body) || typeof body === "string") return body.toString().trim() || undefined;
-  if (typeof body !== "object") return undefined;
-  const { message, cause } = body as { message?: unknown; cause?: unknown };
-  if (typeof message === "string" && message.trim()) return message.trim();
-  if (typeof cause === "string" && cause.trim()) return cause.trim();
-  return undefined;
 }
 
 /**
