@@ -1,19 +1,15 @@
-import { readFileSync } from "node:fs";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { DaemonUnreachableError } from "../errors.js";
-import { redactUrl } from "../registry/redact.js";
-import { daemonAddress } from "./client.js";
+import { daemonAddress, engineEndpoint } from "./endpoint.js";
 import { EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
 
 /**
  * A small Docker Engine API client on node:http, for the paths where start-up time matters
  * (`flowpack run --on docker`): dockerode and its transports take longer to load than the whole
- * run's requests take over a local socket. Configured like the docker CLI (and like
- * createDockerClient): DOCKER_HOST (unix://, tcp://, http(s)://), DOCKER_TLS_VERIFY and
- * DOCKER_CERT_PATH, read from `env` only. Paths are unversioned: the daemon answers in its own API
- * version, as dockerode's requests are answered.
+ * run's requests take over a local socket. Configured like the docker CLI, as createDockerClient is
+ * (both through engineEndpoint): DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, from `env`
+ * only. Paths are unversioned: the daemon answers in its own API version, as dockerode's requests are
+ * answered.
  */
 export interface EngineApi {
   /** One request; the answer's body parsed as JSON when it is JSON (text otherwise, undefined when empty). */
@@ -41,35 +37,6 @@ export interface EngineAnswer {
 
 /** How long the daemon may take to accept a connection before it counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-type Endpoint = { socketPath: string } | { host: string; port: number; tls?: { ca: Buffer; cert: Buffer; key: Buffer } };
-
-/** Where DOCKER_HOST (from `env` only) points: a socket, or a host and port with TLS when asked for. */
-export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const host = env.DOCKER_HOST;
-  if (!host) return { socketPath: "/var/run/docker.sock" };
-  const invalid = () =>
-    new DaemonUnreachableError(`DOCKER_HOST=${redactUrl(host)} is not a daemon address`, {
-      hint: "use unix:///path/to/docker.sock or tcp://host:2376",
-    });
-  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  if (host.startsWith("npipe://")) return { socketPath: host.slice("npipe://".length).replace(/\//g, "\\") };
-  let url: URL;
-  try {
-    url = new URL(host);
-  } catch {
-    throw invalid();
-  }
-  if (!["tcp:", "http:", "https:"].includes(url.protocol)) throw invalid();
-  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "");
-  const certPath = env.DOCKER_CERT_PATH ?? join(homedir(), ".docker");
-  const read = (file: string) => readFileSync(join(certPath, file));
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(url.port || (tls ? 2376 : 2375)),
-    ...(tls ? { tls: { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } } : {}),
-  };
-}
 
 /** A client for the daemon `env` names. Nothing is sent until the first request (there is no ping: the first answer says whether the daemon is there). */
 export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
