@@ -1,15 +1,14 @@
 import type { Command } from "commander";
 import { resolveParameters } from "../../run/parameters.js";
-import { RUN_TARGETS, runManifest, runTarget } from "../../run/manifest.js";
+import { RUN_TARGETS, runManifest, runTarget, type RunTarget } from "../../run/manifest.js";
 import { readManifestFile } from "../manifest-file.js";
-import { resolveEnv } from "../../_internal/env-vars.js";
+import { resolveEnv, type FlowEnv } from "../../_internal/env-vars.js";
 import { toJson } from "../../_internal/report.js";
-import { abortOnStopSignals } from "../../_internal/stop.js";
+import { withStopSignals } from "../../_internal/stop.js";
 import type { Output } from "../output.js";
 import { collect } from "../options.js";
 import { parseDuration } from "../../_internal/units.js";
 import { RunTimeoutError, UsageError } from "../../errors.js";
-import type { PackageManifest } from "../../manifest/registry.js";
 
 interface RunFlags {
   param: string[];
@@ -52,58 +51,41 @@ export function registerRun(program: Command, output: () => Output): void {
       const manifest = await readManifestFile(manifestPath);
       const on = runTarget(manifest, flags.on);
       if (flags.each !== undefined && flags.timeout !== undefined) throw new UsageError("--timeout applies to a single run, not to --each yet");
-      if (flags.each !== undefined) return runEachWithSignals(manifest, flags, on, manifestPath);
+      if (flags.each !== undefined) {
+        const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
+        const { runEachCommand } = await import("../each.js");
+        // SIGINT/SIGTERM stop the batch as a whole: every running run is stopped, no more start.
+        return withStopSignals((signal) => runEachCommand(manifest, flags, { ...targetOptions(flags, on, manifestPath, env), signal }));
+      }
       const params = resolveParameters(manifest.flowParameterSchema, { params: flags.params, pairs: flags.param });
       const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
       const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
       // SIGINT/SIGTERM abort the flow's ctx.signal, wherever it runs; it gets a grace period to stop
       // (a container: `docker stop`), then flowpack exits 130/143. A second signal does not cut that short.
-      const controller = new AbortController();
-      const stopListening = abortOnStopSignals(controller);
-      try {
-        const record = await runManifest(manifest, params, {
-          on,
-          source: manifestPath,
-          network: flags.network,
-          allowUnpinned: flags.allowUnpinned,
-          env,
-          signal: controller.signal,
-          timeoutMs,
-          constraints: flags.constraint,
-          cpus: flags.cpus,
-          memory: flags.memory,
-        });
-        out.result(out.json ? toJson(record) : toJson(record.result));
-      } catch (error) {
-        // As after Ctrl-C: a timed-out flow that ran here may have left timers or sockets behind; they
-        // must not keep flowpack running past its deadline (the error is reported first, then it exits).
-        if (error instanceof RunTimeoutError) setTimeout(() => process.exit(error.exitCode), 0).unref();
-        throw error;
-      } finally {
-        stopListening();
-      }
+      await withStopSignals(async (signal) => {
+        try {
+          const record = await runManifest(manifest, params, { ...targetOptions(flags, on, manifestPath, env), signal, timeoutMs });
+          out.result(out.json ? toJson(record) : toJson(record.result));
+        } catch (error) {
+          // As after Ctrl-C: a timed-out flow that ran here may have left timers or sockets behind; they
+          // must not keep flowpack running past its deadline (the error is reported first, then it exits).
+          if (error instanceof RunTimeoutError) setTimeout(() => process.exit(error.exitCode), 0).unref();
+          throw error;
+        }
+      });
     });
 }
 
-/** `run --each`: the batch, stopped as a whole by SIGINT/SIGTERM. */
-async function runEachWithSignals(manifest: PackageManifest, flags: RunFlags, on: string, manifestPath: string): Promise<void> {
-  const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
-  const controller = new AbortController();
-  const stopListening = abortOnStopSignals(controller);
-  try {
-    const { runEachCommand } = await import("../each.js");
-    await runEachCommand(manifest, flags, {
-      on,
-      source: manifestPath,
-      network: flags.network,
-      allowUnpinned: flags.allowUnpinned,
-      env,
-      signal: controller.signal,
-      constraints: flags.constraint,
-      cpus: flags.cpus,
-      memory: flags.memory,
-    });
-  } finally {
-    stopListening();
-  }
+/** Where and how a run goes, from the flags: the same for a single run and for each run of --each. */
+function targetOptions(flags: RunFlags, on: RunTarget, manifestPath: string, env: FlowEnv) {
+  return {
+    on,
+    source: manifestPath,
+    network: flags.network,
+    allowUnpinned: flags.allowUnpinned,
+    env,
+    constraints: flags.constraint,
+    cpus: flags.cpus,
+    memory: flags.memory,
+  };
 }
