@@ -39,7 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
   --no-startup        skip the start-up pairs (flowpack run/--version vs docker run/node; bench/lib/startup.mjs)
   --startup-runs N    counted runs of each start-up command (default 10)
   --no-cluster        skip the fan-out figures (24 runs of hello: sequential run --on docker vs run --each;
-                      a swarm row too when $FLOWPACK_BENCH_SWARM_HOST names a swarm manager)
+                      and the same on the services' two-node swarm, or the manager $FLOWPACK_BENCH_SWARM_HOST names)
   --flowpack DIR      benchmark the flowpack build in DIR (package root with dist/ and node_modules;
                       default: this checkout). Either way dist/ is snapshotted at start.
   --flowpack-label T  how to name that build in the results (default: git describe of its directory)
@@ -541,12 +541,14 @@ async function main() {
 
   // ---- fan-out (run --each) ------------------------------------------------------------------------
   if (!args["no-cluster"]) {
-    if (clusterInput) result.cluster = await measureCluster(ctx, { ...clusterInput, runs: 24, concurrency: 4, say, timeoutMs: TIMEOUT_MS });
+    // The services' dockerd is the manager of their two-node swarm, when they formed one.
+    const swarmHost = services.FLOWPACK_TEST_SWARM_WORKER_HOST ? services.DOCKER_HOST : undefined;
+    if (clusterInput) result.cluster = await measureCluster({ ...ctx, swarmHost }, { ...clusterInput, runs: 24, concurrency: 4, say, timeoutMs: TIMEOUT_MS });
     else notes.push("fan-out figures skipped: they need the hello workload built by flowpack-oci (--workloads hello --tools flowpack-oci).");
   }
 
   // ---- outputs ----------------------------------------------------------------------------------------
-  result.targets = [...evaluateTargets(result.workloads, { registryDelayMs: REGISTRY_DELAY_MS }), ...(result.startup?.targets ?? [])];
+  result.targets = [...evaluateTargets(result.workloads, { registryDelayMs: REGISTRY_DELAY_MS }), ...(result.startup?.targets ?? []), ...(result.cluster?.targets ?? [])];
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);

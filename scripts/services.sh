@@ -244,10 +244,11 @@ start_containerd() {
 
 # ---------------------------------------------------------------- dockerd
 
-docker_daemon_json() {
+# daemon_json DIR: the daemon.json of the dockerd (manager or worker) whose state is in DIR.
+daemon_json() {
   cat <<EOF
 {
-  "deprecated-key-path": "$DOCKER_DIR/key.json"
+  "deprecated-key-path": "$1/key.json"
 }
 EOF
 }
@@ -272,58 +273,71 @@ pick_storage_driver() {
   rm -rf "$t"
 }
 
+# dockerd_args DIR HOST_URL NAMESPACE CGROUP_PARENT: the flags of a dockerd that keeps its state in
+# DIR, listens on HOST_URL and runs its containers in containerd namespace NAMESPACE under
+# CGROUP_PARENT; the rest (storage driver, no networking of its own, the shared containerd) is the
+# same for the manager and the swarm worker.
 dockerd_args() {
-  pick_storage_driver
+  local dir=$1 host=$2 namespace=$3 cgroup=$4
   printf '%s\n' \
-    --config-file "$DOCKER_DIR/daemon.json" \
+    --config-file "$dir/daemon.json" \
     --storage-driver="$STORAGE_DRIVER" \
     --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
     --bridge=none --userland-proxy=false \
-    --data-root "$DOCKER_DIR/data" \
-    --exec-root "$DOCKER_DIR/exec" \
-    -H "$DOCKER_HOST_URL" \
-    --pidfile "$DOCKER_DIR/dockerd.pid" \
+    --data-root "$dir/data" \
+    --exec-root "$dir/exec" \
+    -H "$host" \
+    --pidfile "$dir/dockerd.pid" \
     --containerd "$CTD_SOCK" \
-    --containerd-namespace "$CTD_NAMESPACE" \
-    --containerd-plugins-namespace "$CTD_NAMESPACE-plugins" \
-    --cgroup-parent "$CGROUP_PARENT" \
+    --containerd-namespace "$namespace" \
+    --containerd-plugins-namespace "$namespace-plugins" \
+    --cgroup-parent "$cgroup" \
     --shutdown-timeout 5
 }
 
 docker_ready() { "$DOCKER_CLI" -H "$DOCKER_HOST_URL" version; }
 
-start_dockerd() {
-  mkdir -p "$DOCKER_DIR"
-  local args_file=$DOCKER_DIR/args new_args new_json
+# run_dockerd NAME DESCRIPTION DIR SOCK HOST_URL NAMESPACE CGROUP_PARENT READY STOP: starts the
+# dockerd NAME (flags: dockerd_args), or keeps the one running when its arguments and daemon.json
+# are unchanged; when they changed, STOP stops it first.
+run_dockerd() {
+  local name=$1 what=$2 dir=$3 sock=$4 host=$5 namespace=$6 cgroup=$7 ready=$8 stop=$9
+  local args_file=$dir/args new_args new_json
+  mkdir -p "$dir"
   pick_storage_driver
-  new_args=$(dockerd_args)
-  new_json=$(docker_daemon_json)
-  if pid_of dockerd >/dev/null; then
-    if [[ $new_args == "$(cat "$args_file" 2>/dev/null)" && $new_json == "$(cat "$DOCKER_DIR/daemon.json" 2>/dev/null)" ]]; then
-      wait_until "$START_TIMEOUT" dockerd dockerd docker_ready ||
-        fail_with_log "$LOG_DIR/dockerd.log" "dockerd is running but does not answer"
+  new_args=$(dockerd_args "$dir" "$host" "$namespace" "$cgroup")
+  new_json=$(daemon_json "$dir")
+  if pid_of "$name" >/dev/null; then
+    if [[ $new_args == "$(cat "$args_file" 2>/dev/null)" && $new_json == "$(cat "$dir/daemon.json" 2>/dev/null)" ]]; then
+      wait_until "$START_TIMEOUT" "$name" "$name" "$ready" ||
+        fail_with_log "$LOG_DIR/$name.log" "$what is running but does not answer"
       return 0
     fi
-    log "dockerd arguments changed, restarting dockerd"
-    stop_dockerd
+    log "$what: arguments changed, restarting it"
+    "$stop"
   fi
-  printf '%s\n' "$new_json" >"$DOCKER_DIR/daemon.json"
+  printf '%s\n' "$new_json" >"$dir/daemon.json"
   printf '%s\n' "$new_args" >"$args_file"
-  rm -f "$DOCKER_SOCK"
+  rm -f "$sock"
   local -a args
   mapfile -t args <"$args_file"
-  log "dockerd storage driver: $STORAGE_DRIVER"
-  start_daemon dockerd docker_ready dockerd "${args[@]}"
+  log "$what storage driver: $STORAGE_DRIVER"
+  start_daemon "$name" "$ready" dockerd "${args[@]}"
 }
 
-# Kill containers whose daemon is gone (only needed after an unclean stop).
+start_dockerd() {
+  run_dockerd dockerd dockerd "$DOCKER_DIR" "$DOCKER_SOCK" "$DOCKER_HOST_URL" "$CTD_NAMESPACE" "$CGROUP_PARENT" docker_ready stop_dockerd
+}
+
+# kill_orphan_containers DIR [WHOSE]: kill the containers whose dockerd (exec root DIR/exec) is gone
+# (only needed after an unclean stop).
 kill_orphan_containers() {
   local root id
   command -v runc >/dev/null || return 0
-  for root in "$DOCKER_DIR"/exec/runtime-runc/*; do
+  for root in "$1"/exec/runtime-runc/*; do
     [[ -d $root ]] || continue
     for id in $(runc --root "$root" list -q 2>/dev/null); do
-      log "killing leftover container $id"
+      log "killing leftover ${2:-}container $id"
       runc --root "$root" kill "$id" KILL 2>/dev/null || true
       sleep 0.2
       runc --root "$root" delete -f "$id" 2>/dev/null || true
@@ -364,7 +378,7 @@ unmount_leftovers() {
 
 stop_dockerd() {
   stop_named dockerd 30
-  kill_orphan_containers
+  kill_orphan_containers "$DOCKER_DIR"
   rm -f "$DOCKER_SOCK"
 }
 
@@ -377,73 +391,18 @@ stop_docker_and_containerd() {
 # ---------------------------------------------------------------- swarm (second dockerd as worker)
 
 # The worker is a second dockerd on the same containerd (its own namespace), with its own data and
-# exec roots, socket, key file and cgroup parent, and the manager's network flags. Both nodes report
-# this machine's hostname (dockerd has no hostname flag), so `start` labels them:
+# exec roots, socket, key file and cgroup parent, and the manager's other flags (run_dockerd). Both
+# nodes report this machine's hostname (dockerd has no hostname flag), so `start` labels them:
 # dev.flowpack.node=manager|worker.
-worker_daemon_json() {
-  cat <<EOF
-{
-  "deprecated-key-path": "$WORKER_DIR/key.json"
-}
-EOF
-}
-
-worker_args() {
-  pick_storage_driver
-  printf '%s\n' \
-    --config-file "$WORKER_DIR/daemon.json" \
-    --storage-driver="$STORAGE_DRIVER" \
-    --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-    --bridge=none --userland-proxy=false \
-    --data-root "$WORKER_DIR/data" \
-    --exec-root "$WORKER_DIR/exec" \
-    -H "$WORKER_HOST_URL" \
-    --pidfile "$WORKER_DIR/dockerd.pid" \
-    --containerd "$CTD_SOCK" \
-    --containerd-namespace "$CTD_NAMESPACE-w" \
-    --containerd-plugins-namespace "$CTD_NAMESPACE-w-plugins" \
-    --cgroup-parent "$CGROUP_PARENT-w" \
-    --shutdown-timeout 5
-}
-
 worker_ready() { "$DOCKER_CLI" -H "$WORKER_HOST_URL" version; }
 
 start_worker_dockerd() {
-  mkdir -p "$WORKER_DIR"
-  local args_file=$WORKER_DIR/args new_args new_json
-  new_args=$(worker_args)
-  new_json=$(worker_daemon_json)
-  if pid_of dockerd-worker >/dev/null; then
-    if [[ $new_args == "$(cat "$args_file" 2>/dev/null)" && $new_json == "$(cat "$WORKER_DIR/daemon.json" 2>/dev/null)" ]]; then
-      wait_until "$START_TIMEOUT" dockerd-worker dockerd-worker worker_ready ||
-        fail_with_log "$LOG_DIR/dockerd-worker.log" "the worker dockerd is running but does not answer"
-      return 0
-    fi
-    log "worker dockerd arguments changed, restarting it"
-    stop_worker_dockerd
-  fi
-  printf '%s\n' "$new_json" >"$WORKER_DIR/daemon.json"
-  printf '%s\n' "$new_args" >"$args_file"
-  rm -f "$WORKER_SOCK"
-  local -a args
-  mapfile -t args <"$args_file"
-  start_daemon dockerd-worker worker_ready dockerd "${args[@]}"
+  run_dockerd dockerd-worker "the worker dockerd" "$WORKER_DIR" "$WORKER_SOCK" "$WORKER_HOST_URL" "$CTD_NAMESPACE-w" "$CGROUP_PARENT-w" worker_ready stop_worker_dockerd
 }
 
 stop_worker_dockerd() {
   stop_named dockerd-worker 30
-  local root id
-  if command -v runc >/dev/null; then
-    for root in "$WORKER_DIR"/exec/runtime-runc/*; do
-      [[ -d $root ]] || continue
-      for id in $(runc --root "$root" list -q 2>/dev/null); do
-        log "killing leftover worker container $id"
-        runc --root "$root" kill "$id" KILL 2>/dev/null || true
-        sleep 0.2
-        runc --root "$root" delete -f "$id" 2>/dev/null || true
-      done
-    done
-  fi
+  kill_orphan_containers "$WORKER_DIR" "worker "
   rm -f "$WORKER_SOCK"
 }
 

@@ -2,13 +2,14 @@
 // run — N sequential `flowpack run --on docker` processes, then one `flowpack run --each` of N lines
 // per batch target — with wall time, runs per second and per-run latency (median, p95).
 //
-// A batch target is one entry of clusterModes(): a swarm row is there already and runs when a swarm
-// manager is named (FLOWPACK_BENCH_SWARM_HOST=unix:///… or tcp://…, the DOCKER_HOST of a manager
-// whose nodes can pull from the bench's loopback registry).
+// A batch target is one entry of clusterModes(). The swarm row runs on the swarm the test services
+// form (their dockerd is its manager, a second dockerd its worker), or on the manager that
+// FLOWPACK_BENCH_SWARM_HOST names (unix:///… or tcp://…, whose nodes can pull from the bench's
+// loopback registry); it is skipped when there is neither (FLOWPACK_SKIP_SWARM=1).
 import { run, shellQuote } from "./proc.mjs";
 
 /** The ways to run N sets that are compared; `enabled: false` rows are listed as skipped, with why. */
-export function clusterModes(ctx, { concurrency, swarmHost = process.env.FLOWPACK_BENCH_SWARM_HOST }) {
+export function clusterModes(ctx, { concurrency, swarmHost = process.env.FLOWPACK_BENCH_SWARM_HOST ?? ctx.swarmHost }) {
   return [
     { id: "docker-sequential", label: "sequential `flowpack run --on docker`", kind: "sequential", on: "docker", env: ctx.daemonEnv, enabled: true },
     { id: "docker-each", label: `\`flowpack run --each --on docker --concurrency ${concurrency}\``, kind: "each", on: "docker", env: ctx.daemonEnv, enabled: true },
@@ -19,7 +20,7 @@ export function clusterModes(ctx, { concurrency, swarmHost = process.env.FLOWPAC
       on: "swarm",
       env: { ...ctx.env, DOCKER_HOST: swarmHost },
       enabled: Boolean(swarmHost),
-      skipped: "no swarm named (FLOWPACK_BENCH_SWARM_HOST)",
+      skipped: "no swarm: the services formed none (FLOWPACK_SKIP_SWARM) and FLOWPACK_BENCH_SWARM_HOST names none",
     },
   ];
 }
@@ -62,6 +63,7 @@ export async function measureCluster(ctx, { manifestPath, image, runs = 24, conc
   const peer = rows.find((r) => r.id === "docker-sequential" && r.wallMs);
   for (const row of rows) if (peer && row.wallMs) row.speedup = peer.wallMs / row.wallMs;
   return {
+    targets: clusterTargets(rows, runs, concurrency),
     runs,
     concurrency,
     manifestImage: image,
@@ -73,6 +75,16 @@ export async function measureCluster(ctx, { manifestPath, image, runs = 24, conc
     },
     rows,
   };
+}
+
+/** The issue's fan-out target: the batch on the swarm at least 2× faster than the same runs one after the other on docker. */
+const SWARM_SPEEDUP_TARGET = 2;
+
+function clusterTargets(rows, runs, concurrency) {
+  const swarm = rows.find((r) => r.id === "swarm-each");
+  const text = `${runs} runs: \`--each --on swarm --concurrency ${concurrency}\` ≥ ${SWARM_SPEEDUP_TARGET}× faster than sequential \`run --on docker\``;
+  if (!swarm?.speedup) return [{ workload: "fan-out", text, detail: swarm?.skipped ?? swarm?.error ?? "not measured", pass: null }];
+  return [{ workload: "fan-out", text, detail: `${swarm.speedup.toFixed(2)}×`, pass: swarm.speedup >= SWARM_SPEEDUP_TARGET }];
 }
 
 async function sequential(ctx, mode, manifestPath, names, timeoutMs) {

@@ -41,3 +41,17 @@ export function abortOnStopSignals(controller: AbortController): () => void {
     process.off("SIGTERM", onTerm);
   };
 }
+
+/**
+ * Runs `work` with a signal that SIGINT/SIGTERM abort (reason: the signal's name), listening for
+ * them only while it runs (see abortOnStopSignals: a second signal does not cut the stop short).
+ */
+export async function withStopSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stopListening = abortOnStopSignals(controller);
+  try {
+    return await work(controller.signal);
+  } finally {
+    stopListening();
+  }
+}

@@ -1,18 +1,15 @@
-import { readFileSync } from "node:fs";
-import { Agent as HttpAgent, request as httpRequest, STATUS_CODES, type IncomingMessage } from "node:http";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { DaemonUnreachableError } from "../errors.js";
-import { redactUrl } from "../registry/redact.js";
-import { daemonAddress } from "./client.js";
+import { daemonAddress, engineEndpoint } from "./endpoint.js";
+import { EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
 
 /**
  * A small Docker Engine API client on node:http, for the paths where start-up time matters
  * (`flowpack run --on docker`): dockerode and its transports take longer to load than the whole
- * run's requests take over a local socket. Configured like the docker CLI (and like
- * createDockerClient): DOCKER_HOST (unix://, tcp://, http(s)://), DOCKER_TLS_VERIFY and
- * DOCKER_CERT_PATH, read from `env` only. Paths are unversioned: the daemon answers in its own API
- * version, as dockerode's requests are answered.
+ * run's requests take over a local socket. Configured like the docker CLI, as createDockerClient is
+ * (both through engineEndpoint): DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, from `env`
+ * only. Paths are unversioned: the daemon answers in its own API version, as dockerode's requests are
+ * answered.
  */
 export interface EngineApi {
   /** One request; the answer's body parsed as JSON when it is JSON (text otherwise, undefined when empty). */
@@ -38,48 +35,8 @@ export interface EngineAnswer {
   body: unknown;
 }
 
-/** An answer the engine gave with a status ≥ 400: its own message kept (Docker: `message`; Podman: `message`/`cause`). */
-export class EngineStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly engineMessage: string,
-  ) {
-    super(engineMessage);
-    this.name = "EngineStatusError";
-  }
-}
-
 /** How long the daemon may take to accept a connection before it counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-type Endpoint = { socketPath: string } | { host: string; port: number; tls?: { ca: Buffer; cert: Buffer; key: Buffer } };
-
-/** Where DOCKER_HOST (from `env` only) points: a socket, or a host and port with TLS when asked for. */
-export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const host = env.DOCKER_HOST;
-  if (!host) return { socketPath: "/var/run/docker.sock" };
-  const invalid = () =>
-    new DaemonUnreachableError(`DOCKER_HOST=${redactUrl(host)} is not a daemon address`, {
-      hint: "use unix:///path/to/docker.sock or tcp://host:2376",
-    });
-  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  if (host.startsWith("npipe://")) return { socketPath: host.slice("npipe://".length).replace(/\//g, "\\") };
-  let url: URL;
-  try {
-    url = new URL(host);
-  } catch {
-    throw invalid();
-  }
-  if (!["tcp:", "http:", "https:"].includes(url.protocol)) throw invalid();
-  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "");
-  const certPath = env.DOCKER_CERT_PATH ?? join(homedir(), ".docker");
-  const read = (file: string) => readFileSync(join(certPath, file));
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(url.port || (tls ? 2376 : 2375)),
-    ...(tls ? { tls: { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } } : {}),
-  };
-}
 
 /** A client for the daemon `env` names. Nothing is sent until the first request (there is no ping: the first answer says whether the daemon is there). */
 export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
@@ -128,14 +85,14 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       const response = await send(method, path, options);
       const text = await readText(response);
       const body = parseBody(text, response.headers["content-type"]);
-      if (response.statusCode! >= 400) throw new EngineStatusError(response.statusCode!, engineText(body, response.statusCode!));
+      if (response.statusCode! >= 400) throw new EngineStatusError(response.statusCode!, engineText(body) ?? silentStatus(response.statusCode!));
       return { status: response.statusCode!, body };
     },
     async stream(method, path, options) {
       const response = await send(method, path, options);
       if (response.statusCode! >= 400) {
         const text = await readText(response);
-        throw new EngineStatusError(response.statusCode!, engineText(parseBody(text, response.headers["content-type"]), response.statusCode!));
+        throw new EngineStatusError(response.statusCode!, engineText(parseBody(text, response.headers["content-type"])) ?? silentStatus(response.statusCode!));
       }
       return response;
     },
@@ -144,8 +101,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
 }
 
 function unreachable(address: string, error: NodeJS.ErrnoException): DaemonUnreachableError {
-  const reason =
-    error.code === "ENOENT" ? "no socket there" : error.code === "ECONNREFUSED" ? "connection refused" : error.code === "EACCES" ? "permission denied on the socket" : error.message;
+  const reason = socketReason(error.code) ?? error.message;
   return new DaemonUnreachableError(`cannot reach the Docker daemon at ${address}: ${reason}`, {
     hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
   });
@@ -167,15 +123,4 @@ function parseBody(text: string, contentType: string | undefined): unknown {
     }
   }
   return text;
-}
-
-/** The engine's own words for an error answer, or its status when it said nothing. */
-function engineText(body: unknown, status: number): string {
-  if (typeof body === "string" && body.trim()) return body.trim();
-  if (body && typeof body === "object") {
-    const { message, cause } = body as { message?: unknown; cause?: unknown };
-    if (typeof message === "string" && message.trim()) return message.trim();
-    if (typeof cause === "string" && cause.trim()) return cause.trim();
-  }
-  return `HTTP ${status} ${STATUS_CODES[status] ?? ""}`.trimEnd() + ", with no message from the engine";
 }

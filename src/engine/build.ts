@@ -1,7 +1,9 @@
 import type Docker from "dockerode";
 import { BuildError, DaemonUnreachableError } from "../errors.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
-import { daemonAddress, reasonOf, setOptions } from "./client.js";
+import { setOptions } from "./client.js";
+import { daemonAddress } from "./endpoint.js";
+import { reasonOf } from "./engine-error.js";
 import { engineMessages, messageError } from "./stream.js";
 
 export interface EngineBuildOptions {

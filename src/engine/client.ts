@@ -1,56 +1,29 @@
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { STATUS_CODES } from "node:http";
-import { join } from "node:path";
 import { createRequire } from "node:module";
 import type Docker from "dockerode";
 import { DaemonUnreachableError } from "../errors.js";
-import { redactUrl } from "../registry/redact.js";
-
-/** Where the daemon is, as people write it (DOCKER_HOST or the default socket). */
-export function daemonAddress(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_HOST ? redactUrl(env.DOCKER_HOST) : "unix:///var/run/docker.sock";
-}
+import { daemonAddress, engineEndpoint } from "./endpoint.js";
+import { reasonOf } from "./engine-error.js";
 
 /**
  * A Docker Engine client configured like the docker CLI: DOCKER_HOST (unix://, tcp://, npipe://),
- * DOCKER_TLS_VERIFY (any non-empty value) and DOCKER_CERT_PATH for TLS, read from `env` only (never from this process).
+ * DOCKER_TLS_VERIFY (any non-empty value) and DOCKER_CERT_PATH for TLS, read from `env` only (never
+ * from this process), as engineEndpoint reads them.
  */
 export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker {
-  const host = env.DOCKER_HOST;
-  if (!host) return dockerClient({ socketPath: "/var/run/docker.sock" });
-  const invalid = () =>
-    new DaemonUnreachableError(`DOCKER_HOST=${redactUrl(host)} is not a daemon address`, {
-      hint: "use unix:///path/to/docker.sock or tcp://host:2376",
-    });
-  if (host.startsWith("unix://")) return dockerClient({ socketPath: host.slice("unix://".length) });
-  if (host.startsWith("npipe://")) return dockerClient({ socketPath: host.slice("npipe://".length).replace(/\//g, "\\") });
-  let url: URL;
-  try {
-    url = new URL(host);
-  } catch {
-    throw invalid();
-  }
-  if (!["tcp:", "http:", "https:"].includes(url.protocol)) throw invalid();
-  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "");
-  const certPath = env.DOCKER_CERT_PATH ?? join(homedir(), ".docker");
-  const read = (file: string) => readFileSync(join(certPath, file));
-  return dockerClient({
-    host: url.hostname,
-    port: Number(url.port || (tls ? 2376 : 2375)),
-    protocol: tls ? "https" : "http",
-    ...(tls ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : {}),
-  });
+  const endpoint = engineEndpoint(env);
+  if ("socketPath" in endpoint) return dockerClient({ socketPath: endpoint.socketPath });
+  const { tls } = endpoint;
+  return dockerClient({ host: endpoint.host, port: endpoint.port, protocol: tls ? "https" : "http", ...tls });
 }
+
+// dockerode (with its transports) is large: loaded on first use, so commands that never talk to a
+// daemon do not pay for it.
+let DockerClass: typeof Docker | undefined;
 
 /**
  * dockerode's modem also reads DOCKER_HOST, DOCKER_CERT_PATH, … from process.env, and those win for
  * every field not given: each one is given here, so only `env` decides where the client connects.
  */
-// dockerode (with its transports) is large: loaded on first use, so commands that never talk to a
-// daemon do not pay for it.
-let DockerClass: typeof Docker | undefined;
-
 function dockerClient(options: Docker.DockerOptions): Docker {
   DockerClass ??= createRequire(import.meta.url)("dockerode") as typeof Docker;
   const unset = ["socketPath", "host", "port", "protocol", "ca", "cert", "key", "pathPrefix", "timeout", "username"];
@@ -68,39 +41,6 @@ export async function connectDaemon(env: NodeJS.ProcessEnv = process.env, timeou
     });
   }
   return docker;
-}
-
-/**
- * What the engine itself said. dockerode wraps an HTTP error as `(HTTP code 400) unexpected - <text>`,
- * where `<text>` is the engine's message (Docker: JSON `message`; Podman: `message`/`cause`, or an
- * empty body): the engine's text is kept, dockerode's label dropped, and an empty answer is named by
- * its status rather than shown as nothing.
- */
-export function reasonOf(error: unknown): string {
-  const e = error as { code?: string; message?: string; reason?: string; statusCode?: number; json?: unknown };
-  const fromJson = engineText(e?.json);
-  if (fromJson) return fromJson;
-  if (e?.code === "ENOENT") return "no socket there";
-  if (e?.code === "ECONNREFUSED") return "connection refused";
-  if (e?.code === "EACCES") return "permission denied on the socket";
-  if (typeof e?.statusCode === "number") {
-    const wrapped = /^\(HTTP code \d+\) .*? - ([\s\S]*)$/.exec(e.message ?? "");
-    const text = wrapped?.[1]?.trim();
-    if (text && text !== "[object Object]") return text;
-    return `HTTP ${e.statusCode} ${STATUS_CODES[e.statusCode] ?? ""}`.trimEnd() + ", with no message from the engine";
-  }
-  return e?.reason ?? e?.message ?? String(error);
-}
-
-/** The message in an engine's error body: `{ message }` (Docker, Podman), `{ cause }` (Podman), or plain text. */
-function engineText(body: unknown): string | undefined {
-  if (body === null || body === undefined) return undefined;
-  if (Buffer.isBuffer(body) || typeof body === "string") return body.toString().trim() || undefined;
-  if (typeof body !== "object") return undefined;
-  const { message, cause } = body as { message?: unknown; cause?: unknown };
-  if (typeof message === "string" && message.trim()) return message.trim();
-  if (typeof cause === "string" && cause.trim()) return cause.trim();
-  return undefined;
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import { $ZodError } from "zod/v4/core";
 import * as z from "../_internal/zod-mini.js";
 import { ContainerRunError, InterruptedError, isFlowpackError } from "../errors.js";
 import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { parseReference } from "../oci/reference.js";
 import type { Credentials } from "../registry/keychain.js";
-import { EngineStatusError, type EngineApi } from "./api.js";
+import type { EngineApi } from "./api.js";
 import { withTimeout } from "./client.js";
+import { EngineStatusError, reasonOf } from "./engine-error.js";
 import { engineAuthConfig } from "./push.js";
 import { engineMessages, messageError } from "./stream.js";
 
@@ -178,10 +178,4 @@ async function text(stream: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof EngineStatusError) return error.engineMessage;
-  if (error instanceof $ZodError) return "the engine's answer was not what the Engine API describes";
-  return (error as Error)?.message ?? String(error);
 }

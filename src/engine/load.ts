@@ -5,7 +5,7 @@ import { ImageLoadError, isFlowpackError } from "../errors.js";
 import { writeDockerArchive } from "../image/docker-archive.js";
 import type { Image } from "../image/image.js";
 import type { Layer } from "../image/layer.js";
-import { reasonOf } from "./client.js";
+import { reasonOf } from "./engine-error.js";
 import { engineMessages, messageError } from "./stream.js";
 
 /** `docker load` through the Engine API; errors in the response stream are raised. */

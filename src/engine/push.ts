@@ -4,7 +4,8 @@ import { isSha256Digest } from "../oci/digest.js";
 import { ignoreProgress, type ProgressListener } from "../progress.js";
 import type { Credentials } from "../registry/keychain.js";
 import { SecretSet } from "../registry/redact.js";
-import { reasonOf, setOptions } from "./client.js";
+import { setOptions } from "./client.js";
+import { reasonOf } from "./engine-error.js";
 import { engineMessages, messageError } from "./stream.js";
 
 /** The X-Registry-Auth payload the Engine expects. */

@@ -2,7 +2,8 @@ import type Docker from "dockerode";
 import { z } from "zod";
 import { SwarmUnavailableError } from "../errors.js";
 import type { Credentials } from "../registry/keychain.js";
-import { reasonOf, withTimeout } from "./client.js";
+import { withTimeout } from "./client.js";
+import { reasonOf } from "./engine-error.js";
 import { engineAuthConfig } from "./push.js";
 
 /**

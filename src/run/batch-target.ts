@@ -29,6 +29,7 @@ export interface BatchPrepareOptions extends SwarmOnlyOptions {
 }
 
 export interface BatchRunOptions {
+  /** Aborts on a stop (reason "SIGINT"/"SIGTERM") or when the run's --timeout runs out (reason "timeout"): the run stops and removes what it started. */
   signal?: AbortSignal;
   /** The run's logs (its stderr), when the target can separate them; in-process runs write to this process's stderr. */
   onLog?: (chunk: Buffer) => void;

@@ -1,7 +1,8 @@
 import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
-import { EngineStatusError, engineApi, type EngineApi } from "../engine/api.js";
+import { engineApi, type EngineApi } from "../engine/api.js";
+import { EngineStatusError } from "../engine/engine-error.js";
 import { createDockerClient } from "../engine/client.js";
 import { pullImageApi, runContainerApi } from "../engine/container-run.js";
 import { parseReference } from "../oci/reference.js";

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { stopSignalOf } from "../_internal/stop.js";
-import { InterruptedError, ParameterValidationError, UsageError, isFlowpackError, type FlowpackError } from "../errors.js";
+import { InterruptedError, ParameterValidationError, RunTimeoutError, UsageError, isFlowpackError, type FlowpackError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { assertNoRunnerVariables } from "../manifest/runner-env.js";
 import { BATCH_TARGETS, type BatchTarget, type PreparedBatch } from "./batch-target.js";
@@ -9,6 +9,7 @@ import { runTarget } from "./manifest.js";
 import { paramSetIssues } from "./param-sets.js";
 import { assertSwarmOnlyOptions, type SwarmOnlyOptions } from "./swarm-options.js";
 import type { Parameters } from "./parameters.js";
+import { assertTimeoutMs, withRunTimeout } from "./timeout.js";
 
 /** One parameter set of a batch; `line` (as readParamSets gives it) names it in errors and results. */
 export interface EachInput {
@@ -62,6 +63,13 @@ export interface EachOptions extends SwarmOnlyOptions {
   hostEnv?: NodeJS.ProcessEnv;
   /** Aborting it (reason "SIGINT"/"SIGTERM") stops every running run and starts no more. */
   signal?: AbortSignal;
+  /**
+   * Each run's own deadline (`--timeout` with `--each`), from its start: a run past it is stopped
+   * and what it started removed, as a single run's, and its line fails with RunTimeoutError (exit 3).
+   * Unlike other infrastructure failures it does not stop the batch: a slow parameter set is not a
+   * broken engine.
+   */
+  timeoutMs?: number;
   network?: string;
   allowUnpinned?: boolean;
   /** Names the manifest in errors. */
@@ -86,10 +94,11 @@ export interface EachReport {
  * Fan-out: runs the manifest's flow once per parameter set, at most `concurrency` at once, on one
  * target. Every set is validated against the flow's schema before anything starts (all bad sets
  * named, ParameterValidationError, exit 2); the target is prepared once (a docker image pulled
- * once). A failed flow is reported and the others go on; an infrastructure failure (exit 3) starts
- * no new run (those are reported as not run); an aborted `signal` stops every running run (a
- * container is stopped and removed) and starts no more. Errors before any run (bad sets, a target
- * that cannot run this manifest, a daemon that cannot be reached) are thrown.
+ * once). A failed flow is reported and the others go on, as is a run past `timeoutMs`; any other
+ * infrastructure failure (exit 3) starts no new run (those are reported as not run); an aborted
+ * `signal` stops every running run (a container is stopped and removed) and starts no more. Errors
+ * before any run (bad sets, a target that cannot run this manifest, a daemon that cannot be
+ * reached) are thrown.
  */
 export async function runEach(manifest: PackageManifest, sets: readonly EachInput[], options: EachOptions = {}): Promise<EachReport> {
   const source = options.source ?? "manifest";
@@ -99,6 +108,7 @@ export async function runEach(manifest: PackageManifest, sets: readonly EachInpu
   const concurrency = options.concurrency ?? target.defaultConcurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${concurrency}: expected a whole number of 1 or more`);
   if (sets.length === 0) throw new UsageError("no parameter sets to run");
+  if (options.timeoutMs !== undefined) assertTimeoutMs(options.timeoutMs);
   assertNoRunnerVariables(env);
   const labelled = sets.map((set, i) => ({ label: set.line === undefined ? `set ${i}` : `line ${set.line}`, params: set.params }));
   const issues = await paramSetIssues(manifest.flowName, manifest.flowParameterSchema, labelled, source);
@@ -168,13 +178,15 @@ async function runAll(prepared: PreparedBatch, sets: readonly EachInput[], concu
       const started = performance.now();
       const durationMs = () => Math.round(performance.now() - started);
       try {
-        const record = await prepared.run(set.params, { signal, onLog: options.onLog ? (chunk) => options.onLog!(index, chunk) : undefined });
+        const onLog = options.onLog ? (chunk: Buffer) => options.onLog!(index, chunk) : undefined;
+        const record = await withRunTimeout(options.timeoutMs, signal, (runSignal) => prepared.run(set.params, { signal: runSignal, onLog }));
         progress.running--;
         finish({ index, ...line, ok: true, runId: record.runId, result: record.result, node: record.node ?? prepared.node, durationMs: durationMs() });
       } catch (error) {
         progress.running--;
         const failure = failureOf(error, signal);
-        if (failure.exitCode === 3) stoppedBy ??= { code: 3, reason: `an earlier run failed: ${failure.error.message}` };
+        // A run past its --timeout fails alone; any other infrastructure failure starts no new run.
+        if (failure.exitCode === 3 && !(error instanceof RunTimeoutError)) stoppedBy ??= { code: 3, reason: `an earlier run failed: ${failure.error.message}` };
         const node = (error as { node?: unknown } | null)?.node;
         finish({ index, ...line, ok: false, notRun: false, node: typeof node === "string" ? node : prepared.node, durationMs: durationMs(), ...failure });
       }

@@ -5,7 +5,9 @@ import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { formatDuration, parseCpus, parseDuration, parseMemory } from "../_internal/units.js";
-import { connectDaemon, daemonAddress, reasonOf } from "../engine/client.js";
+import { connectDaemon } from "../engine/client.js";
+import { daemonAddress } from "../engine/endpoint.js";
+import { reasonOf } from "../engine/engine-error.js";
 import {
   assertSwarmManager,
   createService,

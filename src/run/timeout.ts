@@ -13,7 +13,7 @@ export const TIMEOUT_REASON = "timeout";
  */
 export async function withRunTimeout<T>(timeoutMs: number | undefined, signal: AbortSignal | undefined, run: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (timeoutMs === undefined) return run(signal);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`timeoutMs ${timeoutMs}: expected a whole number of milliseconds above 0`);
+  assertTimeoutMs(timeoutMs);
   const controller = new AbortController();
   const forward = () => controller.abort(signal?.reason);
   if (signal?.aborted) forward();
@@ -38,4 +38,9 @@ export async function withRunTimeout<T>(timeoutMs: number | undefined, signal: A
     clearTimeout(timer);
     signal?.removeEventListener("abort", forward);
   }
+}
+
+/** Refuses a timeout that is not a whole number of milliseconds above 0 (UsageError, exit 2). */
+export function assertTimeoutMs(timeoutMs: number): void {
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`timeoutMs ${timeoutMs}: expected a whole number of milliseconds above 0`);
 }

@@ -58,6 +58,12 @@ export interface FaultProxy {
   /** Each request's place in the sequence of arrivals and answers (see criticalPath). */
   readonly order: WeakMap<ProxiedRequest, RequestOrder>;
   inject(rule: FaultRule): void;
+  /**
+   * Answer no request sooner than `ms` after it arrived, as a far registry would (0: at once).
+   * Requests a client sends together then overlap at the proxy however loaded the machine is, so
+   * counting round trips (criticalPath) does not depend on scheduling. Kept across reset().
+   */
+  hold(ms: number): void;
   /** Drop all rules (and the request log). */
   reset(): void;
   close(): Promise<void>;
@@ -73,6 +79,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   let tick = 0;
+  let holdMs = 0;
   const order = new WeakMap<ProxiedRequest, RequestOrder>();
 
   const pick = (req: IncomingMessage): Fault | undefined => {
@@ -127,7 +134,19 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     res.on("close", () => (place.ended = ++tick));
     req.on("data", (chunk: Buffer) => (entry.bytes += chunk.length));
     if (!fault) {
-      forward(req, res);
+      if (holdMs === 0) {
+        forward(req, res);
+        return;
+      }
+      // the request goes on at once (its body streams through); only the answer waits
+      const arrived = Date.now();
+      const wait = holdMs;
+      forward(req, res, (upRes, body) => {
+        setTimeout(() => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(body);
+        }, Math.max(0, arrived + wait - Date.now()));
+      });
       return;
     }
     switch (fault.kind) {
@@ -189,6 +208,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     requests,
     order,
     inject: (rule) => rules.push({ ...rule, seen: 0 }),
+    hold: (ms) => {
+      holdMs = ms;
+    },
     reset: () => {
       rules.length = 0;
       requests.length = 0;

@@ -40,6 +40,16 @@ describe("flowpack run --each on local (file manifest)", () => {
     expect(r.stderr).toContain('INFO  square: squaring {"n":2}');
   });
 
+  it("--timeout: a run here past it fails alone (RUN_TIMEOUT), the next line still runs, and flowpack exits although the stopped flow's timer is still set", async () => {
+    // square waits `seconds` on a timer that ignores ctx.signal: an hour, far beyond this test's own bound (the helper kills a CLI that does not exit).
+    const file = paramsFile("timeout.jsonl", '{"n":1}\n{"n":2,"seconds":3600}\n{"n":3}\n');
+    const r = await flowpack(["run", manifest, "--each", file, "--timeout", "2s"], { env: { ...env, FLOWPACK_STOP_GRACE: "1" }, timeoutMs: 60_000 });
+    expect(r.code).toBe(3);
+    const out = lines(r.stdout);
+    expect(out.map((l) => [l.index, l.ok, (l.error as { code?: string } | undefined)?.code])).toEqual([[0, true, undefined], [1, false, "RUN_TIMEOUT"], [2, true, undefined]]);
+    expect(r.stderr).toContain("flowpack: error: 1 of 3 runs did not succeed (line 2)");
+  });
+
   it("a failing set is reported in its place and the others still run: exit 1 with a one-line summary", async () => {
     const file = paramsFile("one-fails.jsonl", '{"n":1}\n{"n":2,"fail":true}\n{"n":3}\n');
     const r = await flowpack(["run", manifest, "--each", file, "--concurrency", "2"], { env });

@@ -1,8 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { engineEndpoint } from "../../src/engine/api.js";
 import { demux } from "../../src/engine/container-run.js";
-import { DaemonUnreachableError } from "../../src/errors.js";
 
 const frame = (stream: 1 | 2, text: string) => {
   const payload = Buffer.from(text);
@@ -26,21 +24,5 @@ describe("the Engine's multiplexed attach stream", () => {
       expect(Buffer.concat(out).toString()).toBe('{"result":1}\n');
       expect(Buffer.concat(err).toString()).toBe("log line\nünïcode\n");
     }
-  });
-});
-
-describe("engineEndpoint: DOCKER_HOST as the docker CLI reads it, from the given env only", () => {
-  it.each([
-    [{}, { socketPath: "/var/run/docker.sock" }],
-    [{ DOCKER_HOST: "unix:///tmp/d.sock" }, { socketPath: "/tmp/d.sock" }],
-    [{ DOCKER_HOST: "tcp://127.0.0.1:2375" }, { host: "127.0.0.1", port: 2375 }],
-    [{ DOCKER_HOST: "tcp://[::1]" }, { host: "::1", port: 2375 }],
-  ])("%j → %j", (env, expected) => {
-    expect(engineEndpoint(env)).toEqual(expected);
-  });
-
-  it("refuses what is not a daemon address, with the address redacted", () => {
-    expect(() => engineEndpoint({ DOCKER_HOST: "ftp://user:secret@host" })).toThrow(DaemonUnreachableError);
-    expect(() => engineEndpoint({ DOCKER_HOST: "ftp://user:secret@host" })).not.toThrow(/secret/);
   });
 });

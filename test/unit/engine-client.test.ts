@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDockerClient, daemonAddress } from "../../src/engine/client.js";
+import { createDockerClient } from "../../src/engine/client.js";
 import { engineAuthConfig } from "../../src/engine/push.js";
 import { DaemonUnreachableError } from "../../src/errors.js";
 
@@ -56,55 +56,41 @@ describe("engineAuthConfig", () => {
   });
 });
 
-describe("createDockerClient", () => {
+describe("createDockerClient: dockerode configured from engineEndpoint (engine-endpoint.test.ts reads DOCKER_HOST)", () => {
   beforeEach(() => {
-    // The process's own variables must not leak into a client built for another environment.
+    // dockerode's modem reads these from process.env for every field not given: none may leak into a client built for another environment.
     for (const name of ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_PATH_PREFIX"]) vi.stubEnv(name, undefined);
+    vi.stubEnv("DOCKER_HOST", "tcp://10.9.9.9:2376");
+    vi.stubEnv("DOCKER_TLS_VERIFY", "1");
   });
   afterEach(() => {
     vi.unstubAllEnvs();
   });
 
-  it("uses the default socket without DOCKER_HOST", () => {
-    const m = modem(createDockerClient({}));
-    expect(m.socketPath).toBe("/var/run/docker.sock");
-    expect(m.host).toBeUndefined();
-    expect(daemonAddress({})).toBe("unix:///var/run/docker.sock");
+  it("a socket → socketPath only, whatever the process's DOCKER_HOST says", () => {
+    expect(modem(createDockerClient({}))).toMatchObject({ socketPath: "/var/run/docker.sock", host: undefined });
+    expect(modem(createDockerClient({ DOCKER_HOST: "unix:///tmp/other.sock" }))).toMatchObject({ socketPath: "/tmp/other.sock", host: undefined });
   });
 
-  it("unix:// → that socket", () => {
-    const m = modem(createDockerClient({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }));
-    expect(m.socketPath).toBe("/run/user/1000/docker.sock");
-    expect(m.host).toBeUndefined();
-  });
-
-  it("tcp:// without TLS → plain http to host and port (2375 by default)", () => {
+  it("tcp:// without TLS → plain http to host and port, no certificates", () => {
     const m = modem(createDockerClient({ DOCKER_HOST: "tcp://10.1.2.3:2380" }));
     expect(m).toMatchObject({ host: "10.1.2.3", port: 2380, protocol: "http" });
     expect(m.socketPath).toBeUndefined();
     expect(m.ca).toBeUndefined();
     expect(m.cert).toBeUndefined();
     expect(m.key).toBeUndefined();
-    expect(modem(createDockerClient({ DOCKER_HOST: "tcp://docker.internal" }))).toMatchObject({ host: "docker.internal", port: 2375, protocol: "http" });
   });
 
-  it("tcp:// with DOCKER_TLS_VERIFY → https on 2376 with the certificates from DOCKER_CERT_PATH", () => {
+  it("tcp:// with DOCKER_TLS_VERIFY → https with the certificates from DOCKER_CERT_PATH", () => {
     const m = modem(createDockerClient({ DOCKER_HOST: "tcp://docker.internal", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: certs }));
     expect(m).toMatchObject({ host: "docker.internal", port: 2376, protocol: "https" });
     expect(String(m.ca)).toBe("-----ca.pem-----\n");
     expect(String(m.cert)).toBe("-----cert.pem-----\n");
     expect(String(m.key)).toBe("-----key.pem-----\n");
-    const off = modem(createDockerClient({ DOCKER_HOST: "tcp://docker.internal:2375", DOCKER_TLS_VERIFY: "", DOCKER_CERT_PATH: certs }));
-    expect(off.protocol).toBe("http");
   });
 
-  it("follows the environment it is given, not the process's", () => {
-    vi.stubEnv("DOCKER_HOST", "tcp://10.9.9.9:2376");
-    expect(modem(createDockerClient({ DOCKER_HOST: "unix:///tmp/other.sock" }))).toMatchObject({ socketPath: "/tmp/other.sock", host: undefined });
-    expect(modem(createDockerClient({}))).toMatchObject({ socketPath: "/var/run/docker.sock", host: undefined });
-    const tcp = modem(createDockerClient({ DOCKER_HOST: "tcp://10.1.2.3:2375" }));
-    expect(tcp).toMatchObject({ host: "10.1.2.3", port: 2375, protocol: "http" });
-    expect(tcp.socketPath).toBeUndefined();
+  it("an invalid DOCKER_HOST is refused before any client is made", () => {
+    expect(() => createDockerClient({ DOCKER_HOST: "ftp://user:secret@example.com/x" })).toThrow(DaemonUnreachableError);
   });
 
   it("talks to the daemon at a tcp:// address (a local stand-in answering /_ping)", async () => {
@@ -123,23 +109,5 @@ describe("createDockerClient", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-  });
-
-  it.each(["not a url", "ssh://me@build-box", "docker.sock", "ftp://x"])("an invalid DOCKER_HOST %j is a DaemonUnreachableError with a hint", (host) => {
-    let error: unknown;
-    try {
-      createDockerClient({ DOCKER_HOST: host });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(DaemonUnreachableError);
-    expect((error as DaemonUnreachableError).message).toMatch(/^DOCKER_HOST=.* is not a daemon address$/);
-    expect((error as DaemonUnreachableError).hint).toBe("use unix:///path/to/docker.sock or tcp://host:2376");
-    expect((error as DaemonUnreachableError).exitCode).toBe(3);
-  });
-
-  it("names the address without credentials", () => {
-    expect(() => createDockerClient({ DOCKER_HOST: "ftp://user:secret@example.com/x" })).toThrow("DOCKER_HOST=ftp://example.com/x is not a daemon address");
-    expect(() => createDockerClient({ DOCKER_HOST: "not a url" })).toThrow("DOCKER_HOST=not a url is not a daemon address");
   });
 });

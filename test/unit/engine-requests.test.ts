@@ -2,22 +2,27 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { engineApi, type EngineApi } from "../../src/engine/api.js";
 import { buildImage } from "../../src/engine/build.js";
-import { createDockerClient, reasonOf, setOptions } from "../../src/engine/client.js";
+import { createDockerClient, setOptions } from "../../src/engine/client.js";
+import { pullImageApi } from "../../src/engine/container-run.js";
+import { EngineStatusError, reasonOf } from "../../src/engine/engine-error.js";
 import { pushImage } from "../../src/engine/push.js";
-import { pullImage } from "../../src/engine/run.js";
 import { BuildError, ContainerRunError, PushError } from "../../src/errors.js";
 
 /**
  * A stand-in engine that is as strict as Podman's Docker-compatible API: a query value that is
  * empty is refused with a 400 and an empty body (what Podman 4.3 does for `labels=`), and the
- * push endpoint takes the repository in the path and the tag in the query.
+ * push endpoint takes the repository in the path and the tag in the query. Both clients talk to
+ * it: dockerode (build, push) and the node:http Engine API client (pull, run).
  */
 let requests: URL[] = [];
+let headers: IncomingMessage["headers"][] = [];
 let answer: ((request: IncomingMessage, response: ServerResponse, url: URL) => void) | undefined;
 const server = createServer((request, response) => {
   const url = new URL(request.url ?? "/", "http://engine");
   requests.push(url);
+  headers.push(request.headers);
   request.resume();
   request.on("end", () => {
     if ([...url.searchParams.values()].some((value) => value === "")) {
@@ -29,14 +34,21 @@ const server = createServer((request, response) => {
   });
 });
 let docker: ReturnType<typeof createDockerClient>;
+let api: EngineApi;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  docker = createDockerClient({ DOCKER_HOST: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  const env = { DOCKER_HOST: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  docker = createDockerClient(env);
+  api = engineApi(env);
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(() => {
+  api.close();
+  return new Promise((resolve) => server.close(resolve));
+});
 beforeEach(() => {
   requests = [];
+  headers = [];
   answer = undefined;
 });
 
@@ -79,9 +91,24 @@ describe("requests to the engine carry only the options that are set", () => {
 
   it("a pull without credentials sends no empty authconfig", async () => {
     answer = (_request, response) => response.writeHead(200).end(stream([{ status: "Pulled" }]));
-    await pullImage(docker, "127.0.0.1:5000/team/x:1", undefined, "127.0.0.1:5000");
-    expect(emptyValues(requests[0]!)).toEqual([]);
-    expect(requests[0]!.searchParams.has("authconfig")).toBe(false);
+    await pullImageApi(api, "127.0.0.1:5000/team/x:1", undefined, "127.0.0.1:5000");
+    const [pull] = requests;
+    expect(pull!.pathname).toBe("/images/create");
+    expect([...pull!.searchParams]).toEqual([
+      ["fromImage", "127.0.0.1:5000/team/x"],
+      ["tag", "1"],
+    ]);
+    expect(emptyValues(pull!)).toEqual([]);
+    expect(pull!.searchParams.has("authconfig")).toBe(false);
+    expect(headers[0]!["x-registry-auth"]).toBeUndefined();
+  });
+
+  it("a pull with credentials sends them in X-Registry-Auth, for the registry named", async () => {
+    answer = (_request, response) => response.writeHead(200).end(stream([{ status: "Pulled" }]));
+    await pullImageApi(api, "127.0.0.1:5000/team/x@sha256:" + "e".repeat(64), { username: "me", password: "pw", source: "docker config" }, "127.0.0.1:5000");
+    expect(requests[0]!.searchParams.get("tag")).toBe("sha256:" + "e".repeat(64));
+    const auth = JSON.parse(Buffer.from(String(headers[0]!["x-registry-auth"]), "base64url").toString("utf8")) as unknown;
+    expect(auth).toEqual({ username: "me", password: "pw", serveraddress: "127.0.0.1:5000" });
   });
 });
 
@@ -93,12 +120,44 @@ describe("the engine's own error text reaches the user", () => {
     expect((error as BuildError).message).toBe("the Docker daemon refused the build: HTTP 400 Bad Request, with no message from the engine");
   });
 
-  it("Podman's JSON error body gives its message", async () => {
+  it("an empty 400 to the Engine API client is named by its status", async () => {
+    answer = (_request, response) => response.writeHead(400, { "content-type": "application/json", "content-length": "0" }).end();
+    const error = await pullImageApi(api, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContainerRunError);
+    expect((error as Error).message).toBe("cannot pull 127.0.0.1:9/x:1: HTTP 400 Bad Request, with no message from the engine");
+  });
+
+  it("Docker's JSON error body gives its message", async () => {
+    answer = (_request, response) => response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "pull access denied for 127.0.0.1:9/x" }));
+    const error = await pullImageApi(api, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContainerRunError);
+    expect((error as Error).message).toBe("cannot pull 127.0.0.1:9/x:1: pull access denied for 127.0.0.1:9/x");
+  });
+
+  it("Podman's JSON error body gives its message, or its cause when it has no message", async () => {
     answer = (_request, response) =>
       response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ cause: "no such host", message: "pulling 127.0.0.1:9/x: no such host", response: 500 }));
-    const error = await pullImage(docker, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
+    const error = await pullImageApi(api, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ContainerRunError);
     expect((error as Error).message).toBe("cannot pull 127.0.0.1:9/x:1: pulling 127.0.0.1:9/x: no such host");
+    answer = (_request, response) => response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ cause: "no such host", response: 500 }));
+    const causeOnly = await pullImageApi(api, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
+    expect((causeOnly as Error).message).toBe("cannot pull 127.0.0.1:9/x:1: no such host");
+  });
+
+  it("a plain-text body to the Engine API client is shown as it is", async () => {
+    answer = (_request, response) => response.writeHead(500, { "content-type": "text/plain" }).end("storage is full\n");
+    const error = await api.request("GET", "/images/x/json").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineStatusError);
+    expect((error as EngineStatusError).status).toBe(500);
+    expect(reasonOf(error)).toBe("storage is full");
+  });
+
+  it("an error in the pull's progress stream is the pull's error", async () => {
+    answer = (_request, response) => response.writeHead(200).end(stream([{ status: "Pulling fs layer" }, { errorDetail: { message: "unauthorized" }, error: "unauthorized" }]));
+    const error = await pullImageApi(api, "127.0.0.1:9/x:1", undefined, "127.0.0.1:9").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContainerRunError);
+    expect((error as Error).message).toBe("cannot pull 127.0.0.1:9/x:1: unauthorized");
   });
 
   it("a plain-text body is shown as it is", async () => {
@@ -112,9 +171,22 @@ describe("the engine's own error text reaches the user", () => {
     expect((error as Error).message).toBe("push of r/x:1 failed: storage is full");
   });
 
-  it("reasonOf keeps socket errors short", () => {
+  it("reasonOf, the one reading of both clients' errors, keeps socket errors short", () => {
     expect(reasonOf(Object.assign(new Error("connect ENOENT /x.sock"), { code: "ENOENT" }))).toBe("no socket there");
     expect(reasonOf(Object.assign(new Error("(HTTP code 404) no such image - "), { statusCode: 404, json: null }))).toBe("HTTP 404 Not Found, with no message from the engine");
+    expect(reasonOf(Object.assign(new Error("(HTTP code 500) server error - "), { statusCode: 500, json: { cause: "disk full" } }))).toBe("disk full");
+    expect(reasonOf(new EngineStatusError(409, "conflict: name in use"))).toBe("conflict: name in use");
+  });
+
+  it("the Engine API client names an unreachable daemon's socket shortly", async () => {
+    const gone = engineApi({ DOCKER_HOST: "unix:///nonexistent/flowpack-test.sock" });
+    try {
+      const error = await gone.request("GET", "/_ping").catch((e: unknown) => e);
+      expect((error as Error).message).toBe("cannot reach the Docker daemon at unix:///nonexistent/flowpack-test.sock: no socket there");
+      expect((error as { exitCode?: number }).exitCode).toBe(3);
+    } finally {
+      gone.close();
+    }
   });
 });
 

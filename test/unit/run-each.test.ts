@@ -128,6 +128,50 @@ describe("runEach: fan-out over a target", () => {
     }
   });
 
+  it("timeoutMs: a run past it is stopped and fails alone with RUN_TIMEOUT (exit 3); the batch goes on starting the others", async () => {
+    const stopped: { n: number; reason: unknown }[] = [];
+    const target: BatchTarget = {
+      defaultConcurrency: 1,
+      async prepare() {
+        return {
+          node: "fake-node",
+          // Every set but n=2 ends at once; n=2 runs until its signal aborts, then reports it stopped what it started.
+          run: (params, { signal }) =>
+            new Promise((resolve, reject) => {
+              const n = params.n as number;
+              if (n !== 2) return resolve({ flowName: "square", runId: `run-${n}`, status: "completed", result: n * n, durationMs: 1 });
+              signal?.addEventListener("abort", () => {
+                stopped.push({ n, reason: signal.reason });
+                reject(new InterruptedError("interrupted: the container was stopped and removed"));
+              }, { once: true });
+            }),
+        };
+      },
+    };
+    // One at a time: were the timed-out run treated as a broken engine, set 3 would never start.
+    const report = await runEach(manifest, sets(1, 2, 3), { target, concurrency: 1, timeoutMs: 50 });
+    expect(stopped).toEqual([{ n: 2, reason: "timeout" }]);
+    expect(report.outcomes.map((o) => (o.ok ? ["ok", o.result] : [o.error.code, o.exitCode, o.notRun]))).toEqual([["ok", 1], ["RUN_TIMEOUT", 3, false], ["ok", 9]]);
+    expect(report.outcomes[1]).toMatchObject({ error: { message: "timed out after 50ms; the run was stopped and what it started removed" } });
+    expect(report.exitCode).toBe(3);
+  });
+
+  it("timeoutMs does not change a stop: an abort is still INTERRUPTED (130), and a bad timeoutMs is refused before anything starts", async () => {
+    const fake = fakeTarget();
+    const controller = new AbortController();
+    const batch = runEach(manifest, sets(1, 2), { target: fake.target, concurrency: 2, signal: controller.signal, timeoutMs: 3_600_000 });
+    await until(() => fake.pending.size === 2);
+    controller.abort("SIGINT");
+    const report = await batch;
+    expect(report.exitCode).toBe(130);
+    expect(report.outcomes.map((o) => (o.ok ? "ok" : o.error.code))).toEqual(["INTERRUPTED", "INTERRUPTED"]);
+    for (const timeoutMs of [0, -1, 1.5]) {
+      const unused = fakeTarget();
+      await expect(runEach(manifest, sets(1), { target: unused.target, timeoutMs })).rejects.toThrow(UsageError);
+      expect(unused.stats().prepared).toBe(0);
+    }
+  });
+
   it("validates every set before anything starts, naming each bad one", async () => {
     const fake = fakeTarget();
     const error = await runEach(manifest, [{ line: 1, params: { n: 1 } }, { line: 4, params: { n: "x" } }, { line: 9, params: {} }], { target: fake.target }).catch((e: unknown) => e);

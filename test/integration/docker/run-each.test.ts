@@ -50,6 +50,19 @@ describe("flowpack run --each --on docker", () => {
     expect(pulls.stdout.trim().split("\n").filter((l) => l.includes(runs.repository))).toHaveLength(1);
   });
 
+  it("--timeout is each run's own: the line past it fails alone (RUN_TIMEOUT, its container removed), the batch goes on to the next line", async () => {
+    // One at a time: had the timed-out run stopped the batch (as a broken engine does), line 3 would be "not run".
+    const file = paramsFile("timeout.jsonl", [{ n: 1 }, { n: 2, seconds: 120 }, { n: 3 }]);
+    const r = await flowpack(["run", manifest, "--network", "none", "--each", file, "--concurrency", "1", "--timeout", "10s"], { env });
+    expect(r.code).toBe(3);
+    const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { index: number; ok: boolean; result?: unknown; error?: { code: string; message: string } });
+    expect(out.map((l) => [l.index, l.ok, l.error?.code])).toEqual([[0, true, undefined], [1, false, "RUN_TIMEOUT"], [2, true, undefined]]);
+    expect(out[1]!.error!.message).toBe("timed out after 10s; the run was stopped and what it started removed");
+    expect(out[2]!.result).toEqual({ n: 3, square: 9 });
+    expect(r.stderr).toContain("flowpack: error: 1 of 3 runs did not succeed (line 2)");
+    expect(await runs.containers()).toEqual([]);
+  });
+
   it("Ctrl-C stops every running container, starts no more, reports each line, exits 130 and leaves nothing", async () => {
     const file = paramsFile("slow.jsonl", [1, 2, 3, 4].map((n) => ({ n, seconds: 60 })));
     const child = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), "run", manifest, "--network", "none", "--each", file, "--concurrency", "2"], { env, stdio: ["ignore", "pipe", "pipe"] });

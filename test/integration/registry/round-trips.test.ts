@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FileBlobRecord } from "../../../src/registry/blob-record.js";
 import { RegistryClient } from "../../../src/registry/client.js";
 import { anonymousKeychain } from "../../../src/registry/keychain.js";
@@ -68,6 +68,14 @@ async function pushLikeBuilder(client: RegistryClient, record: FileBlobRecord, r
   return result;
 }
 
+/**
+ * How long the proxy holds each request while round trips are counted: requests sent together
+ * overlap at the proxy then, even on a loaded machine (without it, two PUTs sent at once were seen
+ * one after the other when the test process was slow to send the second).
+ */
+const HOLD_MS = 300;
+afterEach(() => proxy.hold(0));
+
 describe("a code-only push", () => {
   it("sends no HEAD for recorded blobs and needs 3 round trips: POST sessions, PUT config and layer in parallel, PUT manifest", async () => {
     const cache = tempDir("record");
@@ -83,6 +91,7 @@ describe("a code-only push", () => {
 
       const change = imageOf([...base, randomBlob(4 * 1024)]);
       proxy.reset();
+      proxy.hold(HOLD_MS);
       const result = await pushLikeBuilder(viaProxy(), record, repo, "v2", change);
       expect(requests().sort()).toEqual(
         [
@@ -235,7 +244,9 @@ describe("flowpack package, oci builder, code-only change", () => {
     const cold = await packageOnce("a");
     expect(cold.filter((r) => r.startsWith("GET /v2/flowpack-test/node/manifests"))).toHaveLength(1);
 
+    proxy.hold(HOLD_MS);
     const change = await packageOnce("b");
+    proxy.hold(0);
     expect(change.filter((r) => r.startsWith("GET") || r.startsWith("HEAD"))).toEqual([]);
     expect(change.filter((r) => r.startsWith("PUT /v2/" + repo + "/blobs"))).toHaveLength(2); // config, app layer
     expect(change).toHaveLength(5);
