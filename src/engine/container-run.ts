@@ -7,7 +7,7 @@ import type { Credentials } from "../registry/keychain.js";
 import type { EngineApi } from "./api.js";
 import { withTimeout } from "./client.js";
 import { EngineStatusError, reasonOf } from "./engine-error.js";
-import { engineAuthConfig } from "./push.js";
+import { engineAuthConfig, registryAuthHeader } from "./push.js";
 import { engineMessages, messageError } from "./stream.js";
 
 export interface ApiContainerRunOptions {
@@ -76,8 +76,11 @@ export async function runContainerApi(api: EngineApi, image: string, options: Ap
     ]);
     const chunks: Buffer[] = [];
     const ended = demux(output, (chunk) => chunks.push(chunk), (chunk) => options.onStderr?.(chunk));
+    ended.catch(() => undefined); // awaited below; on an earlier way out its end must not be an unhandled rejection
     if (options.signal?.aborted) throw interrupted(); // a stop sent before the start would not stop it
     await api.request("POST", `/containers/${id}/start`);
+    // A stop sent while the start was in flight may have reached the daemon first (and done nothing): send it again.
+    if (options.signal?.aborted) abort();
     const waited = waitedSchema.parse(JSON.parse(await text(waiting)));
     if (waited.Error?.Message) throw new Error(waited.Error.Message);
     removed = true;
@@ -99,7 +102,9 @@ async function createContainer(api: EngineApi, image: string, spec: object, opti
   try {
     return await create();
   } catch (error) {
-    if (!(error instanceof EngineStatusError && error.status === 404 && options.pull)) throw createFailure(image, error);
+    // Only a missing image is pulled; another 404 (a network that does not exist) is the error itself.
+    const noImage = error instanceof EngineStatusError && error.status === 404 && /no such image|image not known/i.test(error.engineMessage);
+    if (!(noImage && options.pull)) throw createFailure(image, error);
   }
   await pullImageApi(api, image, await options.pull.credentials(), options.pull.registryHost, options.signal);
   if (options.signal?.aborted) throw new InterruptedError("interrupted: no container was started", { signal: stopSignalOf(options.signal) });
@@ -127,7 +132,7 @@ export async function pullImageApi(api: EngineApi, image: string, credentials: C
     try {
       stream = await api.stream("POST", "/images/create", {
         query: { fromImage: `${reference.registry}/${reference.path}`, tag: reference.digest ?? reference.tag },
-        headers: auth ? { "X-Registry-Auth": Buffer.from(JSON.stringify(auth)).toString("base64url") } : {},
+        headers: auth ? { "X-Registry-Auth": registryAuthHeader(auth) } : {},
         signal: controller.signal,
       });
     } catch (error) {

@@ -16,6 +16,15 @@ export function engineAuthConfig(credentials: Credentials | undefined, serverAdd
   return { username: credentials.username ?? "", password: credentials.password ?? "", serveraddress: serverAddress };
 }
 
+/**
+ * The X-Registry-Auth header's value: the payload as URL-safe base64 *with* its `=` padding, as the
+ * docker CLI and docker-modem send it (the daemon decodes it strictly, and ignores an auth config it
+ * cannot decode: the pull would then go out without credentials).
+ */
+export function registryAuthHeader(auth: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(auth)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
 /** Every form the credentials could take in a daemon's message (plain, URL-encoded, base64, Basic). */
 function secretsOf(credentials: Credentials | undefined): SecretSet {
   const secrets = new SecretSet();
