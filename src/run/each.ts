@@ -107,6 +107,13 @@ export async function runEach(manifest: PackageManifest, sets: readonly EachInpu
   assertSwarmOnlyOptions(name, options);
   const concurrency = options.concurrency ?? target.defaultConcurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${concurrency}: expected a whole number of 1 or more`);
+  if (name === "local" && concurrency > 1 && Object.keys(env).length > 0) {
+    // Runs in this process share its environment: with --env they go one at a time (each sets it
+    // in place), so more at once would only queue them, and a --timeout would count the queueing.
+    throw new UsageError("--each --on local with --env runs one set at a time: --concurrency must be 1 there", {
+      hint: "use --on docker (each run its own container and environment) to run more at once",
+    });
+  }
   if (sets.length === 0) throw new UsageError("no parameter sets to run");
   if (options.timeoutMs !== undefined) assertTimeoutMs(options.timeoutMs);
   assertNoRunnerVariables(env);
@@ -159,6 +166,8 @@ async function runAll(prepared: PreparedBatch, sets: readonly EachInput[], concu
   if (signal) setMaxListeners(Math.max(10, concurrency * 4 + 4), signal);
   const onAbort = () => (stoppedBy ??= { code: stopSignalOf(signal) === "SIGTERM" ? 143 : 130, reason: `stopped by ${stopSignalOf(signal) ?? "SIGINT"}` });
   signal?.addEventListener("abort", onAbort, { once: true });
+  // A stop that came while the target was being prepared: start nothing (every set NOT_RUN).
+  if (signal?.aborted) onAbort();
 
   const finish = (outcome: EachOutcome) => {
     outcomes[outcome.index] = outcome;

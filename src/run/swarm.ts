@@ -222,6 +222,12 @@ export async function followTask(
     const [task] = await serviceTasks(docker, serviceId);
     if (!task) {
       if (listed) throw new SwarmTaskError("the flow's task disappeared from the swarm: its service was removed by someone else");
+      // A manager that never makes the task is bounded like one whose task never leaves pending.
+      if (performance.now() - started > settings.pendingMs) {
+        throw new SwarmTaskError(`the swarm made no task for the flow's service within ${formatDuration(settings.pendingMs)}`, {
+          hint: "see `docker service ps` and the manager's log (FLOWPACK_SWARM_PENDING_TIMEOUT sets how long to wait)",
+        });
+      }
     } else {
       listed = true;
       const state = task.Status.State;

@@ -20,6 +20,8 @@ export async function withRunTimeout<T>(timeoutMs: number | undefined, signal: A
   signal?.addEventListener("abort", forward, { once: true });
   let timedOut = false;
   const timer = setTimeout(() => {
+    // A stop (Ctrl-C) that came first stays a stop (130/143), even when the run's cleanup outlasts the deadline.
+    if (controller.signal.aborted) return;
     timedOut = true;
     controller.abort(TIMEOUT_REASON);
   }, timeoutMs);

@@ -172,6 +172,26 @@ describe("runEach: fan-out over a target", () => {
     }
   });
 
+  it("a stop that comes while the target is being prepared starts nothing: every set NOT_RUN, 130", async () => {
+    const fake = fakeTarget();
+    const controller = new AbortController();
+    const target: BatchTarget = {
+      defaultConcurrency: 2,
+      prepare: async (m, o) => {
+        controller.abort("SIGINT"); // Ctrl-C while pulling, asking the manager, …
+        return fake.target.prepare(m, o);
+      },
+    };
+    const report = await runEach(manifest, sets(1, 2, 3), { target, signal: controller.signal });
+    expect(fake.started).toEqual([]);
+    expect(report.exitCode).toBe(130);
+    expect(report.outcomes.map((o) => (!o.ok && o.notRun ? "not run" : "ran"))).toEqual(["not run", "not run", "not run"]);
+  });
+
+  it("--on local with --env runs one set at a time: a concurrency above 1 is refused before anything starts", async () => {
+    await expect(runEach(manifest, sets(1, 2), { on: "local", env: { A: "1" }, concurrency: 2 })).rejects.toThrow(/--concurrency must be 1/);
+  });
+
   it("validates every set before anything starts, naming each bad one", async () => {
     const fake = fakeTarget();
     const error = await runEach(manifest, [{ line: 1, params: { n: 1 } }, { line: 4, params: { n: "x" } }, { line: 9, params: {} }], { target: fake.target }).catch((e: unknown) => e);

@@ -54,6 +54,18 @@ describe("withRunTimeout", () => {
     expect(await rejection(finishedLate)).toBeInstanceOf(RunTimeoutError);
   });
 
+  it("a Ctrl-C before the deadline stays a stop when the run's cleanup outlasts the deadline", async () => {
+    const controller = new AbortController();
+    // the run takes 60 ms to clean up after its signal aborts; the deadline (20 ms) passes meanwhile
+    const run = withRunTimeout(20, controller.signal, (signal) =>
+      new Promise((_, reject) => signal!.addEventListener("abort", () => setTimeout(() => reject(new Error(`stopped: ${String(signal!.reason)}`)), 60))),
+    );
+    setTimeout(() => controller.abort("SIGINT"), 5);
+    const error = await rejection(run);
+    expect(error).not.toBeInstanceOf(RunTimeoutError);
+    expect((error as Error).message).toBe("stopped: SIGINT");
+  });
+
   it("passes the caller's own abort (Ctrl-C) through with its reason, and a result in time", async () => {
     const controller = new AbortController();
     const run = withRunTimeout(60_000, controller.signal, (signal) => new Promise((_, reject) => signal!.addEventListener("abort", () => reject(new Error(String(signal!.reason))))));
