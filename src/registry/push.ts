@@ -153,9 +153,15 @@ export async function pushManifestWithBlobs(
   return { digest, blobs: results, bytesSent: results.reduce((sum, r) => sum + r.bytesSent, 0) };
 }
 
-/** The registry answered the manifest PUT with a client error (4xx): it refused it, it did not fail to answer. */
+/**
+ * The registry refused the manifest itself (a 4xx about its content: some registries say
+ * MANIFEST_INVALID or NAME_UNKNOWN, not MANIFEST_BLOB_UNKNOWN, for a missing blob). Not a refusal of
+ * the caller (401, 403), a timeout (408) or a rate limit (429): those say nothing about the record,
+ * and re-checking every blob would only add requests.
+ */
 function isRefusal(error: unknown): error is RegistryError {
-  return error instanceof RegistryError && error.status !== undefined && error.status >= 400 && error.status < 500;
+  if (!(error instanceof RegistryError) || error.status === undefined) return false;
+  return error.status >= 400 && error.status < 500 && ![401, 403, 408, 429].includes(error.status);
 }
 
 const BLOB_UNKNOWN = new Set(["MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"]);

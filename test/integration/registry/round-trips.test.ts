@@ -206,6 +206,27 @@ describe("a record that lies", () => {
     }
   });
 
+  it("a denied or rate-limited manifest PUT (403, 429) after trusting the record fails at once: the record is kept, no blob re-checked", async () => {
+    const cache = tempDir("record-denied");
+    try {
+      const record = new FileBlobRecord(cache.path);
+      const repo = uniqueRepo("rtt-denied");
+      const shared = randomBlob(300 * 1024);
+      await pushLikeBuilder(viaProxy(), record, repo, "v1", imageOf([shared]));
+      for (const [status, code] of [[403, "DENIED"], [429, "TOOMANYREQUESTS"]] as const) {
+        const refuted: string[] = [];
+        proxy.reset();
+        proxy.inject({ method: "PUT", path: /\/manifests\//, times: Infinity, fault: { kind: "status", status, body: JSON.stringify({ errors: [{ code, message: "no" }] }) } });
+        const error = await pushLikeBuilder(viaProxy(), record, repo, `v-${status}`, imageOf([shared, randomBlob(2048)]), refuted).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        expect(refuted).toEqual([]);
+        expect(requests().filter((r) => r.startsWith("HEAD"))).toEqual([]);
+      }
+    } finally {
+      cache.remove();
+    }
+  });
+
   it("without a record, any other refusal still fails the push at once (as before)", async () => {
     const repo = uniqueRepo("rtt-norecord");
     const image = imageOf([randomBlob(1024)]);
