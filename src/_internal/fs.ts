@@ -16,11 +16,12 @@ export function inNodeModules(path: string): boolean {
 /**
  * Writes `data` to `path` so that readers see either the old file or the whole new one:
  * a temporary sibling is written and flushed, then renamed over the target. The temporary is
- * removed on every failure (a full disk, a folder in the way of the target).
+ * removed on every failure (a full disk, a folder in the way of the target). `mode`: 0o600 for what
+ * only this user may read (cached configs of private images, code that is run).
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  const handle = await open(temporary, "wx", 0o644);
+  const handle = await open(temporary, "wx", mode);
   try {
     try {
       await handle.writeFile(data);

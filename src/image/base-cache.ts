@@ -73,8 +73,9 @@ export class BaseImageCache {
 
   async #write(path: string, data: Uint8Array | string): Promise<void> {
     try {
-      await mkdir(join(path, ".."), { recursive: true });
-      await writeFileAtomic(path, data);
+      // a private base's config may hold secrets in its ENV: this user's only
+      await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(path, data, 0o600);
     } catch {
       // ignored on purpose: the next build resolves the base again
     }

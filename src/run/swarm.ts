@@ -111,7 +111,7 @@ export async function connectSwarm(manifest: DockerPackageManifest, options: Swa
   const nanoCpus = options.cpus === undefined ? undefined : parseCpus(options.cpus);
   const memoryBytes = options.memory === undefined ? undefined : parseMemory(options.memory);
   const constraints = (options.constraints ?? []).map((c) => c.trim());
-  const empty = constraints.find((c) => !/^[^=!]+(==|!=)[^=!]*$/.test(c));
+  const empty = constraints.find((c) => !/^[^=!]+(==|!=)[^=!]+$/.test(c));
   if (empty !== undefined) throw new UsageError(`--constraint ${JSON.stringify(empty)}: expected NAME==VALUE or NAME!=VALUE (node.role==worker, node.labels.zone==a)`);
   const pendingMs = env.FLOWPACK_SWARM_PENDING_TIMEOUT ? parseDuration(env.FLOWPACK_SWARM_PENDING_TIMEOUT, "FLOWPACK_SWARM_PENDING_TIMEOUT") : DEFAULT_PENDING_TIMEOUT_MS;
   const graceMs = stopGraceMs(env);
@@ -175,7 +175,8 @@ async function runTask(
     taskNode = where;
     const exitCode = task.Status.ContainerStatus?.ExitCode;
     const record = await output.record(OUTPUT_LAG_MS, () => fetchStdout(docker, serviceId));
-    if (signal?.aborted) throw interrupted("the service was removed");
+    // A stop that came once the task had ended with its record does not undo the run's outcome.
+    if (record === undefined && signal?.aborted) throw interrupted("the service was removed");
     if (record === undefined) {
       throw new SwarmTaskError(`the task on ${where} ended (${task.Status.State}${exitCode === undefined ? "" : `, exit ${exitCode}`}: ${task.Status.Err ?? task.Status.Message ?? "no reason given"}) without the runner's result`, {
         hint: "its logs are above; was the image built by flowpack (or does it run flowpack's runner)?",

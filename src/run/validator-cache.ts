@@ -41,8 +41,9 @@ export async function readCachedValidator(key: string, env: NodeJS.ProcessEnv = 
 export async function writeCachedValidator(key: string, code: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const file = validatorFile(key, env);
   try {
-    await mkdir(join(file, ".."), { recursive: true });
-    await writeFileAtomic(file, code);
+    // code this process will run: writable and readable by this user only
+    await mkdir(join(file, ".."), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, code, 0o600);
   } catch {
     // a cache that cannot be written costs the next run a compile, nothing else
   }

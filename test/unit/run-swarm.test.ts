@@ -119,6 +119,12 @@ describe("runManifest --on swarm: refused before anything starts", () => {
     expect((error as Error).message).toBe("--constraint, --memory applies to --on swarm only (this run is --on docker)");
   });
 
+  it("a constraint without a value", async () => {
+    const error = await rejection(runManifest(inImage(`127.0.0.1:5000/f/add:fp-1@${digest}`), { a: 1 }, { on: "swarm", constraints: ["node.role=="], ...noDaemon }));
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/^--constraint "node.role==": expected NAME==VALUE/);
+  });
+
   it("an image no node could pull (OCI layout, daemon image ID), and an unpinned one", async () => {
     for (const image of [`oci:/tmp/layout@${digest}`, digest]) {
       const error = await rejection(runManifest(inImage(image), { a: 1 }, { on: "swarm", ...noDaemon }));

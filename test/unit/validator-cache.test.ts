@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -33,6 +33,9 @@ describe("compiled parameter validators cached on disk", () => {
     const files = readdirSync(join(cache, "validators"));
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^[0-9a-f]{64}\.cjs$/);
+    // code that runs: readable and writable by this user only
+    expect(statSync(join(cache, "validators")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cache, "validators", files[0]!)).mode & 0o777).toBe(0o600);
     expect(await issuesOf({ name: "", limit: 11 })).toEqual(fresh);
     expect(fresh).toEqual([
       { path: "name", message: "must NOT have fewer than 1 characters" },

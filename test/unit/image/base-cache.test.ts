@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -39,6 +39,9 @@ describe("BaseImageCache", () => {
     await cache().store(sha256("other"), bytes); // refused: not its digest
     expect(await cache().blob(sha256("other"))).toBeUndefined();
     const blobs = join(dir, "bases", "blobs");
+    // a private base's config may carry secrets in its ENV: this user's only
+    expect(statSync(blobs).mode & 0o777).toBe(0o700);
+    expect(statSync(join(blobs, readdirSync(blobs)[0]!)).mode & 0o777).toBe(0o600);
     writeFileSync(join(blobs, readdirSync(blobs)[0]!), "tampered");
     expect(await cache().blob(digest)).toBeUndefined();
   });
