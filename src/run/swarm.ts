@@ -60,6 +60,12 @@ export interface SwarmRunRecord extends RunRecord {
   nodeId: string;
 }
 
+/** What following a task found out beyond its end: its node once it had one, and whether that node was lost. */
+interface TaskWatch {
+  nodeLost: boolean;
+  node?: string;
+}
+
 /** How often the task is looked at. */
 const POLL_MS = 250;
 /** How long a task may wait for a node before the run fails (FLOWPACK_SWARM_PENDING_TIMEOUT). */
@@ -163,7 +169,7 @@ async function runTask(
   const serviceId = await createService(docker, spec, { credentials: settings.credentials, registryHost: settings.registryHost });
   const output = new TaskOutput(run.onLog ?? ((chunk) => process.stderr.write(chunk)));
   let ended: { task: SwarmTask; node?: SwarmNode } | undefined;
-  const seen = { nodeLost: false };
+  const seen: TaskWatch = { nodeLost: false };
   let taskNode: string | undefined;
   try {
     const logs = await serviceLogs(docker, serviceId, { follow: true, stdout: true, stderr: true });
@@ -189,7 +195,8 @@ async function runTask(
     // the manager's own failures (gone mid-run, an answer that is not what the API says) are one line, exit 3
     const error = isFlowpackError(caught) ? caught : new SwarmUnavailableError(`the swarm manager failed while the flow ran: ${reasonOf(caught)}`);
     // where it failed, for a batch's result line (not part of the message: that names it already where it matters)
-    if (taskNode) Object.defineProperty(error, "node", { value: taskNode, enumerable: false });
+    const node = taskNode ?? seen.node;
+    if (node) Object.defineProperty(error, "node", { value: node, enumerable: false });
     throw error;
   } finally {
     output.close();
@@ -209,7 +216,7 @@ export async function followTask(
   serviceId: string,
   settings: TaskSettings,
   signal: AbortSignal | undefined,
-  seen: { nodeLost: boolean },
+  seen: TaskWatch,
 ): Promise<{ task: SwarmTask; node?: SwarmNode } | undefined> {
   const started = performance.now();
   const nodes = new Map<string, SwarmNode | undefined>();
@@ -246,6 +253,7 @@ export async function followTask(
         }
       } else {
         const where = describeNode(await nodeOf(task.NodeID), task.NodeID);
+        seen.node = where;
         if (state === "rejected") throw new SwarmTaskError(`${where} rejected the flow's task: ${reason}`, { hint: rejectedHint(reason) });
         if (state === "orphaned") seen.nodeLost = true;
         if (state === "orphaned") throw new SwarmTaskError(`the flow's task on ${where} was orphaned: ${reason}`, { hint: "the node is unreachable; see `docker node ls`" });

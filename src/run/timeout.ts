@@ -34,7 +34,13 @@ export async function withRunTimeout<T>(timeoutMs: number | undefined, signal: A
     if (timedOut) throw timeout();
     return result;
   } catch (error) {
-    if (timedOut) throw timeout();
+    if (timedOut) {
+      // where the run was (a swarm task's node), for a batch's result line
+      const node = (error as { node?: unknown } | null)?.node;
+      const late = timeout();
+      if (typeof node === "string") Object.defineProperty(late, "node", { value: node, enumerable: false });
+      throw late;
+    }
     throw error;
   } finally {
     clearTimeout(timer);

@@ -54,6 +54,15 @@ describe("withRunTimeout", () => {
     expect(await rejection(finishedLate)).toBeInstanceOf(RunTimeoutError);
   });
 
+  it("a timed-out run keeps the node it was on (for a batch's result line)", async () => {
+    const run = withRunTimeout(20, undefined, (signal) =>
+      new Promise((_, reject) => signal!.addEventListener("abort", () => reject(Object.defineProperty(new Error("stopped"), "node", { value: "node box (worker) n1" })))),
+    );
+    const error = await rejection(run);
+    expect(error).toBeInstanceOf(RunTimeoutError);
+    expect((error as { node?: string }).node).toBe("node box (worker) n1");
+  });
+
   it("a Ctrl-C before the deadline stays a stop when the run's cleanup outlasts the deadline", async () => {
     const controller = new AbortController();
     // the run takes 60 ms to clean up after its signal aborts; the deadline (20 ms) passes meanwhile
@@ -161,8 +170,10 @@ describe("following a swarm task (an in-process fake manager, for the states a r
   });
 
   it("rejected and orphaned tasks name the node; a node that went down while running is a lost node", async () => {
-    const rejected = await rejection(followTask(fakeManager([[task("rejected", { Err: "No such image: x@sha256:00" })]]), "s1", settings, undefined, { nodeLost: false }));
+    const watch: { nodeLost: boolean; node?: string } = { nodeLost: false };
+    const rejected = await rejection(followTask(fakeManager([[task("rejected", { Err: "No such image: x@sha256:00" })]]), "s1", settings, undefined, watch));
     expect((rejected as Error).message).toBe("node box (worker) node12345678 rejected the flow's task: No such image: x@sha256:00");
+    expect(watch.node).toBe("node box (worker) node12345678"); // a batch's failed line names it
     const seen = { nodeLost: false };
     const orphaned = await rejection(followTask(fakeManager([[task("orphaned", { Message: "node is down" })]]), "s1", settings, undefined, seen));
     expect((orphaned as Error).message).toBe("the flow's task on node box (worker) node12345678 was orphaned: node is down");
