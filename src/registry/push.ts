@@ -83,7 +83,8 @@ export async function pushManifestWithBlobs(
   const options = input.mountFrom === undefined ? {} : { mountFrom: input.mountFrom };
   const known = input.known ?? new Set<string>();
   let trustedRecord = false;
-  const results = await mapLimit(unique, input.concurrency ?? 3, async (blob): Promise<PushBlobResult> => {
+  // A failed upload leaves no session opened ahead behind on the registry.
+  const uploading = mapLimit(unique, input.concurrency ?? 3, async (blob): Promise<PushBlobResult> => {
     if (known.has(blob.digest)) {
       trustedRecord = true;
       ctx.progress({ type: "skip", repository, digest: blob.digest, size: blob.size });
@@ -94,6 +95,10 @@ export async function pushManifestWithBlobs(
       ...(input.uploadWithoutHead?.(blob) ? { skipHead: true } : {}),
       ...(input.sessions ? { sessions: input.sessions } : {}),
     });
+  });
+  const results = await uploading.catch(async (error: unknown) => {
+    await input.sessions?.close().catch(() => undefined);
+    throw error;
   });
   // Unused sessions go while the manifest is checked and PUT (not on the critical path).
   const closing = input.sessions?.close() ?? Promise.resolve();

@@ -129,6 +129,24 @@ describe("a code-only push", () => {
   });
 });
 
+describe("a push that fails", () => {
+  it("deletes the upload sessions it opened ahead and did not use", async () => {
+    const repo = uniqueRepo("rtt-failed");
+    const image = imageOf([randomBlob(1024)]); // config + layer: 2 uploads, 3 sessions
+    proxy.reset();
+    proxy.inject({ method: "PUT", path: /\/blobs\/uploads\//, times: Infinity, fault: { kind: "status", status: 400, body: JSON.stringify({ errors: [{ code: "BLOB_UPLOAD_INVALID", message: "no" }] }) } });
+    const client = viaProxy();
+    const sessions = client.openUploadSessions(repo, 3);
+    const error = await client.pushManifest(repo, "v1", { manifest: image.manifest, mediaType: image.mediaType, blobs: image.blobs, uploadWithoutHead: () => true, sessions }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(requests().filter((r) => r.startsWith("POST"))).toHaveLength(3);
+    expect(requests().filter((r) => r.startsWith("PUT /v2/" + repo + "/manifests"))).toEqual([]);
+    // the session no upload took is deleted, not left open on the registry
+    expect(sessions.opened - sessions.used).toBe(1);
+    expect(requests().filter((r) => r.startsWith("DELETE"))).toEqual([`DELETE /v2/${repo}/blobs/uploads/…`]);
+  });
+});
+
 describe("uploads without a HEAD", () => {
   it("only the blobs the caller names: a small base layer is still mounted, not uploaded", async () => {
     const baseRepo = uniqueRepo("rtt-base");
