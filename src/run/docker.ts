@@ -10,7 +10,7 @@ import type { DockerPackageManifest } from "../manifest/schema.js";
 import { localImageName } from "../packagers/docker/local-name.js";
 import { containerRunnerEnv } from "../manifest/runner-env.js";
 import { stopSignalOf } from "../_internal/stop.js";
-import { errorFromRecord, type ErrorRecord } from "./error-record.js";
+import { errorFromRunnerOutput } from "./error-record.js";
 import { imageSource, layoutTag } from "./image-source.js";
 import type { RunRecord } from "./local.js";
 
@@ -135,8 +135,7 @@ export async function runPrepared(prepared: PreparedContainerRuns, params: Recor
     });
   }
   if (result.exitCode === 0) return output as RunRecord;
-  const failure = output as { error?: ErrorRecord; runId?: unknown };
-  throw errorFromRecord(failure.error ?? {}, manifest.flowName, result.exitCode, typeof failure.runId === "string" ? failure.runId : undefined);
+  throw errorFromRunnerOutput(output, manifest.flowName, result.exitCode);
 }
 
 /** Refuses a registry image named by tag only: what runs could differ from what was packaged. */

@@ -53,6 +53,15 @@ export function errorFromRecord(record: ErrorRecord, flowName: string, exitCode:
   return error;
 }
 
+/**
+ * The error a runner's `--json` output reports (`{ error, runId }`, as a container or a cluster task
+ * printed it), rebuilt by errorFromRecord; output without a record still fails, by exit status.
+ */
+export function errorFromRunnerOutput(output: unknown, flowName: string, exitCode: number): FlowpackError {
+  const failure = (output ?? {}) as { error?: ErrorRecord; runId?: unknown };
+  return errorFromRecord(failure.error ?? {}, flowName, exitCode, typeof failure.runId === "string" ? failure.runId : undefined);
+}
+
 /** A failed flow's own error and causes, as far as the record carries them (checked: it crossed a process boundary). */
 function flowStory(record: ErrorRecord, message: string): Pick<FlowRunErrorOptions, "flowError" | "causes"> {
   if (typeof record.name !== "string") return {};

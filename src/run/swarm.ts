@@ -29,7 +29,7 @@ import type { DockerPackageManifest } from "../manifest/schema.js";
 import { parseReference } from "../oci/reference.js";
 import { DockerKeychain, type Credentials } from "../registry/keychain.js";
 import { assertPinned } from "./docker.js";
-import { errorFromRecord, type ErrorRecord } from "./error-record.js";
+import { errorFromRunnerOutput } from "./error-record.js";
 import { imageSource } from "./image-source.js";
 import type { RunRecord } from "./local.js";
 
@@ -188,9 +188,8 @@ async function runTask(
         hint: "its logs are above; was the image built by flowpack (or does it run flowpack's runner)?",
       });
     }
-    const failure = record as { error?: ErrorRecord; runId?: unknown };
-    if (task.Status.State === "complete" && exitCode === 0 && !failure.error) return { ...(record as RunRecord), node: where, nodeId: task.NodeID ?? "" };
-    throw errorFromRecord(failure.error ?? {}, manifest.flowName, exitCode && exitCode > 0 ? exitCode : 3, typeof failure.runId === "string" ? failure.runId : undefined);
+    if (task.Status.State === "complete" && exitCode === 0 && !(record as { error?: unknown }).error) return { ...(record as RunRecord), node: where, nodeId: task.NodeID ?? "" };
+    throw errorFromRunnerOutput(record, manifest.flowName, exitCode && exitCode > 0 ? exitCode : 3);
   } catch (caught) {
     // the manager's own failures (gone mid-run, an answer that is not what the API says) are one line, exit 3
     const error = isFlowpackError(caught) ? caught : new SwarmUnavailableError(`the swarm manager failed while the flow ran: ${reasonOf(caught)}`);
