@@ -37,6 +37,20 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, m
 }
 
 /**
+ * Writes a cache file, best effort: its folder created when missing, the file written whole or not
+ * at all, and a failure ignored (a cache only makes things faster). `private`: the folder 0700 and
+ * the file 0600, for what only this user may read (a private base's config, code that is run).
+ */
+export async function writeCacheFile(path: string, data: Uint8Array | string, options: { private?: boolean } = {}): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true, ...(options.private ? { mode: 0o700 } : {}) });
+    await writeFileAtomic(path, data, options.private ? 0o600 : 0o644);
+  } catch {
+    // the next run does without it: asks the registry again, compiles again
+  }
+}
+
+/**
  * Writes a file the user asked for (`bundle -o`): its folder is created when missing, and a
  * failure is a FileSystemError naming the path and the reason, not an internal error about a
  * temporary file.

@@ -11,10 +11,10 @@
  * `<cache dir>/bases/`. Unreadable or corrupt entries read as missing; failed writes are ignored.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "../_internal/fs.js";
+import { writeCacheFile } from "../_internal/fs.js";
 import { isSha256Digest, sha256 } from "../oci/digest.js";
 
 /** Default seconds a base image tag's digest is reused (FLOWPACK_BASE_TTL). */
@@ -72,13 +72,8 @@ export class BaseImageCache {
   }
 
   async #write(path: string, data: Uint8Array | string): Promise<void> {
-    try {
-      // a private base's config may hold secrets in its ENV: this user's only
-      await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(path, data, 0o600);
-    } catch {
-      // ignored on purpose: the next build resolves the base again
-    }
+    // a private base's config may hold secrets in its ENV: this user's only
+    await writeCacheFile(path, data, { private: true });
   }
 }
 

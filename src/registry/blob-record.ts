@@ -10,10 +10,10 @@
  * corrupt files read as empty; a write that fails is ignored (a cache only makes things faster).
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "../_internal/fs.js";
+import { writeCacheFile } from "../_internal/fs.js";
 
 /** What a push needs of a record: read the known digests, add new ones, forget them all. */
 export interface BlobRecord {
@@ -73,22 +73,11 @@ export class FileBlobRecord implements BlobRecord {
     const freshSet = new Set(fresh);
     const kept = (await this.#read(registry, repository)).filter((d) => !freshSet.has(d));
     const all = [...kept, ...freshSet].slice(-MAX_RECORDED_BLOBS);
-    try {
-      await mkdir(this.dir, { recursive: true });
-      await writeFileAtomic(this.#file(registry, repository), `${JSON.stringify({ version: 1, registry, repository, digests: all })}\n`);
-    } catch {
-      // ignored on purpose: without a record the next push checks with HEADs
-    }
+    // without a record the next push checks with HEADs
+    await writeCacheFile(this.#file(registry, repository), `${JSON.stringify({ version: 1, registry, repository, digests: all })}\n`);
   }
 
   async forget(registry: string, repository: string): Promise<void> {
     await rm(this.#file(registry, repository), { force: true }).catch(() => undefined);
   }
 }
-
-/** A record that knows nothing (pushes check every blob). */
-export const noBlobRecord: BlobRecord = {
-  known: () => Promise.resolve(new Set()),
-  add: () => Promise.resolve(),
-  forget: () => Promise.resolve(),
-};

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
-import { writeFileAtomic } from "../_internal/fs.js";
+import { writeCacheFile } from "../_internal/fs.js";
 
 /**
  * Compiled parameter validators kept on disk, so a `flowpack run` neither loads Ajv (~300 KB) nor
@@ -39,12 +39,6 @@ export async function readCachedValidator(key: string, env: NodeJS.ProcessEnv = 
 }
 
 export async function writeCachedValidator(key: string, code: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const file = validatorFile(key, env);
-  try {
-    // code this process will run: writable and readable by this user only
-    await mkdir(join(file, ".."), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, code, 0o600);
-  } catch {
-    // a cache that cannot be written costs the next run a compile, nothing else
-  }
+  // code this process will run: writable and readable by this user only
+  await writeCacheFile(validatorFile(key, env), code, { private: true });
 }
