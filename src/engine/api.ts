@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { DaemonUnreachableError } from "../errors.js";
+import type { DaemonUnreachableError } from "../errors.js";
 import { daemonAddress, engineEndpoint } from "./endpoint.js";
-import { EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
+import { daemonUnreachable, EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
 
 /**
  * A small Docker Engine API client on node:http, for the paths where start-up time matters
@@ -101,13 +101,11 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
 }
 
 function unreachable(address: string, error: NodeJS.ErrnoException): DaemonUnreachableError {
-  const reason = socketReason(error.code) ?? error.message;
-  return new DaemonUnreachableError(`cannot reach the Docker daemon at ${address}: ${reason}`, {
-    hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
-  });
+  return daemonUnreachable(address, socketReason(error.code) ?? error.message);
 }
 
-async function readText(response: IncomingMessage): Promise<string> {
+/** An answer's whole body as text. */
+export async function readText(response: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");

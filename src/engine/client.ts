@@ -1,8 +1,7 @@
 import { createRequire } from "node:module";
 import type Docker from "dockerode";
-import { DaemonUnreachableError } from "../errors.js";
 import { daemonAddress, engineEndpoint } from "./endpoint.js";
-import { reasonOf } from "./engine-error.js";
+import { daemonUnreachable, reasonOf } from "./engine-error.js";
 
 /**
  * A Docker Engine client configured like the docker CLI: DOCKER_HOST (unix://, tcp://, npipe://),
@@ -36,9 +35,7 @@ export async function connectDaemon(env: NodeJS.ProcessEnv = process.env, timeou
   try {
     await withTimeout(docker.ping(), timeoutMs, "no answer");
   } catch (error) {
-    throw new DaemonUnreachableError(`cannot reach the Docker daemon at ${daemonAddress(env)}: ${reasonOf(error)}`, {
-      hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
-    });
+    throw daemonUnreachable(daemonAddress(env), reasonOf(error));
   }
   return docker;
 }

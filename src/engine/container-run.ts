@@ -4,7 +4,7 @@ import { ContainerRunError, InterruptedError, isFlowpackError } from "../errors.
 import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { parseReference } from "../oci/reference.js";
 import type { Credentials } from "../registry/keychain.js";
-import type { EngineApi } from "./api.js";
+import { readText, type EngineApi } from "./api.js";
 import { withTimeout } from "./client.js";
 import { EngineStatusError, reasonOf } from "./engine-error.js";
 import { engineAuthConfig, registryAuthHeader } from "./push.js";
@@ -81,7 +81,7 @@ export async function runContainerApi(api: EngineApi, image: string, options: Ap
     await api.request("POST", `/containers/${id}/start`);
     // A stop sent while the start was in flight may have reached the daemon first (and done nothing): send it again.
     if (options.signal?.aborted) abort();
-    const waited = waitedSchema.parse(JSON.parse(await text(waiting)));
+    const waited = waitedSchema.parse(JSON.parse(await readText(waiting)));
     if (waited.Error?.Message) throw new Error(waited.Error.Message);
     removed = true;
     // The attach stream ends once the daemon has sent everything; never return a cut result.
@@ -177,10 +177,4 @@ export function demux(stream: NodeJS.ReadableStream, onStdout: (chunk: Buffer) =
     stream.on("close", () => resolve());
     stream.on("error", reject);
   });
-}
-
-async function text(stream: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

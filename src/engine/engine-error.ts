@@ -1,5 +1,13 @@
 import { STATUS_CODES } from "node:http";
 import { $ZodError } from "zod/v4/core";
+import { DaemonUnreachableError } from "../errors.js";
+
+/** The one line for a daemon that cannot be reached, whichever client tried (`reason`: why, in a few words). */
+export function daemonUnreachable(address: string, reason: string): DaemonUnreachableError {
+  return new DaemonUnreachableError(`cannot reach the Docker daemon at ${address}: ${reason}`, {
+    hint: "start Docker, or set DOCKER_HOST to a running daemon (e.g. DOCKER_HOST=unix:///run/docker.sock); --builder oci needs no daemon",
+  });
+}
 
 /** An answer the engine gave with a status ≥ 400: its own message kept (Docker: `message`; Podman: `message`/`cause`). */
 export class EngineStatusError extends Error {
