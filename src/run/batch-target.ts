@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import type { PackageManifest } from "../manifest/registry.js";
 import { RUNNER_ENV } from "../manifest/runner-env.js";
 import { unpackage } from "../packagers/unpackage.js";
+import type { EngineApi } from "../engine/api.js";
 import { prepareContainerRuns, runPrepared } from "./docker.js";
 import { imageSource } from "./image-source.js";
 import { runFromLayout } from "./layout.js";
@@ -94,7 +95,7 @@ const docker: BatchTarget = {
   async prepare(manifest, options) {
     if (manifest.type !== "docker") throw new UsageError(`--on docker needs a docker manifest; this one is "${manifest.type}"`);
     const prepared = await prepareContainerRuns(manifest, { hostEnv: options.hostEnv, allowUnpinned: options.allowUnpinned, signal: options.signal, pullNow: true });
-    const node = await daemonName(prepared.docker, options.hostEnv);
+    const node = await daemonName(prepared.api, options.hostEnv);
     return {
       node,
       run: (params, run) => runPrepared(prepared, params, { env: options.env, network: options.network, signal: run.signal, onLog: run.onLog }),
@@ -102,10 +103,10 @@ const docker: BatchTarget = {
   },
 };
 
-/** The daemon's own name (`docker info`), else where it is reached. */
-async function daemonName(client: { info(): Promise<unknown> }, env: NodeJS.ProcessEnv): Promise<string> {
+/** The daemon's own name (`docker info`), else where it is reached; asked through the runs' own client (no dockerode). */
+async function daemonName(api: EngineApi, env: NodeJS.ProcessEnv): Promise<string> {
   try {
-    const info = (await client.info()) as { Name?: unknown };
+    const info = ((await api.request("GET", "/info")).body ?? {}) as { Name?: unknown };
     if (typeof info.Name === "string" && info.Name !== "") return info.Name;
   } catch {
     // the name is for the result lines only: a daemon that cannot say it is reported by where it is reached

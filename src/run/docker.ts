@@ -1,9 +1,7 @@
-import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { ContainerRunError, InterruptedError, ManifestError } from "../errors.js";
 import { engineApi, type EngineApi } from "../engine/api.js";
 import { EngineStatusError } from "../engine/engine-error.js";
-import { createDockerClient } from "../engine/client.js";
 import { pullImageApi, runContainerApi } from "../engine/container-run.js";
 import { parseReference } from "../oci/reference.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
@@ -49,8 +47,6 @@ export interface PreparedContainerRuns {
   readonly manifest: DockerPackageManifest;
   /** The Engine API client the runs go through (src/engine/api.ts; close() it when done). */
   readonly api: EngineApi;
-  /** A dockerode client for the same daemon, made on first use: loading dockerode costs more than a run's requests. */
-  readonly docker: Docker;
   /** What containers are created from: the manifest's image, or the ID of a loaded one. */
   readonly image: string;
   /** Set when the image is still to be pulled on the first run that finds it absent. */
@@ -73,21 +69,12 @@ export async function prepareContainerRuns(
   if (source.kind === "registry" && !options.allowUnpinned) assertPinned(manifest.image);
   // No ping: the first request's answer says whether the daemon is there (DaemonUnreachableError).
   const api = engineApi(env);
-  let docker: Docker | undefined;
-  const prepared = (image: string, pull?: PullOptions): PreparedContainerRuns => ({
-    manifest,
-    api,
-    image,
-    pull,
-    get docker() {
-      return (docker ??= createDockerClient(env));
-    },
-  });
+  const prepared = (image: string, pull?: PullOptions): PreparedContainerRuns => ({ manifest, api, image, pull });
   if (source.kind === "oci-layout" || source.kind === "docker-archive") {
     // Loading an image goes through dockerode (and the image readers), loaded only for these.
     const { connectDaemon } = await import("../engine/client.js");
     const { loadArchiveFile, loadImage } = await import("../engine/load.js");
-    docker = await connectDaemon(env);
+    const docker = await connectDaemon(env);
     if (source.kind === "docker-archive") {
       await loadArchiveFile(docker, source.file);
       return prepared(source.configDigest);
