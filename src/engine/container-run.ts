@@ -8,7 +8,7 @@ import { readText, type EngineApi } from "./api.js";
 import { withTimeout } from "./client.js";
 import { EngineStatusError, reasonOf } from "./engine-error.js";
 import { engineAuthConfig, registryAuthHeader } from "./push.js";
-import { engineMessages, messageError } from "./stream.js";
+import { demux, engineMessages, messageError } from "./stream.js";
 
 export interface ApiContainerRunOptions {
   env?: Record<string, string>;
@@ -154,27 +154,3 @@ export async function pullImageApi(api: EngineApi, image: string, credentials: C
   }
 }
 
-/**
- * Splits the Engine's multiplexed attach stream (no TTY): frames of an 8-byte header — the stream
- * (1 stdout, 2 stderr), three zero bytes, the payload's length (uint32, big-endian) — and the payload.
- * Resolves when the stream ends.
- */
-export function demux(stream: NodeJS.ReadableStream, onStdout: (chunk: Buffer) => void, onStderr: (chunk: Buffer) => void): Promise<void> {
-  let buffered: Buffer = Buffer.alloc(0);
-  return new Promise<void>((resolve, reject) => {
-    stream.on("data", (chunk: Buffer) => {
-      buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
-      while (buffered.length >= 8) {
-        const size = buffered.readUInt32BE(4);
-        if (buffered.length < 8 + size) break;
-        const payload = buffered.subarray(8, 8 + size);
-        if (buffered[0] === 2) onStderr(payload);
-        else onStdout(payload);
-        buffered = buffered.subarray(8 + size);
-      }
-    });
-    stream.on("end", () => resolve());
-    stream.on("close", () => resolve());
-    stream.on("error", reject);
-  });
-}

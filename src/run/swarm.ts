@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
@@ -8,6 +7,7 @@ import { formatDuration, parseCpus, parseDuration, parseMemory } from "../_inter
 import { connectDaemon } from "../engine/client.js";
 import { daemonAddress } from "../engine/endpoint.js";
 import { reasonOf } from "../engine/engine-error.js";
+import { demux } from "../engine/stream.js";
 import {
   assertSwarmManager,
   createService,
@@ -173,7 +173,7 @@ async function runTask(
   let taskNode: string | undefined;
   try {
     const logs = await serviceLogs(docker, serviceId, { follow: true, stdout: true, stderr: true });
-    output.attach(docker, logs);
+    output.attach(logs);
     ended = await followTask(docker, serviceId, settings, signal, seen);
     if (!ended) throw interrupted("the service was removed");
     const { task, node } = ended;
@@ -284,15 +284,8 @@ function rejectedHint(reason: string): string {
 /** The service's stdout, fetched once (not followed): the fallback when the followed stream lags. */
 async function fetchStdout(docker: Docker, serviceId: string): Promise<Buffer> {
   const stream = await serviceLogs(docker, serviceId, { follow: false, stdout: true, stderr: false });
-  const stdout = new PassThrough();
   const chunks: Buffer[] = [];
-  stdout.on("data", (c: Buffer) => chunks.push(c));
-  const ended = new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  docker.modem.demuxStream(stream, stdout, new PassThrough());
-  await ended;
+  await demux(stream, (c) => chunks.push(c), () => undefined);
   return Buffer.concat(chunks);
 }
 
@@ -306,14 +299,10 @@ class TaskOutput {
     this.#onLog = onLog;
   }
 
-  attach(docker: Docker, stream: NodeJS.ReadableStream): void {
+  attach(stream: NodeJS.ReadableStream): void {
     this.#stream = stream;
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stdout.on("data", (c: Buffer) => this.#chunks.push(c));
-    stderr.on("data", (c: Buffer) => this.#onLog(c));
-    stream.on("error", () => undefined);
-    docker.modem.demuxStream(stream, stdout, stderr);
+    // an error of the followed stream (the service removed) is not the run's: the task's state says how it ended
+    demux(stream, (c) => this.#chunks.push(c), (c) => this.#onLog(c)).catch(() => undefined);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { demux } from "../../src/engine/container-run.js";
+import { demux } from "../../src/engine/stream.js";
 
 const frame = (stream: 1 | 2, text: string) => {
   const payload = Buffer.from(text);
