@@ -130,7 +130,7 @@ export async function connectSwarm(manifest: DockerPackageManifest, options: Swa
   return { run: (params, run = {}) => runTask(docker, manifest, params, settings, run) };
 }
 
-export interface TaskSettings {
+interface TaskSettings {
   constraints: string[];
   nanoCpus?: number;
   memoryBytes?: number;
@@ -170,15 +170,13 @@ async function runTask(
   const output = new TaskOutput(run.onLog ?? ((chunk) => process.stderr.write(chunk)));
   let ended: { task: SwarmTask; node?: SwarmNode } | undefined;
   const seen: TaskWatch = { nodeLost: false };
-  let taskNode: string | undefined;
   try {
     const logs = await serviceLogs(docker, serviceId, { follow: true, stdout: true, stderr: true });
     output.attach(logs);
     ended = await followTask(docker, serviceId, settings, signal, seen);
     if (!ended) throw interrupted("the service was removed");
     const { task, node } = ended;
-    const where = describeNode(node, task.NodeID);
-    taskNode = where;
+    const where = seen.node ?? describeNode(node, task.NodeID);
     const exitCode = task.Status.ContainerStatus?.ExitCode;
     const record = await output.record(OUTPUT_LAG_MS, () => fetchStdout(docker, serviceId));
     // A stop that came once the task had ended with its record does not undo the run's outcome.
@@ -194,8 +192,7 @@ async function runTask(
     // the manager's own failures (gone mid-run, an answer that is not what the API says) are one line, exit 3
     const error = isFlowpackError(caught) ? caught : new SwarmUnavailableError(`the swarm manager failed while the flow ran: ${reasonOf(caught)}`);
     // where it failed, for a batch's result line (not part of the message: that names it already where it matters)
-    const node = taskNode ?? seen.node;
-    if (node) Object.defineProperty(error, "node", { value: node, enumerable: false });
+    if (seen.node) Object.defineProperty(error, "node", { value: seen.node, enumerable: false });
     throw error;
   } finally {
     output.close();
@@ -254,8 +251,10 @@ export async function followTask(
         const where = describeNode(await nodeOf(task.NodeID), task.NodeID);
         seen.node = where;
         if (state === "rejected") throw new SwarmTaskError(`${where} rejected the flow's task: ${reason}`, { hint: rejectedHint(reason) });
-        if (state === "orphaned") seen.nodeLost = true;
-        if (state === "orphaned") throw new SwarmTaskError(`the flow's task on ${where} was orphaned: ${reason}`, { hint: "the node is unreachable; see `docker node ls`" });
+        if (state === "orphaned") {
+          seen.nodeLost = true;
+          throw new SwarmTaskError(`the flow's task on ${where} was orphaned: ${reason}`, { hint: "the node is unreachable; see `docker node ls`" });
+        }
         if (TERMINAL_TASK_STATES.has(state) && state !== "complete" && state !== "failed") {
           throw new SwarmTaskError(`the flow's task on ${where} was stopped (${state}): ${reason}`);
         }

@@ -2,7 +2,7 @@ import { RunTimeoutError, UsageError } from "../errors.js";
 import { formatDuration } from "../_internal/units.js";
 
 /** The abort reason a run's signal carries when its --timeout ran out (not a stop signal: no 130/143). */
-export const TIMEOUT_REASON = "timeout";
+const TIMEOUT_REASON = "timeout";
 
 /**
  * Runs `run` with a signal that aborts when `signal` does or when `timeoutMs` has passed, whichever
