@@ -32,9 +32,10 @@ export async function readRemoteImage(
   const key = `${client.endpoint.name}/${repository}${pinned ? "@" : ":"}${reference} ${formatPlatform(platform)}`;
   const cached = cache ? await fromCache(cache, key, pinned) : undefined;
   let manifestBytes: Buffer;
+  let parsed: ImageManifestParts;
   let configBytes: Buffer;
   if (cached) {
-    ({ manifestBytes, configBytes } = cached);
+    ({ manifestBytes, parsed, configBytes } = cached);
   } else {
     let manifest = await client.getManifest(repository, reference);
     if (isImageIndexMediaType(manifest.mediaType)) {
@@ -49,10 +50,10 @@ export async function readRemoteImage(
       manifest = known ? { bytes: known, mediaType: match.mediaType, digest: match.digest } : await client.getManifest(repository, match.digest);
     }
     manifestBytes = Buffer.from(manifest.bytes);
-    const descriptor = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`).config;
+    parsed = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`);
+    const descriptor = parsed.config;
     configBytes = (await cache?.blob(descriptor.digest)) ?? Buffer.from(await client.getBlob(repository, descriptor.digest, { size: descriptor.size }));
   }
-  const parsed = parseImageManifest(manifestBytes, `manifest of ${repository}:${reference}`);
   const config = parseImageConfig(configBytes, `config of ${repository}:${reference}`);
   checkConfigPlatform(config, platform, `${repository}:${reference}`);
   const diffIds = config.rootfs.diff_ids;
@@ -78,19 +79,21 @@ export async function readRemoteImage(
   };
 }
 
-/** The manifest and config a fresh cache entry names, when both are still there intact. */
-async function fromCache(cache: BaseImageCache, key: string, pinned: boolean): Promise<{ manifestBytes: Buffer; configBytes: Buffer } | undefined> {
+type ImageManifestParts = ReturnType<typeof parseImageManifest>;
+
+/** The manifest (bytes and parsed) and config a fresh cache entry names, when both are still there intact. */
+async function fromCache(cache: BaseImageCache, key: string, pinned: boolean): Promise<{ manifestBytes: Buffer; parsed: ImageManifestParts; configBytes: Buffer } | undefined> {
   const digest = await cache.resolved(key, pinned);
   const manifestBytes = digest ? await cache.blob(digest) : undefined;
   if (!manifestBytes) return undefined;
-  let configDigest: string;
+  let parsed: ImageManifestParts;
   try {
-    configDigest = parseImageManifest(manifestBytes, "cached base manifest").config.digest;
+    parsed = parseImageManifest(manifestBytes, "cached base manifest");
   } catch {
     return undefined;
   }
-  const configBytes = await cache.blob(configDigest);
-  return configBytes ? { manifestBytes, configBytes } : undefined;
+  const configBytes = await cache.blob(parsed.config.digest);
+  return configBytes ? { manifestBytes, parsed, configBytes } : undefined;
 }
 
 /** A stream now, for bytes that arrive once an async request has answered. */
