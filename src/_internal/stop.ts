@@ -1,5 +1,11 @@
 import { ConfigError, type StopSignal } from "../errors.js";
 
+/**
+ * How much longer than the runner's own grace an engine waits after SIGTERM before SIGKILL (a
+ * container's stop timeout, a swarm service's stop grace period), so the runner can report first.
+ */
+export const STOP_MARGIN_MS = 2_000;
+
 /** Seconds a flow gets to finish after SIGINT/SIGTERM, unless FLOWPACK_STOP_GRACE says otherwise. */
 const DEFAULT_STOP_GRACE_SECONDS = 10;
 

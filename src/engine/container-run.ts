@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import * as z from "../_internal/zod-mini.js";
 import { ContainerRunError, InterruptedError, isFlowpackError } from "../errors.js";
-import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
+import { STOP_MARGIN_MS, stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { parseReference } from "../oci/reference.js";
 import type { Credentials } from "../registry/keychain.js";
 import { readText, type EngineApi } from "./api.js";
@@ -32,8 +32,6 @@ export interface ApiContainerResult {
   stdout: string;
 }
 
-/** Seconds Docker waits after SIGTERM beyond the runner's own grace, so the runner can report before SIGKILL. */
-const STOP_MARGIN_SECONDS = 2;
 
 const createdSchema = z.looseObject({ Id: z.string().check(z.minLength(1)) });
 const waitedSchema = z.looseObject({ StatusCode: z.number().check(z.int()), Error: z.nullish(z.looseObject({ Message: z.optional(z.string()) })) });
@@ -64,7 +62,7 @@ export async function runContainerApi(api: EngineApi, image: string, options: Ap
   };
   const id = await createContainer(api, image, spec, options);
   let removed = false;
-  const abort = () => void api.request("POST", `/containers/${id}/stop`, { query: { t: Math.ceil(graceMs / 1000) + STOP_MARGIN_SECONDS } }).catch(() => undefined);
+  const abort = () => void api.request("POST", `/containers/${id}/stop`, { query: { t: Math.ceil((graceMs + STOP_MARGIN_MS) / 1000) } }).catch(() => undefined);
   options.signal?.addEventListener("abort", abort, { once: true });
   try {
     if (options.signal?.aborted) throw interrupted();

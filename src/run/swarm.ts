@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import type { FlowEnv } from "../_internal/env-vars.js";
-import { stopGraceMs, stopSignalOf } from "../_internal/stop.js";
+import { STOP_MARGIN_MS, stopGraceMs, stopSignalOf } from "../_internal/stop.js";
 import { formatDuration, parseCpus, parseDuration, parseMemory } from "../_internal/units.js";
 import { connectDaemon } from "../engine/client.js";
 import { daemonAddress } from "../engine/endpoint.js";
@@ -76,8 +76,6 @@ const DEFAULT_PENDING_TIMEOUT_MS = 30_000;
  * followed stream within a few ms of the task's end; a task killed before it wrote one has none.
  */
 const OUTPUT_LAG_MS = 1_500;
-/** Seconds the swarm waits after SIGTERM beyond the runner's own grace, as for `--on docker`. */
-const STOP_MARGIN_MS = 2_000;
 /** States in which no node has taken the task yet. */
 const UNASSIGNED = new Set(["new", "allocated", "pending"]);
 
