@@ -138,8 +138,8 @@ export function runImageName(flowName: string): string {
   return localImageName(flowName, "run");
 }
 
-/** How to pull the image when the daemon lacks it; the keychain is read only then. */
-function pullOptions(image: string, env: NodeJS.ProcessEnv) {
+/** How to pull the image (its registry, and credentials read from the keychain only when asked for); none for a local image ID. */
+export function pullOptions(image: string, env: NodeJS.ProcessEnv) {
   if (image.startsWith("sha256:")) return undefined; // a local image ID: nothing to pull
   const registryHost = parseReference(image).registry;
   return { registryHost, credentials: async () => new (await import("../registry/keychain.js")).DockerKeychain({ env }).resolve(registryHost) };

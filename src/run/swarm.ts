@@ -26,9 +26,8 @@ import { InterruptedError, isFlowpackError, SwarmTaskError, SwarmUnavailableErro
 import { slugify } from "../flow/name.js";
 import { containerRunnerEnv, RUNNER_ENV } from "../manifest/runner-env.js";
 import type { DockerPackageManifest } from "../manifest/schema.js";
-import { parseReference } from "../oci/reference.js";
-import { DockerKeychain, type Credentials } from "../registry/keychain.js";
-import { assertPinned } from "./docker.js";
+import type { Credentials } from "../registry/keychain.js";
+import { assertPinned, pullOptions } from "./docker.js";
 import { errorFromRunnerOutput } from "./error-record.js";
 import { imageSource } from "./image-source.js";
 import type { RunRecord } from "./local.js";
@@ -122,8 +121,10 @@ export async function connectSwarm(manifest: DockerPackageManifest, options: Swa
 
   const docker = await connectDaemon(env);
   await assertSwarmManager(docker, daemonAddress(env));
-  const registryHost = parseReference(manifest.image).registry;
-  const credentials = await new DockerKeychain({ env }).resolve(registryHost);
+  // only registry images get here (checked above): there is always a registry to pull from
+  const pull = pullOptions(manifest.image, env)!;
+  const registryHost = pull.registryHost;
+  const credentials = await pull.credentials();
   const settings: TaskSettings = { constraints, nanoCpus, memoryBytes, network: options.network, env: options.env ?? {}, pendingMs, graceMs, registryHost, credentials };
   return { run: (params, run = {}) => runTask(docker, manifest, params, settings, run) };
 }
