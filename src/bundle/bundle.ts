@@ -14,6 +14,7 @@ import { glob } from "tinyglobby";
 import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets.js";
 import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, readPackage, type PackageInfo } from "./packages.js";
 import { BUNDLE_FILE, withSourceMapName } from "./files.js";
+import { runtimeEntry } from "./flow-runtime.js";
 import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
@@ -369,11 +370,6 @@ function formatMessages(messages: esbuild.Message[]): string {
  * installed relative to the project (an npx cache, a global install, another checkout).
  */
 const OWN_NAMESPACE = "flowpack";
-
-/** A flowpack build's flow runtime (`<root>/flow/runtime.js`, or `.ts` in the sources). */
-function runtimeEntry(root: string): string | undefined {
-  return ["flow/runtime.js", "flow/runtime.ts"].map((p) => resolve(root, p)).find((p) => existsSync(p));
-}
 
 function inOwnNamespace(path: string): esbuild.OnResolveResult | undefined {
   const rel = relativePosix(PACKAGE_ROOT, path);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flowpack } from "../helpers/cli.js";
 import { example, fixture } from "../helpers/paths.js";
@@ -136,5 +137,22 @@ describe("flowpack CLI with the file packager", () => {
     expect(JSON.parse(r1.stdout).digest).toBe(JSON.parse(r2.stdout).digest);
     expect(readFileSync(out1)).toEqual(readFileSync(out2));
     expect(readFileSync(`${out1}.map`, "utf8")).toContain("src/summary.ts");
+  });
+
+  it("a built flowpack bundles a flow's `import \"flowpack\"` from its one-module flow runtime; frames still map to the sources", async () => {
+    const out = join(work, "b3", "flow.mjs");
+    const r = await flowpack(["bundle", example("hello", "flow.ts"), "-o", out]);
+    expect(r.code).toBe(0);
+    const code = readFileSync(out, "utf8");
+    // esbuild names each module it took in a comment: the prebuilt runtime, not flow/*.js one by one.
+    expect(code).toContain("// flowpack:dist/flow-runtime.mjs\n");
+    expect(code).not.toContain("// flowpack:dist/flow/");
+    const sources = (JSON.parse(readFileSync(`${out}.map`, "utf8")) as { sources: string[] }).sources;
+    expect(sources).toEqual(expect.arrayContaining(["src/flow/flow.ts", "src/flow/schema.ts", "examples/hello/flow.ts"]));
+    const { hello } = (await import(pathToFileURL(out).href)) as { hello: { name: string; parameterSchema(): unknown; run(params: unknown): Promise<unknown> } };
+    expect(hello.name).toBe("hello");
+    expect(hello.parameterSchema()).toMatchObject({ type: "object", properties: { name: { type: "string" } } });
+    await expect(hello.run({ name: "Ada" })).resolves.toEqual({ greeting: "Hello, Ada!" });
+    await expect(hello.run({ name: 3 })).rejects.toMatchObject({ code: "PARAMETERS_INVALID" });
   });
 });
