@@ -1,6 +1,7 @@
 // Part of `npm run build`, after tsc: writes the bundles a built flowpack runs from.
 //  - dist/runner.mjs: the in-image entrypoint (one self-contained module, put in every image).
 //  - dist/flow-runtime.mjs: the flow API a flow's bundle gets for `import "flowpack"`, as one module.
+//  - dist/flow-reader.mjs: the worker thread a one-shot `package` reads the flow's name and schema in.
 //  - dist/cli.mjs: the CLI, bundled. Node loads a few files far faster than the ~150 modules tsc
 //    leaves in dist/ (~0.2 s of every command here), and the CLI's own work is often that short.
 //    Split: the entry holds argument parsing and error reporting only; each command (with its heavy
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { writePrebuiltRunner } from "../dist/bundle/runner.js";
 import { writePrebuiltRuntime } from "../dist/bundle/flow-runtime.js";
+import { writePrebuiltFlowReader } from "../dist/flow/reader.js";
 import { zodEnglishOnly } from "../dist/bundle/zod-english.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,6 +23,8 @@ const runner = await writePrebuiltRunner();
 console.error(`runner: ${relative(root, runner)}`);
 const runtime = await writePrebuiltRuntime();
 console.error(`flow runtime: ${relative(root, runtime)}`);
+const reader = await writePrebuiltFlowReader();
+console.error(`flow reader: ${relative(root, reader)}`);
 
 const outfile = join(root, "dist", "cli.mjs");
 const chunks = join(root, "dist", "cli-chunks");

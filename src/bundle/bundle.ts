@@ -61,6 +61,12 @@ export interface BundleOptions {
    * bundling instead of delaying it (the Docker packager resolves its base image there).
    */
   onBundlerStarted?: () => void;
+  /**
+   * With `vendor`: called with the vendor module the bundle will most likely import (the one this
+   * entry had last time) as soon as it is known, before esbuild has confirmed it: work that needs it
+   * (loading it, to read the flow) can start while the code is bundled.
+   */
+  onVendorCandidate?: (vendor: VendorModule, projectRoot: string) => void;
   /** Node.js major version to target; defaults to this process's. */
   nodeMajor?: number;
   /**
@@ -95,6 +101,7 @@ export async function bundleFlow(entryPath: string, options: BundleOptions = {})
     target: `node${options.nodeMajor ?? Number(process.versions.node.split(".")[0])}`,
     lookup: packageLookup(),
     onBundlerStarted: options.onBundlerStarted,
+    onVendorCandidate: options.onVendorCandidate,
     assets: new Map(),
     assetNotes: new Map(),
   };
@@ -145,6 +152,7 @@ interface BuildContext {
   externals: Map<string, ExternalDependency>;
   target: string;
   onBundlerStarted: (() => void) | undefined;
+  onVendorCandidate: ((vendor: VendorModule, projectRoot: string) => void) | undefined;
   /** Files the project's modules reach by literal paths (by path in the project); filled by every pass. */
   assets: Map<string, BundleAsset>;
   /** Warnings about those files and about uses that could not be resolved (keyed, so passes do not repeat them). */
@@ -249,6 +257,7 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
     // once esbuild is bundling the flow's code, and the result only counts if they did not.
     const candidate = previous.length > 0 ? await cache.peek<VendorExtra>({ projectRoot: context.projectRoot, ids: previous, settings }) : undefined;
     if (previous.length === 0 || candidate) {
+      if (candidate) context.onVendorCandidate?.(candidate, context.projectRoot);
       const pending = pass(candidate);
       const unchanged = candidate ? candidate.unchanged() : true; // while esbuild works
       const attempt = await pending;

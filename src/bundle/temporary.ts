@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { fileSystemError, onPath } from "../_internal/fs-errors.js";
 import { importScript } from "../_internal/import-module.js";
@@ -73,14 +74,26 @@ export class BundleImporter {
   }
 
   /**
-   * `assets` beside the bundle is the project's folder itself (a symbolic link): the bundle's modules
-   * find the files beside their code where they are (see assets.ts), as they will in an image.
+   * Writes a vendor module to its folder and loads it (its packages initialise only when a bundle
+   * first uses them), ahead of the bundle that will import it: a bundle with the same vendor
+   * module imported next finds it loaded. A reader thread calls this while esbuild bundles the code.
    */
+  async preload(projectRoot: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<void> {
+    this.dir ??= temporaryFolder(projectRoot);
+    const root = await this.dir;
+    const folder = await onPath(root, TEMPORARY_ROLE, () => this.vendorFolder(root, vendor));
+    await import(pathToFileURL(join(folder, VENDOR_FILE)).href);
+  }
+
   /** The private folder, once one was made. */
   async folder(): Promise<string | undefined> {
     return this.dir ? await this.dir.catch(() => undefined) : undefined;
   }
 
+  /**
+   * `assets` beside the bundle is the project's folder itself (a symbolic link): the bundle's modules
+   * find the files beside their code where they are (see assets.ts), as they will in an image.
+   */
   private async linkAssets(folder: string, projectRoot: string): Promise<void> {
     if (this.linked.has(folder) || !existsSync(projectRoot)) return;
     this.linked.add(folder);
@@ -111,7 +124,7 @@ export class BundleImporter {
 }
 
 /** The entry as the user would name it: relative to the working directory when it lies below it. */
-function entryLabel(projectRoot: string, entry: string): string {
+export function entryLabel(projectRoot: string, entry: string): string {
   const absolute = join(projectRoot, entry);
   const relativePath = relative(process.cwd(), absolute);
   return relativePath && !relativePath.startsWith("..") && !isAbsolute(relativePath) ? relativePath : absolute;

@@ -88,7 +88,7 @@ export interface PartialManifest<T extends ManifestType> {
   finalize(fields: TypeFields<T>): ManifestOf<T>;
 }
 
-export function baseManifest<T extends ManifestType>(type: T, flow: AnyFlow): PartialManifest<T> {
+export function baseManifest<T extends ManifestType>(type: T, flow: Pick<AnyFlow, "name" | "parameterSchema">): PartialManifest<T> {
   const base = {
     type,
     manifestVersion: MANIFEST_VERSION,

@@ -1,6 +1,7 @@
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { bundleFlow, type Bundle, type BundleOptions } from "../bundle/bundle.js";
 import { importBundle, type BundleImporter } from "../bundle/temporary.js";
+import { FlowReader, ReadInThreadUnsupported, type FlowInfo } from "../flow/reader.js";
 import { withProcessEnv, type FlowEnv } from "../_internal/env-vars.js";
 import { InvalidFlowError, ScriptError, isFlowpackError } from "../errors.js";
 import type { AnyFlow } from "../flow/flow.js";
@@ -26,9 +27,9 @@ export interface PackageOptions extends BundleOptions {
   env?: FlowEnv;
 }
 
-/** A flow together with the bundle that defines it; the flow was loaded from that very bundle. */
+/** A flow together with the bundle that defines it; the flow was read from that very bundle. */
 export interface BundledFlow {
-  flow: AnyFlow;
+  flow: FlowInfo;
   bundle: Bundle;
 }
 
@@ -48,15 +49,36 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
     entry = target.modulePath;
     flowName ??= target.name;
   }
-  const bundle = await bundleFlow(entry, options);
-  options.onBundle?.(bundle);
-  let namespace: Record<string, unknown>;
+  // One-shot: the flow is read in a thread that starts now and loads the packages while esbuild
+  // bundles the code (see FlowReader). A `--watch` session's importer keeps them loaded instead.
+  const reader = options.importer ? undefined : FlowReader.start(options.env);
   try {
-    namespace = await withProcessEnv("inherit", options.env ?? {}, () => (options.importer ? options.importer.import(bundle) : importBundle(bundle)));
-  } catch (error) {
-    throw withEnvHint(error);
+    const bundle = await bundleFlow(entry, { ...options, ...(reader ? { onVendorCandidate: (vendor, projectRoot) => reader.preload(projectRoot, vendor) } : {}) });
+    options.onBundle?.(bundle);
+    try {
+      const flow = reader ? await readInThread(reader, bundle, flowName, entry, options) : await readHere(bundle, flowName, entry, options);
+      return { bundle, flow };
+    } catch (error) {
+      throw withEnvHint(error);
+    }
+  } finally {
+    await reader?.close();
   }
-  return { bundle, flow: pickFlow(flowsOf(namespace), flowName, entry) };
+}
+
+async function readInThread(reader: FlowReader, bundle: Bundle, flowName: string | undefined, entry: string, options: PackageOptions): Promise<FlowInfo> {
+  try {
+    return await reader.read(bundle, flowName, entry);
+  } catch (error) {
+    if (error instanceof ReadInThreadUnsupported) return readHere(bundle, flowName, entry, options);
+    throw error;
+  }
+}
+
+/** The flow, from the bundle loaded in this thread (with the placeholders set in this process's environment meanwhile). */
+async function readHere(bundle: Bundle, flowName: string | undefined, entry: string, options: PackageOptions): Promise<AnyFlow> {
+  const namespace = await withProcessEnv("inherit", options.env ?? {}, () => (options.importer ? options.importer.import(bundle) : importBundle(bundle)));
+  return pickFlow(flowsOf(namespace), flowName, entry);
 }
 
 /**
@@ -65,7 +87,7 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
  * is unset here, if any; it always says how to give a placeholder.
  */
 function withEnvHint(error: unknown): unknown {
-  if (!isFlowpackError(error) || error.code !== "SCRIPT_FAILED") return error;
+  if (!isFlowpackError(error) || error.code !== "SCRIPT_FAILED" || error.hint) return error;
   const mentionsEnv = /\benv/i.test(error.message);
   const names = new Set(error.message.match(/\b[A-Z][A-Z0-9_]{2,}\b/g) ?? []);
   const unset = [...names].filter((name) => (mentionsEnv || name.includes("_")) && process.env[name] === undefined);

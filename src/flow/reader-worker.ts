@@ -1,0 +1,47 @@
+// The worker thread of a FlowReader (reader.ts): loads a bundle the way the main thread would
+// (BundleImporter), picks the flow and answers with its name and parameter schema. Built into
+// dist/flow-reader.mjs by `npm run build`.
+import { parentPort, workerData } from "node:worker_threads";
+import { flowsOf, pickFlow } from "./select.js";
+import { serializeError, type ReaderAnswer, type ReaderRequest, type ReaderVendor } from "./reader-protocol.js";
+import { BundleImporter } from "../bundle/temporary.js";
+import type { Sha256Digest } from "../oci/digest.js";
+
+const port = parentPort;
+if (!port) throw new Error("flowpack: the flow reader runs in a worker thread only");
+if ((workerData as { sourceMaps?: boolean } | undefined)?.sourceMaps) process.setSourceMapsEnabled(true);
+
+const importer = new BundleImporter();
+const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const vendorOf = (vendor: ReaderVendor) => ({ code: buffer(vendor.code), map: buffer(vendor.map), digest: vendor.digest as Sha256Digest });
+let preloading: Promise<void> = Promise.resolve();
+
+port.on("message", (request: ReaderRequest) => {
+  if (request.kind === "preload") {
+    // Only a head start: when it fails, the read does the same work again and reports what fails.
+    preloading = importer.preload(request.projectRoot, vendorOf(request.vendor)).catch(() => undefined);
+    return;
+  }
+  void read(request).then((answer) => port.postMessage(answer));
+});
+
+async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
+  const { bundle } = request;
+  try {
+    await preloading;
+    const namespace = await importer.import({
+      code: buffer(bundle.code),
+      projectRoot: bundle.projectRoot,
+      ...(bundle.map ? { map: buffer(bundle.map) } : {}),
+      ...(bundle.entry !== undefined ? { entry: bundle.entry } : {}),
+      ...(bundle.assetsRoot !== undefined ? { assetsRoot: bundle.assetsRoot } : {}),
+      ...(bundle.vendor ? { vendor: vendorOf(bundle.vendor) } : {}),
+    });
+    const flow = pickFlow(flowsOf(namespace), request.flowName, request.where);
+    return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema() };
+  } catch (error) {
+    return { kind: "error", error: serializeError(error) };
+  } finally {
+    await importer.close().catch(() => undefined);
+  }
+}

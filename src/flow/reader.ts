@@ -1,0 +1,196 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { FlowEnv } from "../_internal/env-vars.js";
+import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+import {
+  FileSystemFaultError,
+  FileSystemPathError,
+  FlowpackError,
+  InvalidFlowError,
+  InvalidFlowNameError,
+  MissingFlowError,
+  ScriptError,
+  UnspecifiedFlowError,
+  type ExitCode,
+  type FlowpackErrorOptions,
+} from "../errors.js";
+import type { JsonSchema } from "./schema.js";
+import { esbuildApi } from "../bundle/esbuild.js";
+import type { ReaderAnswer, ReaderRequest, SerializedError } from "./reader-protocol.js";
+import { entryLabel, type LoadableBundle } from "../bundle/temporary.js";
+
+/** What packaging needs of a flow: its name and its parameters' JSON Schema. */
+export interface FlowInfo {
+  readonly name: string;
+  parameterSchema(): JsonSchema;
+}
+
+/** Where `npm run build` leaves the worker's module (not used when running from src/). */
+export const FLOW_READER_FILE = "flow-reader.mjs";
+const PREBUILT = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
+
+/** The answer of a worker that cannot load this flow in a thread (it must be read in the main thread). */
+export class ReadInThreadUnsupported extends Error {}
+
+/**
+ * Reads a flow's name and parameter schema from its bundle in a worker thread, so that a one-shot
+ * `package` can load the flow's packages while esbuild is still bundling its code: the thread starts
+ * with the bundling, loads the vendor module the bundle will most likely import (the last one, see
+ * `preload`), then the bundle once it exists. Loading a flow is the longest part of packaging one
+ * with many packages (the service bench workload: ~0.6 s of ~1 s), and it no longer waits for the
+ * CLI's own modules and esbuild, nor they for it.
+ *
+ * The flow's module runs in the thread with the environment it would have had in the main thread
+ * (this process's, plus the placeholders given for packaging). What a thread cannot do (change the
+ * working folder, load a native addon that is not thread-aware) is answered with
+ * ReadInThreadUnsupported, and the caller reads the flow in the main thread instead.
+ */
+export class FlowReader {
+  private readonly worker: Worker;
+  private readonly answer: Promise<ReaderAnswer | { kind: "exit"; code: number }>;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+    this.answer = new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => resolve({ kind: "exit", code }));
+    });
+    this.answer.catch(() => undefined); // read() reports it; an unused reader's failure is nobody's
+  }
+
+  /** A reader with its thread starting, or undefined where there is none to start (running from sources). */
+  static start(env: FlowEnv = {}): FlowReader | undefined {
+    if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(PREBUILT)) return undefined;
+    try {
+      const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+      return new FlowReader(new Worker(PREBUILT, { env: { ...process.env, ...env }, workerData: { sourceMaps } }));
+    } catch {
+      return undefined; // no thread to be had: the main thread reads the flow
+    }
+  }
+
+  /** Loads `vendor` ahead of the bundle (the thread keeps it if the bundle imports the same one). */
+  preload(projectRoot: string, vendor: NonNullable<LoadableBundle["vendor"]>): void {
+    this.post({ kind: "preload", projectRoot, vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest } });
+  }
+
+  /** The flow `flowName` (or the only one) of the bundle; errors as loading it in this thread would raise them. */
+  async read(bundle: LoadableBundle, flowName: string | undefined, where: string): Promise<FlowInfo> {
+    this.post({
+      kind: "read",
+      bundle: {
+        code: bundle.code,
+        projectRoot: bundle.projectRoot,
+        ...(bundle.map ? { map: bundle.map } : {}),
+        ...(bundle.entry !== undefined ? { entry: bundle.entry } : {}),
+        ...(bundle.assetsRoot !== undefined ? { assetsRoot: bundle.assetsRoot } : {}),
+        ...(bundle.vendor ? { vendor: { code: bundle.vendor.code, map: bundle.vendor.map, digest: bundle.vendor.digest } } : {}),
+      },
+      flowName,
+      where,
+    });
+    // Named as the user's file is named in the errors of loading it (never the temporary bundle).
+    const label = bundle.entry === undefined ? where : entryLabel(bundle.projectRoot, bundle.entry);
+    let answer;
+    try {
+      answer = await this.answer;
+    } catch (error) {
+      // Thrown in the thread outside the read (a timer of the flow's module, say), before the answer.
+      throw new ScriptError(`${label} failed while loading: ${(error as Error).message}`, { cause: error });
+    }
+    if (answer.kind === "flow") {
+      const schema = answer.parameterSchema;
+      return { name: answer.name, parameterSchema: () => structuredClone(schema) };
+    }
+    if (answer.kind === "exit") {
+      throw new ScriptError(`${label} stopped flowpack's loading thread while loading (exit code ${answer.code})`, {
+        hint: "a flow's module must not call process.exit() when it is imported",
+      });
+    }
+    if (threadUnsupported(answer.error)) throw new ReadInThreadUnsupported(answer.error.message);
+    throw rebuildError(answer.error);
+  }
+
+  /** Stops the thread (whatever the flow's module left running in it stops with it). */
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private post(request: ReaderRequest): void {
+    this.worker.postMessage(request);
+  }
+}
+
+/** Writes dist/flow-reader.mjs, the worker's module, from the built sources (run by `npm run build`). */
+export async function writePrebuiltFlowReader(): Promise<string> {
+  await esbuildApi.build({
+    entryPoints: [join(MODULE_TREE, "flow", "reader-worker.js")],
+    absWorkingDir: PACKAGE_ROOT,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    keepNames: true,
+    legalComments: "none",
+    logLevel: "warning",
+    outfile: PREBUILT,
+  });
+  return PREBUILT;
+}
+
+/** What a thread cannot do that the main thread can: then the flow is read there. */
+function threadUnsupported(error: SerializedError): boolean {
+  for (let e: SerializedError | undefined = error; e; e = e.cause) {
+    if (e.code === "ERR_WORKER_UNSUPPORTED_OPERATION" || e.code === "ERR_DLOPEN_FAILED" || /did not self-register/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The errors reading a flow raises on purpose, by code: rebuilt as the same classes. */
+const READ_ERRORS: Record<string, new (message: string, options: FlowpackErrorOptions) => FlowpackError> = {
+  SCRIPT_FAILED: ScriptError,
+  FLOW_MISSING: MissingFlowError,
+  FLOW_UNSPECIFIED: UnspecifiedFlowError,
+  FLOW_INVALID: InvalidFlowError,
+  FLOW_NAME_INVALID: InvalidFlowNameError,
+};
+
+/** A flowpack error of another code (from the flow's own copy of the flow API, say): code, exit code and hint kept. */
+class ForwardedError extends FlowpackError {
+  override readonly code: string;
+  override readonly exitCode: ExitCode;
+
+  constructor(error: SerializedError, cause: Error | undefined) {
+    super(error.message, { hint: error.hint, cause });
+    this.code = error.code!;
+    this.exitCode = error.exitCode as ExitCode;
+    this.name = error.name;
+  }
+}
+
+/** The error the worker reported, as this thread would have raised it. */
+function rebuildError(error: SerializedError): Error {
+  const cause = error.cause && plainError(error.cause);
+  const options = { hint: error.hint, cause };
+  const Known = error.code === undefined ? undefined : READ_ERRORS[error.code];
+  let rebuilt: Error;
+  if (Known) rebuilt = new Known(error.message, options);
+  else if (error.code?.startsWith("FS_") && error.path !== undefined) {
+    const FsError = error.exitCode === 3 ? FileSystemFaultError : FileSystemPathError;
+    rebuilt = new FsError(error.message, { ...options, code: error.code, path: error.path, ...(error.errno ? { errno: error.errno } : {}) });
+  } else if (error.code !== undefined && error.exitCode !== undefined) rebuilt = new ForwardedError(error, cause);
+  else return plainError(error);
+  rebuilt.stack = error.stack;
+  return rebuilt;
+}
+
+/** An Error with the name, message, stack, code and causes of one from the thread. */
+function plainError(error: SerializedError): Error {
+  const plain = new Error(error.message, error.cause ? { cause: plainError(error.cause) } : undefined);
+  plain.name = error.name;
+  plain.stack = error.stack;
+  if (error.code !== undefined) Object.assign(plain, { code: error.code });
+  return plain;
+}
