@@ -4,14 +4,22 @@ import type { Output } from "./output.js";
 /** Adds one command (its options and action) to the program. */
 export type RegisterCommand = (program: Command, output: () => Output) => void;
 
+/** Loads a command's module; `argv` (the CLI's arguments) lets it start work its command will need. */
+export type LoadCommand = (argv?: readonly string[]) => Promise<RegisterCommand>;
+
 /**
  * Every command, by name, with the module that defines it, loaded only when that command runs:
  * each module brings its own dependencies (the bundler, the Engine and registry clients, Ajv), and
  * a command should pay only for what it uses (`--version` for none of them). In the built CLI each
  * `import()` here is a chunk of its own (scripts/build-bundles.mjs).
  */
-export const COMMAND_TABLE: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
-  package: async () => (await import("./commands/package.js")).registerPackage,
+export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
+  package: async (argv = []) => {
+    // A one-shot package reads the flow in a thread (flow/reader.ts): started now, it boots while
+    // this command's modules load. (`--watch` reads in this thread, keeping the packages loaded.)
+    if (!argv.includes("--watch") && !argv.includes("-w")) void import("../flow/reader.js").then((reader) => reader.prestartFlowReader());
+    return (await import("./commands/package.js")).registerPackage;
+  },
   run: async () => (await import("./commands/run.js")).registerRun,
   export: async () => (await import("./commands/export.js")).registerExport,
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,

@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: () => undefined });
   const output = (): Output => createOutput(program.opts<{ json?: boolean; debug?: boolean }>());
   // Only the command that runs is loaded (with its dependencies); `--help` loads them all to list them.
-  const registers = await Promise.all(commandsFor(argv).map((name) => COMMAND_TABLE[name]!()));
+  const registers = await Promise.all(commandsFor(argv).map((name) => COMMAND_TABLE[name]!(argv)));
   for (const register of registers) register(program, output);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined });
 

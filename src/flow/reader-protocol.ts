@@ -17,6 +17,8 @@ export type ReaderRequest =
       bundle: { code: Uint8Array; map?: Uint8Array; projectRoot: string; entry?: string; assetsRoot?: string; vendor?: ReaderVendor };
       flowName: string | undefined;
       where: string;
+      /** Set in the thread's environment (its own copy of this process's) before the bundle loads. */
+      env: Record<string, string>;
     };
 
 export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema } | { kind: "error"; error: SerializedError };

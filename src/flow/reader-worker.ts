@@ -27,6 +27,7 @@ port.on("message", (request: ReaderRequest) => {
 
 async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
   const { bundle } = request;
+  Object.assign(process.env, request.env);
   try {
     await preloading;
     const namespace = await importer.import({

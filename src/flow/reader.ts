@@ -16,7 +16,6 @@ import {
   type FlowpackErrorOptions,
 } from "../errors.js";
 import type { JsonSchema } from "./schema.js";
-import { esbuildApi } from "../bundle/esbuild.js";
 import type { ReaderAnswer, ReaderRequest, SerializedError } from "./reader-protocol.js";
 import { entryLabel, type LoadableBundle } from "../bundle/temporary.js";
 
@@ -42,16 +41,18 @@ export class ReadInThreadUnsupported extends Error {}
  * CLI's own modules and esbuild, nor they for it.
  *
  * The flow's module runs in the thread with the environment it would have had in the main thread
- * (this process's, plus the placeholders given for packaging). What a thread cannot do (change the
+ * (this process's, plus the placeholders given for packaging, set in the thread's own copy). What a thread cannot do (change the
  * working folder, load a native addon that is not thread-aware) is answered with
  * ReadInThreadUnsupported, and the caller reads the flow in the main thread instead.
  */
 export class FlowReader {
   private readonly worker: Worker;
+  private readonly env: FlowEnv;
   private readonly answer: Promise<ReaderAnswer | { kind: "exit"; code: number }>;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, env: FlowEnv) {
     this.worker = worker;
+    this.env = env;
     this.answer = new Promise((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
@@ -60,15 +61,16 @@ export class FlowReader {
     this.answer.catch(() => undefined); // read() reports it; an unused reader's failure is nobody's
   }
 
-  /** A reader with its thread starting, or undefined where there is none to start (running from sources). */
+  /**
+   * A reader with its thread starting (or started: see prestartFlowReader), or undefined where there
+   * is none to start (running from sources). `env`: the placeholders set while the flow's module loads.
+   */
   static start(env: FlowEnv = {}): FlowReader | undefined {
-    if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(PREBUILT)) return undefined;
-    try {
-      const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
-      return new FlowReader(new Worker(PREBUILT, { env: { ...process.env, ...env }, workerData: { sourceMaps } }));
-    } catch {
-      return undefined; // no thread to be had: the main thread reads the flow
-    }
+    const worker = prestarted ?? spawnThread();
+    prestarted = undefined;
+    if (!worker) return undefined;
+    worker.ref();
+    return new FlowReader(worker, env);
   }
 
   /** Loads `vendor` ahead of the bundle (the thread keeps it if the bundle imports the same one). */
@@ -90,6 +92,7 @@ export class FlowReader {
       },
       flowName,
       where,
+      env: this.env,
     });
     // Named as the user's file is named in the errors of loading it (never the temporary bundle).
     const label = bundle.entry === undefined ? where : entryLabel(bundle.projectRoot, bundle.entry);
@@ -123,8 +126,33 @@ export class FlowReader {
   }
 }
 
+/** A thread started ahead of time, not yet taken by a reader. */
+let prestarted: Worker | undefined;
+
+/**
+ * Starts a reader's thread now, for the next FlowReader.start() (the CLI, as `package` begins to
+ * load: the thread boots while the command's own modules load). Until taken, it does not keep the
+ * process alive.
+ */
+export function prestartFlowReader(): void {
+  prestarted ??= spawnThread();
+  prestarted?.unref();
+}
+
+function spawnThread(): Worker | undefined {
+  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(PREBUILT)) return undefined;
+  try {
+    // This process's environment as it is now (the placeholders come with the read); source maps if this process has them on.
+    const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+    return new Worker(PREBUILT, { workerData: { sourceMaps } });
+  } catch {
+    return undefined; // no thread to be had: the main thread reads the flow
+  }
+}
+
 /** Writes dist/flow-reader.mjs, the worker's module, from the built sources (run by `npm run build`). */
 export async function writePrebuiltFlowReader(): Promise<string> {
+  const { esbuildApi } = await import("../bundle/esbuild.js");
   await esbuildApi.build({
     entryPoints: [join(MODULE_TREE, "flow", "reader-worker.js")],
     absWorkingDir: PACKAGE_ROOT,
