@@ -10,7 +10,6 @@ import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-ro
 import { BundleError, UsageError } from "../errors.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { inNodeModules, relativePosix } from "../_internal/fs.js";
-import { glob } from "tinyglobby";
 import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets.js";
 import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, readPackage, type PackageInfo } from "./packages.js";
 import { BUNDLE_FILE, withSourceMapName } from "./files.js";
@@ -456,6 +455,8 @@ function moduleLocations(build: esbuild.PluginBuild, context: BuildContext): voi
 async function includedAssets(projectRoot: string, include: string[], notes: string[]): Promise<BundleAsset[]> {
   const patterns = [...packageJsonInclude(projectRoot), ...include];
   const assets: BundleAsset[] = [];
+  if (patterns.length === 0) return assets;
+  const { glob } = await import("tinyglobby"); // only for a flow that names files to include
   for (const pattern of patterns) {
     const files = await glob(pattern, { cwd: projectRoot, absolute: true, onlyFiles: true, dot: true, ignore: ["**/node_modules/**", "**/.git/**"], expandDirectories: true });
     const problems: string[] = [];

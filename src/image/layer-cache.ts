@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -9,6 +8,8 @@ import { sha256, sha256DigestSchema, type Sha256Digest } from "../oci/digest.js"
 import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "./layer.js";
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
 import { hostTagOf, removeStaleTempDirs } from "../_internal/temp-dirs.js";
+
+export { entriesKey } from "./entries-key.js";
 
 const infoSchema = z.strictObject({
   digest: sha256DigestSchema,
@@ -99,22 +100,3 @@ export class LayerCache {
   }
 }
 
-/**
- * A cache key for entries that come from files: paths, modes and link targets, and for each
- * source file its path, size and modification time (a stat, not a read). The build options are
- * added by `LayerCache.layer`.
- */
-export function entriesKey(kind: string, entries: readonly LayerEntry[]): string {
-  const parts = entries.map((e) => {
-    const content = e.content;
-    let source: unknown = null;
-    if (content && typeof content === "object" && "fromFile" in content) {
-      const info = existsSync(content.fromFile) ? statSync(content.fromFile) : undefined;
-      source = [content.fromFile, content.size, info?.mtimeMs ?? -1, info?.ino ?? -1];
-    } else if (content !== undefined) {
-      source = e.contentDigest ?? sha256(typeof content === "string" ? content : Buffer.from(content));
-    }
-    return [e.path, e.type, e.mode ?? null, e.uid ?? null, e.gid ?? null, e.linkTarget ?? null, source];
-  });
-  return JSON.stringify({ kind, version: 1, parts });
-}

@@ -126,6 +126,14 @@ function loadUndici(): Promise<UndiciRequest> {
   return undici;
 }
 
+/**
+ * Starts loading undici now, for a request that will come: a push whose base image came from the
+ * cache has no request before its first upload, which would otherwise pay for the loading.
+ */
+export function preloadHttp(): void {
+  loadUndici().catch(() => undefined); // the request that needs it reports a failure
+}
+
 export function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {

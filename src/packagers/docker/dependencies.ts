@@ -1,10 +1,9 @@
 import { relativePosix } from "../../_internal/fs.js";
 import type { InstalledPackage } from "../../environment/node.js";
-import { entriesKey } from "../../image/layer-cache.js";
+import { entriesKey } from "../../image/entries-key.js";
 import type { LayerEntry } from "../../image/layer.js";
 import { ignoreProgress, type ProgressListener } from "../../progress.js";
 import { CREDENTIAL_RULES_VERSION } from "./credentials.js";
-import { packageFiles } from "./package-files.js";
 import { staysInside } from "../../image/contain.js";
 
 /**
@@ -38,6 +37,9 @@ export interface DependencyEntriesOptions {
 export async function dependencyEntries(dependencies: InstalledPackage[], appDir: string, options: DependencyEntriesOptions = {}): Promise<LayerEntry[]> {
   const progress = options.onProgress ?? ignoreProgress;
   const entries: LayerEntry[] = [];
+  if (dependencies.length === 0) return entries;
+  // npm-packlist and its file walker load only when there are packages to copy.
+  const { packageFiles } = await import("./package-files.js");
   for (const dependency of dependencies) {
     const files = await packageFiles(dependency.dir, `${appDir}/${dependency.target}`);
     entries.push(...files.entries);

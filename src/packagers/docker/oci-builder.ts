@@ -19,6 +19,7 @@ import { formatPlatform, hostPlatform, platformMatches } from "../../oci/platfor
 import { parseReference } from "../../oci/reference.js";
 import { readRemoteImage } from "../../image/remote.js";
 import { RegistryClient } from "../../registry/client.js";
+import { preloadHttp } from "../../registry/http.js";
 import { FileBlobRecord, type BlobRecord } from "../../registry/blob-record.js";
 import type { UploadSessions } from "../../registry/upload-sessions.js";
 import { BaseImageCache, baseTtlMs } from "../../image/base-cache.js";
@@ -125,6 +126,11 @@ export class OciBuilder {
    */
   prefetch(base: string, platforms: Platform[]): void {
     for (const platform of platforms) this.base(base, platform).catch(() => undefined);
+  }
+
+  /** Loads the registry client's HTTP stack now, for a push to come (see preloadHttp). */
+  loadTransport(): void {
+    preloadHttp();
   }
 
   private base(reference: string, platform: Platform): Promise<ResolvedBase> {

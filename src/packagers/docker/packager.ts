@@ -15,8 +15,8 @@ import { runnerBundle } from "../../bundle/runner.js";
 import type { Packager } from "../packager.js";
 import { bundleTarget, metadataOf, shippableAssets, type BundledFlow, type PackageOptions, type PackageTarget } from "../source.js";
 import { dependencyEntries } from "./dependencies.js";
-import { EngineBuilder } from "./engine-builder.js";
-import { OciBuilder } from "./oci-builder.js";
+import type { EngineBuilder } from "./engine-builder.js";
+import type { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
 import { contentTag, defaultTag, gitInfo, planImage, type GitInfo, type ImagePlan } from "./plan.js";
 
@@ -46,8 +46,12 @@ export { LOCAL_REPOSITORY, localImageName };
 export class DockerPackager implements Packager<DockerPackageManifest> {
   readonly type = "docker" as const;
   readonly options: ResolvedDockerOptions;
-  /** The oci builder, made on first use and kept: it remembers the base image it resolved. */
-  private oci: OciBuilder | undefined;
+  /**
+   * The oci builder, made on first use and kept: it remembers the base image it resolved. Loaded
+   * then too: the registry client and the image writer are not needed to bundle the code, and a
+   * one-shot `package` loads them while the flow is read (in its thread).
+   */
+  private oci: Promise<OciBuilder> | undefined;
   private readonly git = new Map<string, Promise<GitInfo>>();
 
   constructor(options: DockerPackagerOptions = {}) {
@@ -58,22 +62,33 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const o = this.options;
     const progress = o.onProgress ?? ignoreProgress;
     const platforms = o.platforms ?? [hostPlatform()];
-    // Kept per packager, so that the builds of a `--watch` session reuse what they resolved.
-    const oci = !o.dockerfile && o.builder !== "docker" ? (this.oci ??= new OciBuilder(o.env, o.onProgress, undefined, { stepTimeoutMs: o.registryTimeoutMs })) : undefined;
+    const useOci = !o.dockerfile && o.builder !== "docker";
     // Labels for the image plan (with a Dockerfile of the user's there is none).
     const gitLabels = () => this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
     progress({ phase: "bundle", message: "bundling the flow" });
     // npm packages go to a vendor module of their own (cached while unchanged): a code-only change
-    // re-bundles and re-uploads only the flow's own code. Once esbuild is at work, the base image
-    // is resolved (undici's start-up, registry round trips) and git asked for its labels.
+    // re-bundles and re-uploads only the flow's own code. Once esbuild is at work, git is asked
+    // for the image's labels; once the code is bundled, while the flow is read (in a thread of its
+    // own), the oci builder loads and resolves the base image (from its cache, or the registry),
+    // and undici loads for the push (whose first request, base image from the cache, is an upload).
     const bundled = await bundleTarget(target, {
       vendor: !o.dockerfile && { cacheDir: defaultCacheDir(o.env) },
       onBundlerStarted: () => {
-        oci?.prefetch(o.baseImage!, platforms);
         if (!o.dockerfile) void gitLabels();
       },
       ...packageOptions,
+      onBundle: (bundle) => {
+        packageOptions.onBundle?.(bundle);
+        if (!useOci) return;
+        this.ociBuilder()
+          .then((oci) => {
+            oci.prefetch(o.baseImage!, platforms);
+            if (o.registry) oci.loadTransport();
+          })
+          .catch(() => undefined); // build() below reports it
+      },
     });
+    const oci = useOci ? await this.ociBuilder() : undefined;
     const { flow, bundle } = bundled;
     for (const warning of bundle.warnings) progress({ phase: "warning", message: warning });
     const metadata: DockerManifestMetadata = { ...metadataOf(bundle), builder: o.builder };
@@ -143,8 +158,15 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     return info;
   }
 
-  private engine(): Promise<EngineBuilder> {
+  private ociBuilder(): Promise<OciBuilder> {
     const o = this.options;
+    this.oci ??= import("./oci-builder.js").then(({ OciBuilder }) => new OciBuilder(o.env, o.onProgress, undefined, { stepTimeoutMs: o.registryTimeoutMs }));
+    return this.oci;
+  }
+
+  private async engine(): Promise<EngineBuilder> {
+    const o = this.options;
+    const { EngineBuilder } = await import("./engine-builder.js");
     return EngineBuilder.connect({ platform: o.platforms?.[0] && formatPlatform(o.platforms[0]), onProgress: o.onProgress, env: o.env });
   }
 
