@@ -4,7 +4,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type * as esbuild from "esbuild";
 import { esbuildApi } from "./esbuild.js";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
 import { cacheWarning, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
@@ -86,8 +86,8 @@ export function vendorEntrySource(ids: readonly string[]): string {
 
 const recordSchema = z.strictObject({
   version: z.literal(1),
-  code: z.string().refine(isSha256Digest),
-  map: z.string().refine(isSha256Digest),
+  code: z.string().check(z.refine(isSha256Digest)),
+  map: z.string().check(z.refine(isSha256Digest)),
   formats: z.record(z.string(), z.enum(["esm", "cjs"])),
   /** Every file the vendor module was built from: path relative to the project, size, mtime. */
   inputs: z.array(z.tuple([z.string(), z.number(), z.number()])),

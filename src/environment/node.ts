@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import type { ExternalDependency } from "../bundle/bundle.js";
 import { findProjectRoot, packageFinder } from "../bundle/packages.js";
 import { relativePosix } from "../_internal/fs.js";
@@ -16,15 +16,15 @@ const LOCKFILES: Record<string, PackageManagerName> = {
 };
 
 const environmentSchema = z.strictObject({
-  nodeVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "expected a Node.js version like 20.11.1"),
+  nodeVersion: z.string().check(z.regex(/^\d+\.\d+\.\d+$/, "expected a Node.js version like 20.11.1")),
   packageManager: z.enum(["npm", "pnpm", "yarn"]),
-  packageManagerVersion: z.string().optional(),
+  packageManagerVersion: z.optional(z.string()),
   /** The lockfile that installed the project's packages, relative to the project root. */
-  lockfile: z.string().optional(),
+  lockfile: z.optional(z.string()),
   /** Packages the bundle needs at run time (left external), with exact versions. */
   dependencies: z.record(z.string(), z.string()),
   /** Base image variant: `bookworm-slim` (default), `alpine`, … */
-  variant: z.string().default("bookworm-slim"),
+  variant: z._default(z.string(), "bookworm-slim"),
 });
 
 export type NodeEnvironmentData = z.input<typeof environmentSchema>;

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "../../_internal/zod-mini.js";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { absolutePosixPathSchema } from "../../manifest/schema.js";
 import { NodeEnvironment } from "../../environment/node.js";
@@ -56,16 +56,11 @@ export interface DockerPackagerOptions {
 
 /** The longest registry step deadline accepted, in seconds (one hour). */
 const MAX_REGISTRY_TIMEOUT = 3600;
-const registryTimeoutSchema = z
-  .number()
-  .positive("must be > 0 seconds")
-  .max(MAX_REGISTRY_TIMEOUT, `must be at most ${MAX_REGISTRY_TIMEOUT} seconds`);
-const registryTimeoutEnvSchema = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?$/, "expected a number of seconds, e.g. 30 or 2.5")
-  .transform(Number)
-  .pipe(registryTimeoutSchema);
+const registryTimeoutSchema = z.number().check(z.positive("must be > 0 seconds"), z.maximum(MAX_REGISTRY_TIMEOUT, `must be at most ${MAX_REGISTRY_TIMEOUT} seconds`));
+const registryTimeoutEnvSchema = z.pipe(
+  z.pipe(z.string().check(z.trim(), z.regex(/^\d+(\.\d+)?$/, "expected a number of seconds, e.g. 30 or 2.5")), z.transform(Number)),
+  registryTimeoutSchema,
+);
 
 /** The registry step deadline in ms: the option, else FLOWPACK_REGISTRY_TIMEOUT, else undefined (the client's default). */
 function registryTimeoutMs(option: number | undefined, env: NodeJS.ProcessEnv): number | undefined {
@@ -84,29 +79,30 @@ function registryTimeoutMs(option: number | undefined, env: NodeJS.ProcessEnv): 
 const TAG = new RegExp(`^${TAG_RULE}$`);
 const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_RULE}$`);
 
+const nonEmpty = () => z.optional(z.string().check(z.minLength(1)));
+
 const optionsSchema = z.strictObject({
-  baseImage: z.string().min(1).optional(),
-  environment: z.instanceof(NodeEnvironment).optional(),
-  dockerfile: z.string().min(1).optional(),
-  context: z.string().min(1).optional(),
-  platform: z
-    .string()
-    .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?(,[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?)*$/, "expected os/arch[/variant][,…], e.g. linux/amd64,linux/arm64")
-    .optional(),
-  builder: z.enum(["auto", "docker", "oci"]).optional(),
-  ociLayout: z.string().min(1).optional(),
-  dockerArchive: z.string().min(1).optional(),
+  baseImage: nonEmpty(),
+  environment: z.optional(z.instanceof(NodeEnvironment)),
+  dockerfile: nonEmpty(),
+  context: nonEmpty(),
+  platform: z.optional(
+    z.string().check(z.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?(,[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?)*$/, "expected os/arch[/variant][,…], e.g. linux/amd64,linux/arm64")),
+  ),
+  builder: z.optional(z.enum(["auto", "docker", "oci"])),
+  ociLayout: nonEmpty(),
+  dockerArchive: nonEmpty(),
   imageFlowLocation: z.optional(
     absolutePosixPathSchema.check(
       z.refine((path: string) => !posix.basename(path).startsWith(VENDOR_FILE), `${VENDOR_FILE} is the name of the vendored packages' module beside the flow; pick another file name`),
     ),
   ),
-  registryUrl: z.string().min(1).optional(),
-  tag: z.string().regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')").optional(),
-  dependencies: z.enum(["copy", "inImage"]).optional(),
-  onProgress: z.function().optional(),
-  registryTimeout: registryTimeoutSchema.optional(),
-  env: z.record(z.string(), z.string().optional()).optional(),
+  registryUrl: nonEmpty(),
+  tag: z.optional(z.string().check(z.regex(TAG, "tags are letters, digits, '_', '.', '-' (≤ 128, not starting with '.' or '-')"))),
+  dependencies: z.optional(z.enum(["copy", "inImage"])),
+  onProgress: z.optional(z.function()),
+  registryTimeout: z.optional(registryTimeoutSchema),
+  env: z.optional(z.record(z.string(), z.optional(z.string()))),
 });
 
 /** `host` and `oci:<dir>` are bases only the oci builder can use; anything else must be an image reference. */
