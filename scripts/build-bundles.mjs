@@ -16,6 +16,7 @@ import { writePrebuiltRunner } from "../dist/bundle/runner.js";
 import { writePrebuiltRuntime } from "../dist/bundle/flow-runtime.js";
 import { writePrebuiltFlowReader } from "../dist/flow/reader.js";
 import { zodEnglishOnly } from "../dist/bundle/zod-english.js";
+import { COMMAND_TABLE } from "../dist/cli/command-table.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -26,7 +27,38 @@ console.error(`flow runtime: ${relative(root, runtime)}`);
 const reader = await writePrebuiltFlowReader();
 console.error(`flow reader: ${relative(root, reader)}`);
 
+// Each command as one CommonJS bundle (dist/commands/<name>.cjs, no code shared between them: one
+// is loaded per run), which the CLI loads through V8's code cache (src/cli/code-cache.ts).
+const commandBundles = join(root, "dist", "commands");
+await rm(commandBundles, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: Object.fromEntries(Object.keys(COMMAND_TABLE).map((name) => [name, join(root, "dist", "cli", "commands", `${name}.js`)])),
+  absWorkingDir: root,
+  outdir: commandBundles,
+  outExtension: { ".js": ".cjs" },
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  external: ["esbuild", "dockerode"],
+  // import.meta.url (flowpack finds its own files from it) as the bundle's file URL.
+  define: { "import.meta.url": "__flowpackModuleUrl" },
+  banner: { js: 'var __flowpackModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  keepNames: true,
+  legalComments: "none",
+  logLevel: "warning",
+  plugins: [zodEnglishOnly],
+});
+console.error(`commands: ${relative(root, commandBundles)}/{${Object.keys(COMMAND_TABLE).join(",")}}.cjs`);
+
 const outfile = join(root, "dist", "cli.mjs");
+/** The command modules stay out of dist/cli.mjs: the built CLI loads their bundles (above). */
+const commandsApart = {
+  name: "flowpack-commands-apart",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/commands\/[a-z]+\.js$/ }, (args) => (args.importer.endsWith("command-table.js") ? { path: args.path, external: true } : undefined));
+  },
+};
 const chunks = join(root, "dist", "cli-chunks");
 await rm(chunks, { recursive: true, force: true }); // no chunk of an older build is left beside the new ones
 const built = await esbuild.build({
@@ -49,7 +81,7 @@ const built = await esbuild.build({
   legalComments: "none",
   sourcemap: "linked",
   logLevel: "warning",
-  plugins: [zodEnglishOnly], // zod's English messages only, as the runner (src/bundle/zod-english.ts)
+  plugins: [zodEnglishOnly, commandsApart], // zod's English messages only, as the runner (src/bundle/zod-english.ts)
 });
 console.error(`cli: ${relative(root, outfile)}`);
 // FLOWPACK_BUILD_METAFILE=FILE: esbuild's metafile of the CLI (which inputs each chunk holds, who imports whom).

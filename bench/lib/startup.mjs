@@ -212,7 +212,7 @@ function startupTargets(pairs, breakdown, daemonRequests, daemonTimeline) {
 
 /**
  * Main-thread time of one profiled run by kind, from its samples' self time: module loading (V8
- * compiling modules, Node's loader), flowpack (the CLI's chunks), dependencies (node_modules), the
+ * compiling modules, Node's loader), flowpack (the CLI and its command bundles), dependencies (node_modules), the
  * flow (its bundle), node (Node's own JS), GC, and idle (the thread waiting: on the daemon, a child,
  * the disk). Plus the scripts that took longest.
  */
@@ -229,7 +229,7 @@ export function profileBreakdown(file) {
       functionName === "(idle)" ? "idle"
       : functionName === "(garbage collector)" ? "gc"
       : /^(compileSourceTextModule|compileFunction|compileForInternalLoader|wrapSafe|parseSource|parseCJS)$/.test(functionName) || /modules\/(esm|cjs)|cjs-module-lexer/.test(url) ? "module loading"
-      : /\/dist\/cli(\.mjs|-chunks\/)/.test(url) ? "flowpack"
+      : /\/dist\/(cli\.mjs|cli-chunks\/|commands\/)/.test(url) ? "flowpack"
       : url.includes("/node_modules/") ? "dependencies"
       : url.startsWith("node:") ? "node"
       : url ? "flow"

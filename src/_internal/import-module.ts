@@ -10,11 +10,24 @@ import { ScriptError } from "../errors.js";
 export async function importScript(pathOrSpecifier: string, label = pathOrSpecifier): Promise<Record<string, unknown>> {
   const specifier = isAbsolute(pathOrSpecifier) ? pathToFileURL(pathOrSpecifier).href : pathOrSpecifier;
   try {
-    return (await import(specifier)) as Record<string, unknown>;
+    return (await importModule(specifier)) as Record<string, unknown>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ScriptError(`${label} failed while loading: ${message}`, { cause: error });
   }
+}
+
+/** Where code loaded outside Node's module loader finds an `import()` (see importModule). */
+export const IMPORT_HOOK = Symbol.for("flowpack.importModule");
+
+/**
+ * `import(specifier)`. The built CLI runs its commands from bundles compiled with V8's code cache
+ * (cli/code-cache.ts), code that Node's module loader did not load and so has no `import()` of its
+ * own: the loader (a module) lends it its own, here. Elsewhere, this module's.
+ */
+export function importModule(specifier: string): Promise<unknown> {
+  const hook = (globalThis as { [IMPORT_HOOK]?: (specifier: string) => Promise<unknown> })[IMPORT_HOOK];
+  return hook ? hook(specifier) : import(specifier);
 }
 
 /**

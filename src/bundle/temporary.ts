@@ -4,7 +4,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { fileSystemError, onPath } from "../_internal/fs-errors.js";
-import { importScript } from "../_internal/import-module.js";
+import { importModule, importScript } from "../_internal/import-module.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import type { Bundle } from "./bundle.js";
 import { BUNDLE_FILE, VENDOR_FILE, withSourceMapName } from "./files.js";
@@ -82,7 +82,7 @@ export class BundleImporter {
     this.dir ??= temporaryFolder(projectRoot);
     const root = await this.dir;
     const folder = await onPath(root, TEMPORARY_ROLE, () => this.vendorFolder(root, vendor));
-    await import(pathToFileURL(join(folder, VENDOR_FILE)).href);
+    await importModule(pathToFileURL(join(folder, VENDOR_FILE)).href);
   }
 
   /** The private folder, once one was made. */

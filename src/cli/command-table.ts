@@ -1,4 +1,7 @@
+import { join } from "node:path";
 import type { Command } from "commander";
+import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+import { requireWithCodeCache } from "./code-cache.js";
 import type { Output } from "./output.js";
 
 /** Adds one command (its options and action) to the program. */
@@ -10,22 +13,31 @@ export type LoadCommand = (argv?: readonly string[]) => Promise<RegisterCommand>
 /**
  * Every command, by name, with the module that defines it, loaded only when that command runs:
  * each module brings its own dependencies (the bundler, the Engine and registry clients, Ajv), and
- * a command should pay only for what it uses (`--version` for none of them). In the built CLI each
- * `import()` here is a chunk of its own (scripts/build-bundles.mjs).
+ * a command should pay only for what it uses (`--version` for none of them). The built CLI loads
+ * each command from a bundle of its own, `dist/commands/<name>.cjs`, through V8's code cache
+ * (code-cache.ts; built by scripts/build-bundles.mjs); from sources, from its module.
  */
 export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
   package: async (argv = []) => {
-    // A one-shot package reads the flow in a thread (flow/reader.ts): started now, it boots while
-    // this command's modules load. (`--watch` reads in this thread, keeping the packages loaded.)
-    if (!argv.includes("--watch") && !argv.includes("-w")) void import("../flow/reader.js").then((reader) => reader.prestartFlowReader());
-    return (await import("./commands/package.js")).registerPackage;
+    const command = await loadCommand("package", () => import("./commands/package.js"));
+    command.startEarly(argv);
+    return command.registerPackage;
   },
-  run: async () => (await import("./commands/run.js")).registerRun,
-  export: async () => (await import("./commands/export.js")).registerExport,
-  inspect: async () => (await import("./commands/inspect.js")).registerInspect,
-  bundle: async () => (await import("./commands/bundle.js")).registerBundle,
-  schema: async () => (await import("./commands/schema.js")).registerSchema,
+  run: async () => (await loadCommand("run", () => import("./commands/run.js"))).registerRun,
+  export: async () => (await loadCommand("export", () => import("./commands/export.js"))).registerExport,
+  inspect: async () => (await loadCommand("inspect", () => import("./commands/inspect.js"))).registerInspect,
+  bundle: async () => (await loadCommand("bundle", () => import("./commands/bundle.js"))).registerBundle,
+  schema: async () => (await loadCommand("schema", () => import("./commands/schema.js"))).registerSchema,
 };
+
+/** Where the built CLI's command bundles are (see COMMAND_TABLE). */
+export const COMMAND_BUNDLES = join(PACKAGE_ROOT, "dist", "commands");
+
+/** A command's module: its bundle when this is the built CLI, else the module itself. */
+async function loadCommand<T>(name: string, fromSources: () => Promise<T>): Promise<T> {
+  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist")) return fromSources();
+  return (await requireWithCodeCache(join(COMMAND_BUNDLES, `${name}.cjs`))) as T;
+}
 
 /** The program's own options that take no value and may come before the command's name. */
 const GLOBAL_FLAGS = new Set(["--json", "--debug"]);

@@ -4,6 +4,7 @@ import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
 import { COMMAND_TABLE, commandsFor } from "./command-table.js";
+import { saveCodeCaches } from "./code-cache.js";
 import { reportError } from "../_internal/report.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -49,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     // `run --each` has written its JSON lines on stdout already: its error goes to stderr only.
     const json = Boolean(opts.json) && !(error as { resultLinesWritten?: boolean }).resultLinesWritten;
     return reportError(error, Boolean(opts.debug) || argv.includes("--debug"), json);
+  } finally {
+    // After the command (and its error's report: a stopped run may exit before this finishes).
+    await saveCodeCaches();
   }
 }
 

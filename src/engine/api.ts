@@ -1,4 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import type * as Https from "node:https";
+import { createRequire } from "node:module";
 import type { DaemonUnreachableError } from "../errors.js";
 import { daemonAddress, engineEndpoint } from "./endpoint.js";
 import { daemonUnreachable, EngineStatusError, engineText, silentStatus, socketReason } from "./engine-error.js";
@@ -35,6 +37,9 @@ export interface EngineAnswer {
   body: unknown;
 }
 
+/** node:https, loaded when first needed (with `require`: the CLI's command bundles have no `import()` of their own). */
+const loadHttps = () => createRequire(import.meta.url)("node:https") as typeof Https;
+
 /** How long the daemon may take to accept a connection before it counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -45,7 +50,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
   const secure = "tls" in endpoint && endpoint.tls !== undefined;
   // node:https (and tls) only for a TLS daemon: loading them costs a local socket's run ~5-10 ms.
   const transport: Promise<{ agent: HttpAgent; request: typeof httpRequest }> = secure
-    ? import("node:https").then((https) => ({ agent: new https.Agent({ keepAlive: true, ...endpoint.tls }), request: https.request }))
+    ? Promise.resolve(loadHttps()).then((https) => ({ agent: new https.Agent({ keepAlive: true, ...endpoint.tls }), request: https.request }))
     : Promise.resolve({ agent: new HttpAgent({ keepAlive: true }), request: httpRequest });
   const send = async (method: string, path: string, options: EngineRequestOptions = {}) => {
     const { agent, request: sendRequest } = await transport;

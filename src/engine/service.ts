@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { z } from "zod";
 import { SwarmUnavailableError } from "../errors.js";
@@ -138,7 +139,6 @@ export function describeNode(node: SwarmNode | undefined, nodeId: string | undef
 export async function serviceLogs(docker: Docker, serviceId: string, options: { follow: boolean; stdout: boolean; stderr: boolean }): Promise<NodeJS.ReadableStream> {
   const stream: unknown = await docker.getService(serviceId).logs({ ...options } as never);
   if (Buffer.isBuffer(stream)) {
-    const { Readable } = await import("node:stream");
     return Readable.from([stream]);
   }
   return stream as NodeJS.ReadableStream;
