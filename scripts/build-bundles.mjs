@@ -2,11 +2,11 @@
 //  - dist/runner.mjs: the in-image entrypoint (one self-contained module, put in every image).
 //  - dist/flow-runtime.mjs: the flow API a flow's bundle gets for `import "flowpack"`, as one module.
 //  - dist/flow-reader.mjs: the worker thread a one-shot `package` reads the flow's name and schema in.
-//  - dist/cli.mjs: the CLI, bundled. Node loads a few files far faster than the ~150 modules tsc
-//    leaves in dist/ (~0.2 s of every command here), and the CLI's own work is often that short.
-//    Split: the entry holds argument parsing and error reporting only; each command (with its heavy
-//    dependencies) is a chunk in dist/cli-chunks/, loaded when that command runs (src/cli/command-table.ts),
-//    so `--version` loads none and `run` of a file manifest no bundler, Engine or registry client.
+//  - dist/cli.mjs: the CLI's entry: argument parsing and error reporting only (`--version` loads
+//    nothing else). Node loads a few files far faster than the ~150 modules tsc leaves in dist/.
+//  - dist/commands/<name>.cjs: each command with everything it uses, one CommonJS bundle per
+//    command, loaded by name when that command runs (src/cli/command-table.ts) through V8's code
+//    cache (src/cli/code-cache.ts: compiled once per install, not on every run).
 //    esbuild stays external (it runs its platform binary); dockerode is loaded lazily by path.
 import { rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
