@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+import { prestartReaderThread } from "../flow/reader-thread.js";
 import { requireWithCodeCache } from "./code-cache.js";
 import type { Output } from "./output.js";
 
@@ -19,9 +20,10 @@ export type LoadCommand = (argv?: readonly string[]) => Promise<RegisterCommand>
  */
 export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
   package: async (argv = []) => {
-    const command = await loadCommand("package", () => import("./commands/package.js"));
-    command.startEarly(argv);
-    return command.registerPackage;
+    // A one-shot package reads the flow in a thread (flow/reader.ts): started now, it boots while
+    // the command loads. (`--watch` reads in this thread, where the packages stay loaded between builds.)
+    if (!argv.includes("--watch") && !argv.includes("-w")) prestartReaderThread();
+    return (await loadCommand("package", () => import("./commands/package.js"))).registerPackage;
   },
   run: async () => (await loadCommand("run", () => import("./commands/run.js"))).registerRun,
   export: async () => (await loadCommand("export", () => import("./commands/export.js"))).registerExport,

@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { FlowEnv } from "../_internal/env-vars.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import {
@@ -18,6 +17,7 @@ import {
 import type { JsonSchema } from "./schema.js";
 import type { ReaderAnswer, ReaderRequest, SerializedError } from "./reader-protocol.js";
 import { entryLabel, type LoadableBundle } from "../bundle/temporary.js";
+import { FLOW_READER_MODULE, takeReaderThread } from "./reader-thread.js";
 
 /** What packaging needs of a flow: its name and its parameters' JSON Schema. */
 export interface FlowInfo {
@@ -25,9 +25,6 @@ export interface FlowInfo {
   parameterSchema(): JsonSchema;
 }
 
-/** Where `npm run build` leaves the worker's module (not used when running from src/). */
-export const FLOW_READER_FILE = "flow-reader.mjs";
-const PREBUILT = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
 
 /** The answer of a worker that cannot load this flow in a thread (it must be read in the main thread). */
 export class ReadInThreadUnsupported extends Error {}
@@ -62,15 +59,12 @@ export class FlowReader {
   }
 
   /**
-   * A reader with its thread starting (or started: see prestartFlowReader), or undefined where there
+   * A reader with its thread starting (or started: see prestartReaderThread), or undefined where there
    * is none to start (running from sources). `env`: the placeholders set while the flow's module loads.
    */
   static start(env: FlowEnv = {}): FlowReader | undefined {
-    const worker = prestarted ?? spawnThread();
-    prestarted = undefined;
-    if (!worker) return undefined;
-    worker.ref();
-    return new FlowReader(worker, env);
+    const worker = takeReaderThread();
+    return worker && new FlowReader(worker, env);
   }
 
   /** Loads `vendor` ahead of the bundle (the thread keeps it if the bundle imports the same one). */
@@ -126,30 +120,6 @@ export class FlowReader {
   }
 }
 
-/** A thread started ahead of time, not yet taken by a reader. */
-let prestarted: Worker | undefined;
-
-/**
- * Starts a reader's thread now, for the next FlowReader.start() (the CLI, as `package` begins to
- * load: the thread boots while the command's own modules load). Until taken, it does not keep the
- * process alive.
- */
-export function prestartFlowReader(): void {
-  prestarted ??= spawnThread();
-  prestarted?.unref();
-}
-
-function spawnThread(): Worker | undefined {
-  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(PREBUILT)) return undefined;
-  try {
-    // This process's environment as it is now (the placeholders come with the read); source maps if this process has them on.
-    const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
-    return new Worker(PREBUILT, { workerData: { sourceMaps } });
-  } catch {
-    return undefined; // no thread to be had: the main thread reads the flow
-  }
-}
-
 /** Writes dist/flow-reader.mjs, the worker's module, from the built sources (run by `npm run build`). */
 export async function writePrebuiltFlowReader(): Promise<string> {
   const { esbuildApi } = await import("../bundle/esbuild.js");
@@ -163,9 +133,9 @@ export async function writePrebuiltFlowReader(): Promise<string> {
     keepNames: true,
     legalComments: "none",
     logLevel: "warning",
-    outfile: PREBUILT,
+    outfile: FLOW_READER_MODULE,
   });
-  return PREBUILT;
+  return FLOW_READER_MODULE;
 }
 
 /** What a thread cannot do that the main thread can: then the flow is read there. */

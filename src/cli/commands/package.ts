@@ -7,7 +7,6 @@ import { checkOutputFile } from "../../_internal/path-checks.js";
 import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
-import { prestartFlowReader } from "../../flow/reader.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -45,15 +44,6 @@ interface PackageFlags {
   watch?: boolean;
   env: string[];
   envFile: string[];
-}
-
-/**
- * What the package command starts before its arguments are parsed: a one-shot package reads the
- * flow in a thread (flow/reader.ts), which boots meanwhile. (`--watch` reads in this thread, where
- * the flow's packages stay loaded between builds.)
- */
-export function startEarly(argv: readonly string[]): void {
-  if (!argv.includes("--watch") && !argv.includes("-w")) prestartFlowReader();
 }
 
 export function registerPackage(program: Command, output: () => Output): void {

@@ -1,0 +1,44 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+
+/** Where `npm run build` leaves the reader thread's module (not used when running from src/). */
+export const FLOW_READER_FILE = "flow-reader.mjs";
+export const FLOW_READER_MODULE = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
+
+/**
+ * A thread started ahead of time and not yet taken, kept on the global object: the CLI's entry
+ * starts it, and the package command's bundle (a copy of this module of its own) takes it.
+ */
+const PRESTARTED = Symbol.for("flowpack.flowReader.prestarted");
+const slot = globalThis as { [PRESTARTED]?: Worker };
+
+/**
+ * Starts a reader's thread now, for the next takeReaderThread() (the CLI, as soon as it knows the
+ * command is a one-shot `package`: the thread boots while the command's modules load). Until taken,
+ * it does not keep the process alive.
+ */
+export function prestartReaderThread(): void {
+  slot[PRESTARTED] ??= spawnReaderThread();
+  slot[PRESTARTED]?.unref();
+}
+
+/** The thread started ahead of time, else a new one; undefined where there is none to start (running from sources). */
+export function takeReaderThread(): Worker | undefined {
+  const worker = slot[PRESTARTED] ?? spawnReaderThread();
+  delete slot[PRESTARTED];
+  worker?.ref();
+  return worker;
+}
+
+function spawnReaderThread(): Worker | undefined {
+  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(FLOW_READER_MODULE)) return undefined;
+  try {
+    // This process's environment as it is now (the placeholders come with the read); source maps if this process has them on.
+    const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+    return new Worker(FLOW_READER_MODULE, { workerData: { sourceMaps } });
+  } catch {
+    return undefined; // no thread to be had: the main thread reads the flow
+  }
+}
