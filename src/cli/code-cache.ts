@@ -22,7 +22,7 @@ import { IMPORT_HOOK } from "../_internal/import-module.js";
  */
 export async function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
   const vm = await import("node:vm");
-  const source = readFileSync(file, "utf8");
+  const source = readFileSync(file, "latin1"); // the build writes them in ASCII: no UTF-8 to decode
   const info = statSync(file);
   const name = basename(file).replace(/[^\w.-]+/g, "-");
   const cacheFile = join(defaultCacheDir(env), "code", `${name}-${[info.size, Math.trunc(info.mtimeMs), info.ino, process.version, process.arch].join("-")}.bin`);
