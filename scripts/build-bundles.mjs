@@ -13,6 +13,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { writePrebuiltRunner } from "../dist/bundle/runner.js";
+import { OWN_BUNDLE_OPTIONS } from "../dist/bundle/esbuild.js";
 import { writePrebuiltRuntime } from "../dist/bundle/flow-runtime.js";
 import { writePrebuiltFlowReader } from "../dist/flow/reader.js";
 import { zodEnglishOnly } from "../dist/bundle/zod-english.js";
@@ -27,6 +28,9 @@ console.error(`flow runtime: ${relative(root, runtime)}`);
 const reader = await writePrebuiltFlowReader();
 console.error(`flow reader: ${relative(root, reader)}`);
 
+/** The CLI's bundles (its entry, each command): esbuild and dockerode stay packages; zod's English messages only, as the runner's (src/bundle/zod-english.ts). */
+const cliOptions = { absWorkingDir: root, external: ["esbuild", "dockerode"], logLevel: "warning", plugins: [zodEnglishOnly] };
+
 // Each command as one CommonJS bundle (dist/commands/<name>.cjs, no code shared between them: one
 // is loaded per run), which the CLI loads through V8's code cache (src/cli/code-cache.ts).
 const commandBundles = join(root, "dist", "commands");
@@ -34,21 +38,14 @@ await rm(commandBundles, { recursive: true, force: true });
 const commands = await esbuild.build({
   write: false,
   entryPoints: Object.fromEntries(Object.keys(COMMAND_TABLE).map((name) => [name, join(root, "dist", "cli", "commands", `${name}.js`)])),
-  absWorkingDir: root,
+  ...OWN_BUNDLE_OPTIONS,
+  ...cliOptions,
   outdir: commandBundles,
   outExtension: { ".js": ".cjs" },
-  bundle: true,
-  platform: "node",
   format: "cjs",
-  target: "node20",
-  external: ["esbuild", "dockerode"],
   // import.meta.url (flowpack finds its own files from it) as the bundle's file URL.
   define: { "import.meta.url": "__flowpackModuleUrl" },
   banner: { js: 'var __flowpackModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  keepNames: true,
-  legalComments: "none",
-  logLevel: "warning",
-  plugins: [zodEnglishOnly],
 });
 // ASCII only, so that the CLI reads them as latin1 (several times faster than decoding UTF-8; a
 // bundle is read on every run): esbuild escapes strings, regexes and templates, not the comments it
@@ -73,24 +70,17 @@ await rm(chunks, { recursive: true, force: true }); // no chunk of an older buil
 const built = await esbuild.build({
   metafile: Boolean(process.env.FLOWPACK_BUILD_METAFILE),
   entryPoints: { cli: join(root, "dist", "cli", "main.js") },
-  absWorkingDir: root,
   outdir: join(root, "dist"),
   splitting: true,
   entryNames: "[name]",
   chunkNames: "cli-chunks/[name]-[hash]",
   outExtension: { ".js": ".mjs" },
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  external: ["esbuild", "dockerode"],
-  // CommonJS dependencies (commander, undici, …) require Node built-ins; an ES module has no `require`.
+  ...OWN_BUNDLE_OPTIONS,
+  ...cliOptions,
+  plugins: [...cliOptions.plugins, commandsApart],
+  // CommonJS dependencies (commander, …) require Node built-ins; an ES module has no `require`.
   banner: { js: 'import { createRequire as __flowpackCreateRequire } from "node:module";\nconst require = __flowpackCreateRequire(import.meta.url);' },
-  keepNames: true,
-  legalComments: "none",
   sourcemap: "linked",
-  logLevel: "warning",
-  plugins: [zodEnglishOnly, commandsApart], // zod's English messages only, as the runner (src/bundle/zod-english.ts)
 });
 console.error(`cli: ${relative(root, outfile)}`);
 // FLOWPACK_BUILD_METAFILE=FILE: esbuild's metafile of the CLI (which inputs each chunk holds, who imports whom).

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { esbuildApi } from "./esbuild.js";
+import { esbuildApi, OWN_BUNDLE_OPTIONS } from "./esbuild.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";
 
@@ -26,17 +26,12 @@ export async function writePrebuiltRuntime(): Promise<string> {
   const entry = join(MODULE_TREE, "flow", "runtime.js");
   if (!existsSync(entry)) throw new BundleError(`flowpack's flow runtime is missing: ${entry}`);
   const result = await esbuildApi.build({
+    ...OWN_BUNDLE_OPTIONS,
     entryPoints: [entry],
     absWorkingDir: PACKAGE_ROOT,
-    bundle: true,
     write: false,
-    platform: "node",
-    format: "esm",
-    target: "node20",
     // zod stays an import: the flow's bundle takes it from the project when the versions agree.
     packages: "external",
-    keepNames: true,
-    legalComments: "none",
     // Linked to the maps of tsc's output: a flow's bundle maps flowpack's frames to src/flow/*.ts, as before.
     sourcemap: "linked",
     logLevel: "silent",

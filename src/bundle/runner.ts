@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { esbuildApi } from "./esbuild.js";
+import { esbuildApi, OWN_BUNDLE_OPTIONS } from "./esbuild.js";
 import { sha256, type Sha256Digest } from "../oci/digest.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";
@@ -40,16 +40,11 @@ async function build(): Promise<{ code: Buffer; digest: Sha256Digest }> {
   const entry = ["entrypoint.js", "entrypoint.ts"].map((f) => join(MODULE_TREE, "run", f)).find((f) => existsSync(f));
   if (!entry) throw new BundleError(`flowpack's runner entrypoint is missing in ${join(MODULE_TREE, "run")}`);
   const result = await esbuildApi.build({
+    ...OWN_BUNDLE_OPTIONS,
     entryPoints: [entry],
     absWorkingDir: PACKAGE_ROOT,
-    bundle: true,
     write: false,
-    platform: "node",
-    format: "esm",
-    target: "node20",
     minify: true,
-    keepNames: true,
-    legalComments: "none",
     logLevel: "silent",
     outfile: RUNNER_FILE,
     plugins: [zodEnglishOnly],

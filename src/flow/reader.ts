@@ -122,16 +122,11 @@ export class FlowReader {
 
 /** Writes dist/flow-reader.mjs, the worker's module, from the built sources (run by `npm run build`). */
 export async function writePrebuiltFlowReader(): Promise<string> {
-  const { esbuildApi } = await import("../bundle/esbuild.js");
+  const { esbuildApi, OWN_BUNDLE_OPTIONS } = await import("../bundle/esbuild.js");
   await esbuildApi.build({
+    ...OWN_BUNDLE_OPTIONS,
     entryPoints: [join(MODULE_TREE, "flow", "reader-worker.js")],
     absWorkingDir: PACKAGE_ROOT,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    keepNames: true,
-    legalComments: "none",
     logLevel: "warning",
     outfile: FLOW_READER_MODULE,
   });
