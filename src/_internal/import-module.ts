@@ -32,8 +32,8 @@ export function importModule(specifier: string): Promise<unknown> {
 
 /**
  * The exports of a CommonJS module loaded with `import()`, however it was loaded: Node gives its
- * named exports (and `default`, module.exports); the CLI's split bundle, which puts such a module in
- * a chunk of its own, gives `default` only. Use it on every `import()` of a CommonJS package.
+ * named exports (and `default`, module.exports); a bundle (the CLI's) may give `default` only.
+ * Use it on every `import()` of a CommonJS package.
  */
 export function commonJsExports<T extends object>(namespace: T): T {
   const exported = (namespace as { default?: unknown }).default;
