@@ -62,7 +62,7 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
       throw withEnvHint(error);
     }
   } finally {
-    await reader?.close();
+    reader?.close();
   }
 }
 
