@@ -65,16 +65,12 @@ const commandsApart = {
     build.onResolve({ filter: /^\.\/commands\/[a-z]+\.js$/ }, (args) => (args.importer.endsWith("command-table.js") ? { path: args.path, external: true } : undefined));
   },
 };
-const chunks = join(root, "dist", "cli-chunks");
-await rm(chunks, { recursive: true, force: true }); // no chunk of an older build is left beside the new ones
+// Builds before the command bundles split the CLI into dist/cli-chunks/: none is left in dist/.
+await rm(join(root, "dist", "cli-chunks"), { recursive: true, force: true });
 const built = await esbuild.build({
   metafile: Boolean(process.env.FLOWPACK_BUILD_METAFILE),
-  entryPoints: { cli: join(root, "dist", "cli", "main.js") },
-  outdir: join(root, "dist"),
-  splitting: true,
-  entryNames: "[name]",
-  chunkNames: "cli-chunks/[name]-[hash]",
-  outExtension: { ".js": ".mjs" },
+  entryPoints: [join(root, "dist", "cli", "main.js")],
+  outfile,
   ...OWN_BUNDLE_OPTIONS,
   ...cliOptions,
   plugins: [...cliOptions.plugins, commandsApart],
@@ -83,5 +79,5 @@ const built = await esbuild.build({
   sourcemap: "linked",
 });
 console.error(`cli: ${relative(root, outfile)}`);
-// FLOWPACK_BUILD_METAFILE=FILE: esbuild's metafile of the CLI (which inputs each chunk holds, who imports whom).
+// FLOWPACK_BUILD_METAFILE=FILE: esbuild's metafile of the CLI's entry (which inputs it holds, who imports whom).
 if (process.env.FLOWPACK_BUILD_METAFILE) await writeFile(process.env.FLOWPACK_BUILD_METAFILE, JSON.stringify(built.metafile));
