@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "nod
 import { dirname, posix, resolve } from "node:path";
 import { ImageFormatError } from "../errors.js";
 import type { LayerCache} from "./layer-cache.js";
-import { entriesKey } from "./layer-cache.js";
+import { entriesKey } from "./entries-key.js";
 import type { Layer, LayerEntry } from "./layer.js";
 import { hostPlatform } from "../oci/platform.js";
 import type { ImageConfig } from "../oci/image.js";

@@ -9,8 +9,6 @@ import { fileLayer, type BuildLayerOptions, type Layer, type LayerEntry } from "
 import { buildLayer, resolveBuildOptions } from "./layer-writer.js";
 import { hostTagOf, removeStaleTempDirs } from "../_internal/temp-dirs.js";
 
-export { entriesKey } from "./entries-key.js";
-
 const infoSchema = z.strictObject({
   digest: sha256DigestSchema,
   diffId: sha256DigestSchema,

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DependencyFilesError } from "../../src/errors.js";
 import type { ProgressEvent } from "../../src/progress.js";
-import { entriesKey } from "../../src/image/layer-cache.js";
+import { entriesKey } from "../../src/image/entries-key.js";
 import { CREDENTIAL_RULES_VERSION } from "../../src/packagers/docker/credentials.js";
 import { DEPENDENCY_SELECTION, dependencyEntries, dependencyLayerKey, leftOutNotice } from "../../src/packagers/docker/dependencies.js";
 import { fileSelectionOf, packageFiles } from "../../src/packagers/docker/package-files.js";
