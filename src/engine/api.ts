@@ -47,14 +47,14 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
   const endpoint = engineEndpoint(env);
   const address = daemonAddress(env);
-  const secure = "tls" in endpoint && endpoint.tls !== undefined;
+  const tls = "tls" in endpoint ? endpoint.tls : undefined;
+  const secure = tls !== undefined;
   // node:https (and tls) only for a TLS daemon: loading them costs a local socket's run ~5-10 ms.
-  const transport: Promise<{ agent: HttpAgent; request: typeof httpRequest }> = secure
-    ? Promise.resolve(loadHttps()).then((https) => ({ agent: new https.Agent({ keepAlive: true, ...endpoint.tls }), request: https.request }))
-    : Promise.resolve({ agent: new HttpAgent({ keepAlive: true }), request: httpRequest });
-  const send = async (method: string, path: string, options: EngineRequestOptions = {}) => {
-    const { agent, request: sendRequest } = await transport;
-    return new Promise<IncomingMessage>((resolve, reject) => {
+  const https = secure ? loadHttps() : undefined;
+  const agent: HttpAgent = https ? new https.Agent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true });
+  const sendRequest: typeof httpRequest = https ? https.request : httpRequest;
+  const send = (method: string, path: string, options: EngineRequestOptions = {}) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
       const query = Object.entries(options.query ?? {}).filter(([, value]) => value !== undefined && value !== "");
       const search = query.length ? `?${new URLSearchParams(query.map(([key, value]): [string, string] => [key, String(value)])).toString()}` : "";
       const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
@@ -86,7 +86,6 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       });
       request.end(body);
     });
-  };
   return {
     address,
     async request(method, path, options) {
@@ -104,7 +103,7 @@ export function engineApi(env: NodeJS.ProcessEnv = process.env): EngineApi {
       }
       return response;
     },
-    close: () => void transport.then(({ agent }) => agent.destroy()),
+    close: () => agent.destroy(),
   };
 }
 
