@@ -57,8 +57,7 @@ export class BundleImporter {
   private count = 0;
 
   async import(bundle: LoadableBundle): Promise<Record<string, unknown>> {
-    this.dir ??= temporaryFolder(bundle.projectRoot);
-    const root = await this.dir;
+    const root = await this.root(bundle.projectRoot);
     const file = await onPath(root, TEMPORARY_ROLE, async () => {
       const folder = bundle.vendor ? await this.vendorFolder(root, bundle.vendor) : root;
       await this.linkAssets(folder, bundle.assetsRoot ?? bundle.projectRoot);
@@ -79,10 +78,15 @@ export class BundleImporter {
    * module imported next finds it loaded. A reader thread calls this while esbuild bundles the code.
    */
   async preload(projectRoot: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<void> {
-    this.dir ??= temporaryFolder(projectRoot);
-    const root = await this.dir;
+    const root = await this.root(projectRoot);
     const folder = await onPath(root, TEMPORARY_ROLE, () => this.vendorFolder(root, vendor));
     await importModule(pathToFileURL(join(folder, VENDOR_FILE)).href);
+  }
+
+  /** The private folder, made by the first import or preload. */
+  private root(projectRoot: string): Promise<string> {
+    this.dir ??= temporaryFolder(projectRoot);
+    return this.dir;
   }
 
   /** The private folder, once one was made. */
