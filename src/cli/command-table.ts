@@ -33,7 +33,7 @@ export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
 };
 
 /** Where the built CLI's command bundles are (see COMMAND_TABLE). */
-export const COMMAND_BUNDLES = join(PACKAGE_ROOT, "dist", "commands");
+const COMMAND_BUNDLES = join(PACKAGE_ROOT, "dist", "commands");
 
 /** A command's module: its bundle when this is the built CLI, else the module itself. */
 async function loadCommand<T>(name: string, fromSources: () => Promise<T>): Promise<T> {
