@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
+import { startEsbuildService } from "../bundle/esbuild-service.js";
 import { prestartReaderThread } from "../flow/reader-thread.js";
 import { requireWithCodeCache } from "./code-cache.js";
 import type { Output } from "./output.js";
@@ -23,12 +24,16 @@ export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
     // A one-shot package reads the flow in a thread (flow/reader.ts): started now, it boots while
     // the command loads. (`--watch` reads in this thread, where the packages stay loaded between builds.)
     if (!argv.includes("--watch") && !argv.includes("-w")) prestartReaderThread();
+    startEsbuildService(); // and esbuild's process, for the bundling to come
     return (await loadCommand("package", () => import("./commands/package.js"))).registerPackage;
   },
   run: async () => (await loadCommand("run", () => import("./commands/run.js"))).registerRun,
   export: async () => (await loadCommand("export", () => import("./commands/export.js"))).registerExport,
   inspect: async () => (await loadCommand("inspect", () => import("./commands/inspect.js"))).registerInspect,
-  bundle: async () => (await loadCommand("bundle", () => import("./commands/bundle.js"))).registerBundle,
+  bundle: async () => {
+    startEsbuildService();
+    return (await loadCommand("bundle", () => import("./commands/bundle.js"))).registerBundle;
+  },
   schema: async () => (await loadCommand("schema", () => import("./commands/schema.js"))).registerSchema,
 };
 
