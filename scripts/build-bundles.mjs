@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { writePrebuiltRunner } from "../dist/bundle/runner.js";
 import { OWN_BUNDLE_OPTIONS } from "../dist/bundle/esbuild.js";
+import { asciiOnly } from "../dist/bundle/ascii.js";
 import { writePrebuiltRuntime } from "../dist/bundle/flow-runtime.js";
 import { writePrebuiltFlowReader } from "../dist/flow/reader.js";
 import { zodEnglishOnly } from "../dist/bundle/zod-english.js";
@@ -47,14 +48,10 @@ const commands = await esbuild.build({
   define: { "import.meta.url": "__flowpackModuleUrl" },
   banner: { js: 'var __flowpackModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
-// ASCII only, so that the CLI reads them as latin1 (several times faster than decoding UTF-8; a
-// bundle is read on every run): esbuild escapes strings, regexes and templates, not the comments it
-// keeps, and a \uXXXX escape means the same character anywhere in a script.
+// ASCII only (asciiOnly: the comments esbuild keeps escaped too), so that the CLI reads them as
+// latin1 (several times faster than decoding UTF-8; a bundle is read on every run).
 await mkdir(commandBundles, { recursive: true });
-for (const output of commands.outputFiles) {
-  const ascii = output.text.replace(/[^\t\n\r\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  await writeFile(output.path, ascii);
-}
+for (const output of commands.outputFiles) await writeFile(output.path, asciiOnly(output.contents));
 console.error(`commands: ${relative(root, commandBundles)}/{${Object.keys(COMMAND_TABLE).join(",")}}.cjs`);
 
 const outfile = join(root, "dist", "cli.mjs");

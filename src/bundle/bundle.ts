@@ -3,6 +3,7 @@ import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type * as esbuild from "esbuild";
+import { asciiOnly } from "./ascii.js";
 import { esbuildApi } from "./esbuild.js";
 import satisfies from "semver/functions/satisfies.js";
 import { sha256, type Sha256Digest } from "../oci/digest.js";
@@ -281,7 +282,8 @@ async function vendorModule(context: BuildContext, cache: VendorCache, ids: stri
       outfile: VENDOR_FILE,
     });
     const externals = [...context.externals.values()].filter((e) => !before.has(e.name));
-    return { ...output, extra: { externals } };
+    // ASCII: loaded by every one-shot package (in its reader thread) and every run of the image.
+    return { ...output, code: asciiOnly(output.code), extra: { externals } };
   });
   return adopt(context, vendor);
 }

@@ -252,7 +252,7 @@ async function prune(dir: string, keep: number, marker: (name: string) => string
 
 function keyOf(key: unknown): string {
   return createHash("sha256")
-    .update(JSON.stringify({ v: 1, flowpack: FLOWPACK_VERSION, esbuild: esbuildApi.version, key }))
+    .update(JSON.stringify({ v: 2, flowpack: FLOWPACK_VERSION, esbuild: esbuildApi.version, key }))
     .digest("hex")
     .slice(0, 32);
 }

@@ -31,6 +31,8 @@ function makeProject(): { root: string; entry: string; write(path: string, text:
   // Extensions that fix the module type whatever the package.json says (as luxon's build/es6/luxon.mjs does).
   pkg("mjs-entry", { exports: { import: "./build/es6/index.mjs", require: "./build/cjs/index.js" } }, { "build/es6/index.mjs": "export const DateTime = { now: () => \"mjs\" };\nexport default \"mjs-default\";\n", "build/cjs/index.js": "exports.DateTime = { now: () => \"cjs\" };\n" });
   pkg("cjs-entry", { main: "index.cjs" }, { "index.cjs": "module.exports = { kind: \"cjs-ext\" };\n" });
+  // Text beyond ASCII in comments (kept by esbuild as written) and in strings (escaped by esbuild).
+  pkg("intl-text", { main: "index.js" }, { "index.js": 'module.exports = {\n  // Grüße — “quoted” 😀\n  text: "Grüße — 😀",\n};\n' });
   write("packages/lib/package.json", JSON.stringify({ name: "@ws/lib", version: "0.0.0", type: "module", exports: "./index.js" }));
   write("packages/lib/index.js", 'export const lib = "workspace";\n');
   mkdirSync(join(root, "node_modules", "@ws"), { recursive: true });
@@ -49,12 +51,13 @@ import { seen as seenEsm } from "order-esm";
 import { lib } from "@ws/lib";
 import mjsDefault, { DateTime } from "mjs-entry";
 import cjsExt from "cjs-entry";
+import intl from "intl-text";
 import { z } from "zod";
 import { flow } from "flowpack";
 export const VARIANT = "one";
 export const probe = flow({ name: "probe", parameters: z.object({ n: z.number().default(1) }) }, async ({ n }) => ({
   variant: VARIANT, n, greet: greet("x"), extra, dflt: dflt(), value, ns: Object.keys(esmNs).sort(), babel, named, seenCjs, seenEsm, lib,
-  mjs: [DateTime.now(), mjsDefault], cjsExt: cjsExt.kind,
+  mjs: [DateTime.now(), mjsDefault], cjsExt: cjsExt.kind, intl: intl.text,
 }));
 `,
   );
@@ -90,6 +93,7 @@ describe("vendored bundles", () => {
       lib: "workspace",
       mjs: ["mjs", "mjs-default"], // an .mjs entry: an ES module, whatever its package.json says
       cjsExt: "cjs-ext",
+      intl: "Grüße — 😀",
     };
     expect(await runProbe(single)).toEqual(expected);
     delete (globalThis as { __flowpackOrder?: unknown }).__flowpackOrder;
@@ -108,6 +112,9 @@ describe("vendored bundles", () => {
     for (const text of ["esm-default", "babel-default", '"hi "', "ZodObject"]) expect(vendor).toContain(text);
     expect(vendor).not.toContain("workspace");
     expect(vendor).toMatch(new RegExp(`//# sourceMappingURL=${VENDOR_FILE}\\.map\\s*$`));
+    // All ASCII (Node decodes it faster): the comment esbuild kept is escaped, the same text.
+    expect(split.vendor!.code.every((byte) => byte < 0x80)).toBe(true);
+    expect(vendor).toContain("// Gr\\u00fc\\u00dfe \\u2014 \\u201cquoted\\u201d \\ud83d\\ude00");
     expect(code.length).toBeLessThan(vendor.length / 10); // zod is shared with the runtime and vendored, not bundled twice
   });
 
