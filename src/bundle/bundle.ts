@@ -15,7 +15,7 @@ import { assetsAt, mayUseLocation, scanModule, type BundleAsset } from "./assets
 import { findProjectRoot, isNativePackage, packageFinder, packageNameOf, readPackage, type PackageInfo } from "./packages.js";
 import { BUNDLE_FILE, withSourceMapName } from "./files.js";
 import { runtimeEntry } from "./flow-runtime.js";
-import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type ModuleFormat, type VendorModule } from "./vendor.js";
+import { facadeSource, fileInputs, initialiserSource, VENDOR_FILE, VENDOR_IMPORT, VendorCache, vendorEntrySource, type CachedVendorFiles, type ModuleFormat, type VendorModule } from "./vendor.js";
 
 export interface ExternalDependency {
   name: string;
@@ -62,11 +62,12 @@ export interface BundleOptions {
    */
   onBundlerStarted?: () => void;
   /**
-   * With `vendor`: called with the vendor module the bundle will most likely import (the one this
-   * entry had last time) as soon as it is known, before esbuild has confirmed it: work that needs it
-   * (loading it, to read the flow) can start while the code is bundled.
+   * With `vendor`: called with the cached files of the vendor module the bundle will most likely
+   * import (the one this entry had last time) as soon as its record is read, before esbuild has
+   * confirmed it and before its bytes are checked: work that needs it (loading it, to read the flow)
+   * can start while the code is bundled, and must check the bytes it reads against the digests.
    */
-  onVendorCandidate?: (vendor: VendorModule, projectRoot: string) => void;
+  onVendorCandidate?: (vendor: CachedVendorFiles, projectRoot: string) => void;
   /** Node.js major version to target; defaults to this process's. */
   nodeMajor?: number;
   /**
@@ -152,7 +153,7 @@ interface BuildContext {
   externals: Map<string, ExternalDependency>;
   target: string;
   onBundlerStarted: (() => void) | undefined;
-  onVendorCandidate: ((vendor: VendorModule, projectRoot: string) => void) | undefined;
+  onVendorCandidate: ((vendor: CachedVendorFiles, projectRoot: string) => void) | undefined;
   /** Files the project's modules reach by literal paths (by path in the project); filled by every pass. */
   assets: Map<string, BundleAsset>;
   /** Warnings about those files and about uses that could not be resolved (keyed, so passes do not repeat them). */
@@ -240,7 +241,7 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
   const cache = new VendorCache(join(cacheDir ?? defaultCacheDir(), "vendor"));
   const settings = { target: context.target, external: [...context.userExternal].sort() };
   const entry = { projectRoot: context.projectRoot, entry: realEntry, settings };
-  const pass = async (vendor: VendorModule | undefined) => {
+  const pass = async (vendor: Pick<VendorModule, "formats"> | undefined) => {
     const seen = new Set<string>();
     const result = await runBuild(
       context,
@@ -253,15 +254,18 @@ async function vendoredBuild(context: BuildContext, realEntry: string, cacheDir:
 
   const previous = await cache.lastIds(entry);
   if (previous) {
-    // The last vendor module is used at once; that none of its packages' files changed is checked
-    // once esbuild is bundling the flow's code, and the result only counts if they did not.
+    // The last vendor module is used as soon as its record is read; that its bytes match the
+    // record and none of its packages' files changed is checked once esbuild is bundling the flow's
+    // code, and the result only counts if both hold.
     const candidate = previous.length > 0 ? await cache.peek<VendorExtra>({ projectRoot: context.projectRoot, ids: previous, settings }) : undefined;
     if (previous.length === 0 || candidate) {
-      if (candidate) context.onVendorCandidate?.(candidate, context.projectRoot);
+      if (candidate) context.onVendorCandidate?.(candidate.files, context.projectRoot);
       const pending = pass(candidate);
-      const unchanged = candidate ? candidate.unchanged() : true; // while esbuild works
+      const loaded = candidate?.load(); // while esbuild works
+      const unchanged = candidate ? candidate.unchanged() : true;
       const attempt = await pending;
-      if (unchanged && same(attempt.ids, previous)) return { result: attempt.result, vendor: candidate && adopt(context, candidate), notes: cache.warnings };
+      const vendor = await loaded;
+      if (unchanged && (!candidate || vendor) && same(attempt.ids, previous)) return { result: attempt.result, vendor: vendor && adopt(context, vendor), notes: cache.warnings };
     }
   }
   const seen = new Set<string>();

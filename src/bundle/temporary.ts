@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
-import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
@@ -7,7 +7,9 @@ import { fileSystemError, onPath } from "../_internal/fs-errors.js";
 import { importModule, importScript } from "../_internal/import-module.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import type { Bundle } from "./bundle.js";
+import { sha256 } from "../oci/digest.js";
 import { BUNDLE_FILE, VENDOR_FILE, withSourceMapName } from "./files.js";
+import type { CachedVendorFiles } from "./vendor.js";
 import { ASSETS_DIR } from "./assets.js";
 
 /** The parts of a bundle needed to import it. */
@@ -55,6 +57,7 @@ export class BundleImporter {
   private readonly vendors = new Map<string, Promise<string>>();
   private readonly linked = new Set<string>();
   private count = 0;
+  private vendorFolders = 0;
 
   async import(bundle: LoadableBundle): Promise<Record<string, unknown>> {
     const root = await this.root(bundle.projectRoot);
@@ -73,14 +76,22 @@ export class BundleImporter {
   }
 
   /**
-   * Writes a vendor module to its folder and loads it (its packages initialise only when a bundle
-   * first uses them), ahead of the bundle that will import it: a bundle with the same vendor
-   * module imported next finds it loaded. A reader thread calls this while esbuild bundles the code.
+   * Copies a cached vendor module to its folder (its bytes checked against the digests first) and
+   * loads it (its packages initialise only when a bundle first uses them), ahead of the bundle that
+   * will import it: a bundle with the same vendor module imported next finds it loaded. A reader
+   * thread calls this while esbuild bundles the code. Rejects when the files do not hold what the
+   * digests say; a bundle importing that vendor module then needs its bytes (see hasVendor).
    */
-  async preload(projectRoot: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<void> {
+  async preload(projectRoot: string, vendor: CachedVendorFiles): Promise<void> {
     const root = await this.root(projectRoot);
     const folder = await onPath(root, TEMPORARY_ROLE, () => this.vendorFolder(root, vendor));
     await importModule(pathToFileURL(join(folder, VENDOR_FILE)).href);
+  }
+
+  /** Whether the vendor module `digest` is in its folder already (a preload of it succeeded): a bundle importing it needs no bytes. */
+  async hasVendor(digest: string): Promise<boolean> {
+    const folder = this.vendors.get(digest);
+    return folder !== undefined && (await folder.then(() => true, () => false));
   }
 
   /** The private folder, made by the first import or preload. */
@@ -104,15 +115,20 @@ export class BundleImporter {
     await symlink(projectRoot, join(folder, ASSETS_DIR), "dir");
   }
 
-  private vendorFolder(root: string, vendor: NonNullable<LoadableBundle["vendor"]>): Promise<string> {
+  /** The folder holding vendor module `vendor.digest`, made (from its bytes, or its cached files) on first use. */
+  private vendorFolder(root: string, vendor: NonNullable<LoadableBundle["vendor"]> | CachedVendorFiles): Promise<string> {
     let folder = this.vendors.get(vendor.digest);
     if (!folder) {
-      folder = (async () => {
-        const dir = join(root, `vendor-${this.vendors.size}`);
+      const made = (async () => {
+        const dir = join(root, `vendor-${this.vendorFolders++}`);
+        const [code, map] = typeof vendor.code === "string" ? await readCachedVendor(vendor as CachedVendorFiles) : [vendor.code, vendor.map];
         await mkdir(dir);
-        await Promise.all([writeFile(join(dir, VENDOR_FILE), vendor.code), writeFile(join(dir, `${VENDOR_FILE}.map`), vendor.map)]);
+        await Promise.all([writeFile(join(dir, VENDOR_FILE), code), writeFile(join(dir, `${VENDOR_FILE}.map`), map)]);
         return dir;
       })();
+      // A folder that could not be made is made again by the next import that brings the bytes.
+      made.catch(() => this.vendors.get(vendor.digest) === made && this.vendors.delete(vendor.digest));
+      folder = made;
       this.vendors.set(vendor.digest, folder);
     }
     return folder;
@@ -125,6 +141,13 @@ export class BundleImporter {
     this.linked.clear();
     if (dir) await rm(await dir, { recursive: true, force: true });
   }
+}
+
+/** A cached vendor module's bytes, checked against its digests (the cache may have changed since its record was read). */
+async function readCachedVendor(files: CachedVendorFiles): Promise<[Buffer, Buffer]> {
+  const [code, map] = await Promise.all([readFile(files.code), readFile(files.map)]);
+  if (sha256(code) !== files.digest || sha256(map) !== files.mapDigest) throw new Error(`the cached vendor module ${files.code} does not match its record`);
+  return [code, map];
 }
 
 /** The entry as the user would name it: relative to the working directory when it lies below it. */

@@ -51,6 +51,29 @@ export interface VendorModule {
   cached: boolean;
 }
 
+/** Where a cached vendor module lies, and the digests its bytes must have (a reader checks them). */
+export interface CachedVendorFiles {
+  digest: Sha256Digest;
+  mapDigest: Sha256Digest;
+  /** The module's file and its map's, in the cache. */
+  code: string;
+  map: string;
+}
+
+/**
+ * A cached vendor module as soon as its record is read: enough to start bundling against it
+ * (`formats`) and to hand its files to another reader, while its bytes are read and checked
+ * (`load`) and its inputs are checked (`unchanged`). It counts only once both say yes.
+ */
+export interface VendorCandidate<T> {
+  formats: Record<string, ModuleFormat>;
+  files: CachedVendorFiles;
+  /** The module, its bytes checked against the record; undefined when they do not match (or cannot be read). */
+  load(): Promise<(VendorModule & { extra: T }) | undefined>;
+  /** Whether every input still has the size and mtime recorded (stat only). */
+  unchanged(): boolean;
+}
+
 /** esbuild's output for the vendor entry: the module, its map, and what it read (the cache records the inputs). */
 export interface VendorBuildOutput {
   code: Uint8Array;
@@ -152,7 +175,8 @@ export class VendorCache {
     build: () => Promise<VendorBuildOutput & { extra: T }>,
   ): Promise<VendorModule & { extra: T }> {
     const hit = await this.peek<T>(key);
-    if (hit?.unchanged()) return hit;
+    const cached = hit?.unchanged() ? await hit.load() : undefined;
+    if (cached) return cached;
     const built = await build();
     const code = Buffer.from(built.code);
     const map = Buffer.from(built.map);
@@ -171,37 +195,51 @@ export class VendorCache {
   }
 
   /**
-   * The cached vendor module for `ids`, its bytes checked against its record, without checking
-   * its inputs yet: `unchanged()` does that (stat only), so a caller may start using the module
-   * (and esbuild working) first, and drop the result if they changed.
+   * The cached vendor module for `ids` once its record is read (see VendorCandidate): its bytes
+   * are read and checked by `load()`, its inputs by `unchanged()`, so a caller may start using
+   * the module (esbuild bundling against it) first, and drop the result if either says no.
    */
-  async peek<T>(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): Promise<(VendorModule & { extra: T; unchanged(): boolean }) | undefined> {
-    const entry = await this.read(this.folder(key));
-    return entry && { ...moduleOf<T>(entry, true), unchanged: () => inputsUnchanged(entry.record.inputs, key.projectRoot) };
+  async peek<T>(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): Promise<VendorCandidate<T> | undefined> {
+    const folder = this.folder(key);
+    const recordFile = join(folder, "record.json");
+    let record: VendorRecord;
+    let written: number;
+    try {
+      written = statSync(recordFile).mtimeMs;
+      // This process read and checked this very record before (a --watch session): only the
+      // inputs need checking again.
+      const known = verified.get(folder);
+      record = known?.written === written ? known.record : recordSchema.parse(JSON.parse(await readFile(recordFile, "utf8")));
+    } catch {
+      return undefined; // missing, unreadable or malformed: build again
+    }
+    let loading: Promise<(VendorModule & { extra: T }) | undefined> | undefined;
+    return {
+      formats: record.formats,
+      files: { digest: record.code as Sha256Digest, mapDigest: record.map as Sha256Digest, code: join(folder, VENDOR_FILE), map: join(folder, `${VENDOR_FILE}.map`) },
+      load: () => (loading ??= this.load<T>(folder, written, record)),
+      unchanged: () => inputsUnchanged(record.inputs, key.projectRoot),
+    };
   }
 
   private folder(key: { projectRoot: string; ids: readonly string[]; settings: unknown }): string {
     return join(this.dir, "modules", keyOf(key));
   }
 
-  private async read(folder: string): Promise<{ record: VendorRecord; code: Buffer; map: Buffer } | undefined> {
-    try {
-      const recordFile = join(folder, "record.json");
-      const written = statSync(recordFile).mtimeMs;
-      // This process read and checked this very record before (a --watch session): only the
-      // inputs need checking again.
-      let entry = verified.get(folder);
-      if (entry?.written !== written) {
-        const record = recordSchema.parse(JSON.parse(await readFile(recordFile, "utf8")));
+  /** The module's bytes, checked against its record (once per process and record: see `verified`). */
+  private async load<T>(folder: string, written: number, record: VendorRecord): Promise<(VendorModule & { extra: T }) | undefined> {
+    let entry = verified.get(folder);
+    if (entry?.written !== written) {
+      try {
         const [code, map] = await Promise.all([readFile(join(folder, VENDOR_FILE)), readFile(join(folder, `${VENDOR_FILE}.map`))]);
         if (sha256(code) !== record.code || sha256(map) !== record.map) return undefined;
         entry = { written, record, code, map };
         verified.set(folder, entry);
+      } catch {
+        return undefined; // missing or unreadable: build again
       }
-      return entry;
-    } catch {
-      return undefined; // missing, unreadable or malformed: build again
     }
+    return moduleOf<T>(entry, true);
   }
 
   private async write(folder: string, record: VendorRecord, code: Buffer, map: Buffer): Promise<void> {

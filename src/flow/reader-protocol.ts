@@ -1,17 +1,28 @@
+import type { CachedVendorFiles } from "../bundle/vendor.js";
 import type { JsonSchema } from "./schema.js";
 
 /**
  * The messages between a FlowReader (reader.ts) and its worker thread (reader-worker.ts).
- * Buffers arrive as Uint8Arrays (structured clone).
+ * Buffers arrive as Uint8Arrays (structured clone: copied, so a vendor module's megabytes go by file
+ * name and digest where they can).
+ */
+/**
+ * The vendor module a bundle imports: its bytes, or only its digest when the thread was asked to
+ * preload that very module (it then has it, or answers VENDOR_NOT_PRELOADED and the flow is read in
+ * the main thread).
  */
 export interface ReaderVendor {
-  code: Uint8Array;
-  map: Uint8Array;
   digest: string;
+  code?: Uint8Array;
+  map?: Uint8Array;
 }
 
+/** The error code of a read whose vendor module the thread does not have (its preload failed). */
+export const VENDOR_NOT_PRELOADED = "VENDOR_NOT_PRELOADED";
+
 export type ReaderRequest =
-  | { kind: "preload"; projectRoot: string; vendor: ReaderVendor }
+  /** Load this cached vendor module ahead of the bundle (the thread reads the files and checks them). */
+  | { kind: "preload"; projectRoot: string; vendor: CachedVendorFiles }
   | {
       kind: "read";
       bundle: { code: Uint8Array; map?: Uint8Array; projectRoot: string; entry?: string; assetsRoot?: string; vendor?: ReaderVendor };

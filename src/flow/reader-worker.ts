@@ -3,7 +3,7 @@
 // dist/flow-reader.mjs by `npm run build`.
 import { parentPort, workerData } from "node:worker_threads";
 import { flowsOf, pickFlow } from "./select.js";
-import { serializeError, type ReaderAnswer, type ReaderRequest, type ReaderVendor } from "./reader-protocol.js";
+import { serializeError, VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderRequest, type ReaderVendor } from "./reader-protocol.js";
 import { BundleImporter } from "../bundle/temporary.js";
 import type { Sha256Digest } from "../oci/digest.js";
 
@@ -13,30 +13,38 @@ if ((workerData as { sourceMaps?: boolean } | undefined)?.sourceMaps) process.se
 
 const importer = new BundleImporter();
 const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const vendorOf = (vendor: ReaderVendor) => ({ code: buffer(vendor.code), map: buffer(vendor.map), digest: vendor.digest as Sha256Digest });
 let preloading: Promise<void> = Promise.resolve();
 
 port.on("message", (request: ReaderRequest) => {
   if (request.kind === "preload") {
-    // Only a head start: when it fails, the read does the same work again and reports what fails.
-    preloading = importer.preload(request.projectRoot, vendorOf(request.vendor)).catch(() => undefined);
+    // Only a head start: when it fails, a read of a bundle importing that module is answered
+    // VENDOR_NOT_PRELOADED (this thread has no bytes of it) and the main thread reads the flow.
+    preloading = importer.preload(request.projectRoot, request.vendor).catch(() => undefined);
     return;
   }
   void read(request).then((answer) => port.postMessage(answer));
 });
+
+/** The vendor module as the importer takes it: its bytes, or (preloaded) its digest alone. */
+async function vendorOf(vendor: ReaderVendor): Promise<{ code: Buffer; map: Buffer; digest: Sha256Digest }> {
+  if (vendor.code && vendor.map) return { code: buffer(vendor.code), map: buffer(vendor.map), digest: vendor.digest as Sha256Digest };
+  if (!(await importer.hasVendor(vendor.digest))) throw Object.assign(new Error("the vendor module was not preloaded"), { code: VENDOR_NOT_PRELOADED });
+  return { code: Buffer.alloc(0), map: Buffer.alloc(0), digest: vendor.digest as Sha256Digest }; // in its folder already: no bytes needed
+}
 
 async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
   const { bundle } = request;
   Object.assign(process.env, request.env);
   try {
     await preloading;
+    const vendor = bundle.vendor && (await vendorOf(bundle.vendor));
     const namespace = await importer.import({
       code: buffer(bundle.code),
       projectRoot: bundle.projectRoot,
       ...(bundle.map ? { map: buffer(bundle.map) } : {}),
       ...(bundle.entry !== undefined ? { entry: bundle.entry } : {}),
       ...(bundle.assetsRoot !== undefined ? { assetsRoot: bundle.assetsRoot } : {}),
-      ...(bundle.vendor ? { vendor: vendorOf(bundle.vendor) } : {}),
+      ...(vendor ? { vendor } : {}),
     });
     const flow = pickFlow(flowsOf(namespace), request.flowName, request.where);
     return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema() };

@@ -15,7 +15,8 @@ import {
   type FlowpackErrorOptions,
 } from "../errors.js";
 import type { JsonSchema } from "./schema.js";
-import type { ReaderAnswer, ReaderRequest, SerializedError } from "./reader-protocol.js";
+import { VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderRequest, type SerializedError } from "./reader-protocol.js";
+import type { CachedVendorFiles } from "../bundle/vendor.js";
 import { entryLabel, type LoadableBundle } from "../bundle/temporary.js";
 import { FLOW_READER_MODULE, takeReaderThread } from "./reader-thread.js";
 
@@ -46,6 +47,8 @@ export class FlowReader {
   private readonly worker: Worker;
   private readonly env: FlowEnv;
   private readonly answer: Promise<ReaderAnswer | { kind: "exit"; code: number }>;
+  /** The digest of the vendor module the thread was asked to preload. */
+  private preloaded: string | undefined;
 
   private constructor(worker: Worker, env: FlowEnv) {
     this.worker = worker;
@@ -67,9 +70,13 @@ export class FlowReader {
     return worker && new FlowReader(worker, env);
   }
 
-  /** Loads `vendor` ahead of the bundle (the thread keeps it if the bundle imports the same one). */
-  preload(projectRoot: string, vendor: NonNullable<LoadableBundle["vendor"]>): void {
-    this.post({ kind: "preload", projectRoot, vendor: { code: vendor.code, map: vendor.map, digest: vendor.digest } });
+  /**
+   * Loads the cached vendor module `vendor` ahead of the bundle, from its files (the thread checks
+   * them against the digests): a bundle importing the same one is then sent without its bytes.
+   */
+  preload(projectRoot: string, vendor: CachedVendorFiles): void {
+    this.preloaded = vendor.digest;
+    this.post({ kind: "preload", projectRoot, vendor });
   }
 
   /** The flow `flowName` (or the only one) of the bundle; errors as loading it in this thread would raise them. */
@@ -82,7 +89,9 @@ export class FlowReader {
         ...(bundle.map ? { map: bundle.map } : {}),
         ...(bundle.entry !== undefined ? { entry: bundle.entry } : {}),
         ...(bundle.assetsRoot !== undefined ? { assetsRoot: bundle.assetsRoot } : {}),
-        ...(bundle.vendor ? { vendor: { code: bundle.vendor.code, map: bundle.vendor.map, digest: bundle.vendor.digest } } : {}),
+        ...(bundle.vendor
+          ? { vendor: bundle.vendor.digest === this.preloaded ? { digest: bundle.vendor.digest } : { code: bundle.vendor.code, map: bundle.vendor.map, digest: bundle.vendor.digest } }
+          : {}),
       },
       flowName,
       where,
@@ -137,10 +146,10 @@ export async function writePrebuiltFlowReader(): Promise<string> {
   return FLOW_READER_MODULE;
 }
 
-/** What a thread cannot do that the main thread can: then the flow is read there. */
+/** What a thread cannot do that the main thread can (or a vendor module it could not preload): then the flow is read there. */
 function threadUnsupported(error: SerializedError): boolean {
   for (let e: SerializedError | undefined = error; e; e = e.cause) {
-    if (e.code === "ERR_WORKER_UNSUPPORTED_OPERATION" || e.code === "ERR_DLOPEN_FAILED" || /did not self-register/.test(e.message)) return true;
+    if (e.code === VENDOR_NOT_PRELOADED || e.code === "ERR_WORKER_UNSUPPORTED_OPERATION" || e.code === "ERR_DLOPEN_FAILED" || /did not self-register/.test(e.message)) return true;
   }
   return false;
 }

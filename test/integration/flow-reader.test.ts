@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { flowpack } from "../helpers/cli.js";
+import { services } from "../helpers/services.js";
 
 // A one-shot `package` of the built CLI reads the flow's name and schema in a worker thread
 // (src/flow/reader.ts). What the flow's module sees and does there, and what it cannot do.
@@ -55,5 +56,54 @@ describe("reading a flow in a thread while packaging", () => {
     const r = await pack(flowFile("timer", "setInterval(() => undefined, 1000);"));
     expect(r.code, r.stderr).toBe(0);
     expect(seen("timer").isMainThread).toBe(false);
+  });
+});
+
+describe("the vendor module the thread loads ahead of the bundle", () => {
+  // A project whose flow takes its name from an installed package (vendored), and records which
+  // thread loaded it. The Docker packager (oci builder) vendors packages; the file packager does not.
+  const project = join(work, "vendored");
+  mkdirSync(join(project, "node_modules", "name-pkg"), { recursive: true });
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "vendored", version: "1.0.0", type: "module" }));
+  writeFileSync(join(project, "node_modules", "name-pkg", "package.json"), JSON.stringify({ name: "name-pkg", version: "1.0.0", type: "module", exports: "./index.js" }));
+  writeFileSync(join(project, "node_modules", "name-pkg", "index.js"), 'export const NAME = "right-name";\n');
+  const cache = join(work, "vendored-cache");
+  const flowSource = (variant: string) => `import { flow } from "flowpack";
+import { NAME } from "name-pkg";
+import { isMainThread } from "node:worker_threads";
+import { writeFileSync } from "node:fs";
+writeFileSync(${JSON.stringify(join(work, "vendored.seen"))}, JSON.stringify({ isMainThread, placeholder: null }));
+export const f = flow({ name: NAME }, async () => ${JSON.stringify(variant)});
+`;
+  const packageVariant = async (variant: string) => {
+    writeFileSync(join(project, "flow.ts"), flowSource(variant));
+    const out = join(work, `vendored-${variant}.json`);
+    const r = await flowpack(["package", "flow.ts", "--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`, "--oci-layout", join(work, "vendored-layout"), "-o", out, "-q"], {
+      env: { FLOWPACK_CACHE_DIR: cache },
+      cwd: project,
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(readFileSync(out, "utf8")) as { flowName: string; metadata: { layers: { vendor?: string } } };
+  };
+
+  it("is read from the cache and checked there: a damaged cached module is never what the flow is read from", async () => {
+    const first = await packageVariant("one");
+    expect(first.flowName).toBe("right-name");
+    const second = await packageVariant("two"); // the cached module, preloaded in the thread
+    expect(second.flowName).toBe("right-name");
+    expect(seen("vendored").isMainThread).toBe(false);
+    expect(second.metadata.layers.vendor).toBe(first.metadata.layers.vendor);
+
+    // Same length, other bytes: the record still vouches for the old digest.
+    const modules = join(cache, "vendor", "modules");
+    for (const dir of readdirSync(modules)) {
+      const file = join(modules, dir, "flowpack-vendor.mjs");
+      writeFileSync(file, readFileSync(file, "utf8").replace("right-name", "wrong-name"));
+    }
+    const third = await packageVariant("three");
+    expect(third.flowName).toBe("right-name");
+    expect(seen("vendored").isMainThread).toBe(true); // the thread refused the damaged files; this thread read the flow
+    expect(third.metadata.layers.vendor).toBe(first.metadata.layers.vendor); // rebuilt, the same module
   });
 });
