@@ -30,7 +30,9 @@ export type ReaderRequest =
       where: string;
       /** Set in the thread's environment (its own copy of this process's) before the bundle loads. */
       env: Record<string, string>;
-    };
+    }
+  /** Remove the temporary folder and end the thread (sent once the answer is in, or not wanted). */
+  | { kind: "close" };
 
 export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema } | { kind: "error"; error: SerializedError };
 

@@ -22,6 +22,14 @@ port.on("message", (request: ReaderRequest) => {
     preloading = importer.preload(request.projectRoot, request.vendor).catch(() => undefined);
     return;
   }
+  if (request.kind === "close") {
+    // process.exit() in a worker ends this thread only, with whatever the flow's module left running.
+    void importer
+      .close()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+    return;
+  }
   void read(request).then((answer) => port.postMessage(answer));
 });
 
@@ -50,7 +58,6 @@ async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<
     return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema() };
   } catch (error) {
     return { kind: "error", error: serializeError(error) };
-  } finally {
-    await importer.close().catch(() => undefined);
   }
+  // The temporary folder is removed on "close", after the answer: the caller need not wait for that.
 }

@@ -75,14 +75,16 @@ import { writeFileSync } from "node:fs";
 writeFileSync(${JSON.stringify(join(work, "vendored.seen"))}, JSON.stringify({ isMainThread, placeholder: null }));
 export const f = flow({ name: NAME }, async () => ${JSON.stringify(variant)});
 `;
-  const packageVariant = async (variant: string) => {
-    writeFileSync(join(project, "flow.ts"), flowSource(variant));
+  const temporaryFolders = () => readdirSync(join(project, "node_modules", ".cache", "flowpack")).filter((name) => name.startsWith("bundle-"));
+  const packageVariant = async (variant: string, source = flowSource(variant)) => {
+    writeFileSync(join(project, "flow.ts"), source);
     const out = join(work, `vendored-${variant}.json`);
     const r = await flowpack(["package", "flow.ts", "--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`, "--oci-layout", join(work, "vendored-layout"), "-o", out, "-q"], {
       env: { FLOWPACK_CACHE_DIR: cache },
       cwd: project,
       timeoutMs: 60_000,
     });
+    expect(temporaryFolders()).toEqual([]); // the thread's (with its copy of the vendor module) included
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(readFileSync(out, "utf8")) as { flowName: string; metadata: { layers: { vendor?: string } } };
   };
@@ -105,5 +107,18 @@ export const f = flow({ name: NAME }, async () => ${JSON.stringify(variant)});
     expect(third.flowName).toBe("right-name");
     expect(seen("vendored").isMainThread).toBe(true); // the thread refused the damaged files; this thread read the flow
     expect(third.metadata.layers.vendor).toBe(first.metadata.layers.vendor); // rebuilt, the same module
+  });
+
+  it("a bundling that fails after the thread began loading the cached module leaves nothing behind", async () => {
+    await packageVariant("before");
+    writeFileSync(join(project, "flow.ts"), `${flowSource("broken")}\nexport const = ;\n`);
+    const r = await flowpack(["package", "flow.ts", "--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`, "--oci-layout", join(work, "vendored-layout"), "-q"], {
+      env: { FLOWPACK_CACHE_DIR: cache },
+      cwd: project,
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot bundle flow.ts");
+    expect(temporaryFolders()).toEqual([]);
   });
 });
