@@ -18,7 +18,8 @@ import { dependencyEntries } from "./dependencies.js";
 import type { EngineBuilder } from "./engine-builder.js";
 import type { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
-import { contentTag, defaultTag, gitInfo, planImage, type GitInfo, type ImagePlan } from "./plan.js";
+import { gitInfo, type GitInfo } from "./git-info.js";
+import { contentTag, defaultTag, planImage, type ImagePlan } from "./plan.js";
 
 
 /**

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { sha256, type Sha256Digest } from "../../oci/digest.js";
@@ -7,7 +6,7 @@ import { VENDOR_FILE } from "../../bundle/vendor.js";
 import { ASSETS_DIR } from "../../bundle/assets.js";
 import type { InstalledPackage, NodeEnvironment } from "../../environment/node.js";
 import type { LayerEntry } from "../../image/layer.js";
-import { redactUrl } from "../../registry/redact.js";
+import type { GitInfo } from "./git-info.js";
 import { RUNNER_ENV } from "../../manifest/runner-env.js";
 import { RUNNER_FILE } from "../../bundle/runner.js";
 import { DEPENDENCY_SELECTION } from "./dependencies.js";
@@ -69,10 +68,7 @@ export interface PlanInput {
   git: GitInfo;
 }
 
-export interface GitInfo {
-  source?: string;
-  revision?: string;
-}
+export type { GitInfo };
 
 export function planImage(input: PlanInput): ImagePlan {
   const appDir = posix.dirname(input.imageFlowLocation);
@@ -155,15 +151,3 @@ export function defaultTag(digest: string): string {
 export function contentTag(plan: Pick<ImagePlan, "inputsDigest">): string {
   return defaultTag(plan.inputsDigest);
 }
-
-/** The git remote (credentials redacted) and commit of the repository holding `dir`, if any. */
-export async function gitInfo(dir: string): Promise<GitInfo> {
-  const git = (...args: string[]): Promise<string | undefined> =>
-    new Promise((resolve) => {
-      execFile("git", ["-C", dir, ...args], { encoding: "utf8", timeout: 5_000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
-    });
-  const [remote, revision] = await Promise.all([git("remote", "get-url", "origin"), git("rev-parse", "HEAD")]);
-  return { ...(revision ? { revision } : {}), ...(remote ? { source: redactUrl(remote) } : {}) };
-}
-
-
