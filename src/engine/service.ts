@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { SwarmUnavailableError } from "../errors.js";
 import type { Credentials } from "../registry/keychain.js";
 import { withTimeout } from "./client.js";
@@ -17,24 +17,24 @@ export const TERMINAL_TASK_STATES = new Set(["complete", "failed", "shutdown", "
 
 const taskSchema = z.looseObject({
   ID: z.string(),
-  NodeID: z.string().optional(),
-  Slot: z.number().optional(),
-  DesiredState: z.string().optional(),
+  NodeID: z.optional(z.string()),
+  Slot: z.optional(z.number()),
+  DesiredState: z.optional(z.string()),
   Status: z.looseObject({
     State: z.string(),
-    Message: z.string().optional(),
-    Err: z.string().optional(),
-    Timestamp: z.string().optional(),
-    ContainerStatus: z.looseObject({ ContainerID: z.string().optional(), ExitCode: z.number().optional() }).optional(),
+    Message: z.optional(z.string()),
+    Err: z.optional(z.string()),
+    Timestamp: z.optional(z.string()),
+    ContainerStatus: z.optional(z.looseObject({ ContainerID: z.optional(z.string()), ExitCode: z.optional(z.number()) })),
   }),
 });
 export type SwarmTask = z.infer<typeof taskSchema>;
 
 const nodeSchema = z.looseObject({
   ID: z.string(),
-  Description: z.looseObject({ Hostname: z.string().optional() }).optional(),
-  Spec: z.looseObject({ Role: z.string().optional(), Labels: z.record(z.string(), z.string()).nullish() }).optional(),
-  Status: z.looseObject({ State: z.string().optional(), Message: z.string().optional(), Addr: z.string().optional() }).optional(),
+  Description: z.optional(z.looseObject({ Hostname: z.optional(z.string()) })),
+  Spec: z.optional(z.looseObject({ Role: z.optional(z.string()), Labels: z.nullish(z.record(z.string(), z.string())) })),
+  Status: z.optional(z.looseObject({ State: z.optional(z.string()), Message: z.optional(z.string()), Addr: z.optional(z.string()) })),
 });
 export type SwarmNode = z.infer<typeof nodeSchema>;
 

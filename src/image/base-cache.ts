@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { writeCacheFile } from "../_internal/fs.js";
 import { isSha256Digest, sha256 } from "../oci/digest.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { cacheWarning, defaultCacheDir, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
 import { sha256, sha256DigestSchema, type Sha256Digest } from "../oci/digest.js";
@@ -12,7 +12,7 @@ import { hostTagOf, removeStaleTempDirs } from "../_internal/temp-dirs.js";
 const infoSchema = z.strictObject({
   digest: sha256DigestSchema,
   diffId: sha256DigestSchema,
-  size: z.number().int().nonnegative(),
+  size: z.number().check(z.int(), z.nonnegative()),
   mediaType: z.string(),
 });
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { IMAGE_INDEX_MEDIA_TYPES, IMAGE_MANIFEST_MEDIA_TYPES, isImageIndexMediaType, isImageManifestMediaType } from "./media-types.js";
 import { sha256DigestSchema, type Sha256Digest } from "./digest.js";
 import { ImageFormatError } from "../errors.js";
@@ -12,53 +12,51 @@ import { ImageFormatError } from "../errors.js";
 
 // ── schemas ─────────────────────────────────────────────────────────────────
 
-const digestSchema = z
-  .string()
-  .regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>");
+const digestSchema = z.string().check(z.regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, "expected a digest like sha256:<hex>"));
 const diffIdSchema = z.pipe(sha256DigestSchema, z.transform((s: string) => s as Sha256Digest));
 const annotationsSchema = z.record(z.string(), z.string());
 
 export const platformSchema = z.looseObject({
-  architecture: z.string().min(1),
-  os: z.string().min(1),
-  "os.version": z.string().optional(),
-  "os.features": z.array(z.string()).optional(),
-  variant: z.string().optional(),
-  features: z.array(z.string()).optional(),
+  architecture: z.string().check(z.minLength(1)),
+  os: z.string().check(z.minLength(1)),
+  "os.version": z.optional(z.string()),
+  "os.features": z.optional(z.array(z.string())),
+  variant: z.optional(z.string()),
+  features: z.optional(z.array(z.string())),
 });
 export type Platform = z.infer<typeof platformSchema>;
 
 export const descriptorSchema = z.looseObject({
-  mediaType: z.string().min(1),
+  mediaType: z.string().check(z.minLength(1)),
   digest: digestSchema,
-  size: z.number().int().nonnegative(),
-  urls: z.array(z.string()).optional(),
-  annotations: annotationsSchema.optional(),
-  platform: platformSchema.optional(),
-  artifactType: z.string().optional(),
+  size: z.number().check(z.int(), z.nonnegative()),
+  urls: z.optional(z.array(z.string())),
+  annotations: z.optional(annotationsSchema),
+  platform: z.optional(platformSchema),
+  artifactType: z.optional(z.string()),
 });
 export type Descriptor = z.infer<typeof descriptorSchema>;
 
 /** An OCI image manifest, or a Docker v2 schema 2 manifest (same shape). */
 export const imageManifestSchema = z.looseObject({
   schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
+  mediaType: z.optional(z.string()),
+  artifactType: z.optional(z.string()),
   config: descriptorSchema,
   layers: z.array(descriptorSchema),
-  subject: descriptorSchema.optional(),
-  annotations: annotationsSchema.optional(),
+  subject: z.optional(descriptorSchema),
+  annotations: z.optional(annotationsSchema),
 });
 export type ImageManifest = z.infer<typeof imageManifestSchema>;
 
 /** An OCI image index, or a Docker manifest list (same shape). */
 export const imageIndexSchema = z.looseObject({
   schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
+  mediaType: z.optional(z.string()),
+  artifactType: z.optional(z.string()),
   manifests: z.array(descriptorSchema),
-  subject: descriptorSchema.optional(),
-  annotations: annotationsSchema.optional(),
+  subject: z.optional(descriptorSchema),
+  annotations: z.optional(annotationsSchema),
 });
 export type ImageIndex = z.infer<typeof imageIndexSchema>;
 
@@ -66,45 +64,45 @@ export type ImageIndex = z.infer<typeof imageIndexSchema>;
 const emptyObjectSetSchema = z.record(z.string(), z.looseObject({}));
 
 export const containerConfigSchema = z.looseObject({
-  User: z.string().optional(),
-  ExposedPorts: emptyObjectSetSchema.nullish(),
-  Env: z.array(z.string()).nullish(),
-  Entrypoint: z.array(z.string()).nullish(),
-  Cmd: z.array(z.string()).nullish(),
-  Volumes: emptyObjectSetSchema.nullish(),
-  WorkingDir: z.string().optional(),
-  Labels: z.record(z.string(), z.string()).nullish(),
-  StopSignal: z.string().optional(),
+  User: z.optional(z.string()),
+  ExposedPorts: z.nullish(emptyObjectSetSchema),
+  Env: z.nullish(z.array(z.string())),
+  Entrypoint: z.nullish(z.array(z.string())),
+  Cmd: z.nullish(z.array(z.string())),
+  Volumes: z.nullish(emptyObjectSetSchema),
+  WorkingDir: z.optional(z.string()),
+  Labels: z.nullish(z.record(z.string(), z.string())),
+  StopSignal: z.optional(z.string()),
 });
 export type ContainerConfig = z.infer<typeof containerConfigSchema>;
 
 export const historySchema = z.looseObject({
-  created: z.string().optional(),
-  created_by: z.string().optional(),
-  author: z.string().optional(),
-  comment: z.string().optional(),
-  empty_layer: z.boolean().optional(),
+  created: z.optional(z.string()),
+  created_by: z.optional(z.string()),
+  author: z.optional(z.string()),
+  comment: z.optional(z.string()),
+  empty_layer: z.optional(z.boolean()),
 });
 export type HistoryEntry = z.infer<typeof historySchema>;
 
 export const imageConfigSchema = z.looseObject({
-  created: z.string().optional(),
-  author: z.string().optional(),
-  architecture: z.string().min(1),
-  os: z.string().min(1),
-  "os.version": z.string().optional(),
-  "os.features": z.array(z.string()).optional(),
-  variant: z.string().optional(),
-  config: containerConfigSchema.optional(),
+  created: z.optional(z.string()),
+  author: z.optional(z.string()),
+  architecture: z.string().check(z.minLength(1)),
+  os: z.string().check(z.minLength(1)),
+  "os.version": z.optional(z.string()),
+  "os.features": z.optional(z.array(z.string())),
+  variant: z.optional(z.string()),
+  config: z.optional(containerConfigSchema),
   rootfs: z.looseObject({
     type: z.literal("layers"),
     diff_ids: z.array(diffIdSchema),
   }),
-  history: z.array(historySchema).optional(),
+  history: z.optional(z.array(historySchema)),
 });
 export type ImageConfig = z.infer<typeof imageConfigSchema>;
 
-function formatIssues(error: z.ZodError): string {
+function formatIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
@@ -120,7 +118,7 @@ function parseJson(bytes: Uint8Array | string, what: string): unknown {
   }
 }
 
-function parseWith<T extends z.ZodType>(schema: T, bytes: Uint8Array | string, what: string): z.infer<T> {
+function parseWith<T extends z.ZodMiniType>(schema: T, bytes: Uint8Array | string, what: string): z.infer<T> {
   const result = schema.safeParse(parseJson(bytes, what));
   if (!result.success) throw new ImageFormatError(`${what} is invalid: ${formatIssues(result.error)}`);
   return result.data;

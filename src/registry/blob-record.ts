@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "../_internal/zod-mini.js";
 import { writeCacheFile } from "../_internal/fs.js";
 
 /** What a push needs of a record: read the known digests, add new ones, forget them all. */
@@ -29,7 +29,7 @@ const fileSchema = z.object({
   version: z.literal(1),
   registry: z.string(),
   repository: z.string(),
-  digests: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/)),
+  digests: z.array(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/))),
 });
 
 export class FileBlobRecord implements BlobRecord {
