@@ -7,7 +7,8 @@
 //  - dist/commands/<name>.cjs: each command with everything it uses, one CommonJS bundle per
 //    command, loaded by name when that command runs (src/cli/command-table.ts) through V8's code
 //    cache (src/cli/code-cache.ts: compiled once per install, not on every run).
-//    esbuild stays external (it runs its platform binary); dockerode is loaded lazily by path.
+//    esbuild stays external (it runs its platform binary); dockerode is loaded lazily by path; Ajv
+//    is required from node_modules on a validator cache miss only (src/run/validate.ts).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,8 +30,8 @@ console.error(`flow runtime: ${relative(root, runtime)}`);
 const reader = await writePrebuiltFlowReader();
 console.error(`flow reader: ${relative(root, reader)}`);
 
-/** The CLI's bundles (its entry, each command): esbuild and dockerode stay packages; zod's English messages only, as the runner's (src/bundle/zod-english.ts). */
-const cliOptions = { absWorkingDir: root, external: ["esbuild", "dockerode"], logLevel: "warning", plugins: [zodEnglishOnly] };
+/** The CLI's bundles (its entry, each command): esbuild, dockerode and Ajv stay packages; zod's English messages only, as the runner's (src/bundle/zod-english.ts). */
+const cliOptions = { absWorkingDir: root, external: ["esbuild", "dockerode", "ajv"], logLevel: "warning", plugins: [zodEnglishOnly] };
 
 // Each command as one CommonJS bundle (dist/commands/<name>.cjs, no code shared between them: one
 // is loaded per run), which the CLI loads through V8's code cache (src/cli/code-cache.ts).

@@ -49,6 +49,9 @@ describe("the command bundles' code cache", () => {
       expect(r.stderr).not.toMatch(/warning/i);
     }
     expect(cacheFiles(cache).map((f) => f.split("-")[0])).toEqual(["package.cjs", "run.cjs"]);
+    // The first run compiled the parameter validator with Ajv (required from node_modules: the
+    // bundle leaves it out) and kept it; the second used it.
+    expect(readdirSync(join(cache, "validators"))).toHaveLength(1);
   });
 
   it("a damaged cache is rejected and written again; the command runs as without it", async () => {
