@@ -75,6 +75,17 @@ describe("gitInfo: the image's source and revision labels, as git says them", ()
   it("a GIT_* variable means git is asked (GIT_DIR can point anywhere)", () => {
     const { src } = repository();
     expect(readGitFiles(src, { ...env, GIT_DIR: "/elsewhere" })).toBeUndefined();
+    expect(readGitFiles(src, { ...env, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "remote.origin.url", GIT_CONFIG_VALUE_0: "x" })).toBeUndefined();
+    expect(readGitFiles(src, { ...env, GIT_SOMETHING_NEW: "1" })).toBeUndefined();
+  });
+
+  it("transport, prompt and identity variables (a CI machine's, a proxy's CA) change nothing: still read from the files, as git says", () => {
+    const { repo, src } = repository();
+    git(repo, "remote", "add", "origin", "https://git.example.com/acme/flows.git");
+    const ci = { ...env, GIT_SSL_CAINFO: "/etc/ssl/proxy-ca.pem", GIT_TERMINAL_PROMPT: "0", GIT_SSH_COMMAND: "ssh -o BatchMode=yes", GIT_AUTHOR_NAME: "ci", GIT_TRACE: "0" };
+    const fromFiles = readGitFiles(src, ci);
+    expect(fromFiles).toBeDefined();
+    expect(fromFiles).toEqual(askGitSync(src, ci));
   });
 
   it("outside any repository: no labels, without asking git", () => {
@@ -97,10 +108,10 @@ function readConfig(repo: string): string {
 }
 
 /** git's own answer, with the test's environment. */
-function askGitSync(dir: string): { source?: string; revision?: string } {
+function askGitSync(dir: string, withEnv: NodeJS.ProcessEnv = env): { source?: string; revision?: string } {
   const run = (...args: string[]): string | undefined => {
     try {
-      return execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+      return execFileSync("git", ["-C", dir, ...args], { env: withEnv, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
     } catch {
       return undefined;
     }

@@ -41,7 +41,7 @@ export async function askGit(dir: string, env: NodeJS.ProcessEnv = process.env):
  */
 export function readGitFiles(dir: string, env: NodeJS.ProcessEnv = process.env): GitInfo | undefined {
   try {
-    if (Object.keys(env).some((name) => name.startsWith("GIT_"))) return undefined;
+    if (Object.keys(env).some((name) => name.startsWith("GIT_") && !IDLE_GIT_VARIABLES.test(name))) return undefined;
     const repository = findRepository(realpathSync(dir));
     if (repository === "ask") return undefined;
     if (repository === undefined) return {}; // not in a repository: git has nothing to say either
@@ -59,6 +59,15 @@ export function readGitFiles(dir: string, env: NodeJS.ProcessEnv = process.env):
     return undefined;
   }
 }
+
+/**
+ * GIT_* variables that change neither which repository git finds nor what its config, refs or HEAD
+ * say: TLS, HTTP and SSH transport, prompts, identities, editors, pagers, tracing. CI machines and
+ * proxied networks set them (GIT_SSL_CAINFO, GIT_TERMINAL_PROMPT=0, GIT_SSH_COMMAND, GIT_AUTHOR_NAME),
+ * and git was spawned for nothing there. Any other GIT_* variable (GIT_DIR, GIT_CONFIG_*,
+ * GIT_CEILING_DIRECTORIES, GIT_COMMON_DIR, …, and any git may add) still means git is asked.
+ */
+const IDLE_GIT_VARIABLES = /^GIT_(SSL_\w+|HTTP_\w+|SSH|SSH_COMMAND|SSH_VARIANT|ASKPASS|TERMINAL_PROMPT|(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)|EDITOR|SEQUENCE_EDITOR|PAGER|TRACE\w*|CURL_VERBOSE|PROTOCOL_FROM_USER|PROXY_COMMAND|PROXY_SSL_\w+|FLUSH|REDACT_COOKIES|MERGE_VERBOSITY|MERGE_AUTOEDIT|ALLOW_PROTOCOL)$/;
 
 /** The `.git` folder above `dir`, undefined when there is none, "ask" when git's answer could differ. */
 function findRepository(dir: string): string | "ask" | undefined {
