@@ -552,7 +552,9 @@ async function main() {
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
-  const base_ = join(RESULTS, outName);
+  // A name goes to bench/results/; a path (with a slash) is taken as it is, relative to the working folder.
+  const base_ = outName.includes("/") ? resolve(outName) : join(RESULTS, outName);
+  mkdirSync(dirname(base_), { recursive: true });
   writeFileSync(`${base_}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${base_}.md`, markdown(result) + (result.startup ? `\n${startupMarkdown(result.startup)}` : ""));
   writeFileSync(`${base_}.svg`, svg(result));

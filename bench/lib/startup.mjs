@@ -384,10 +384,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   const { targetLines } = await import("./report.mjs");
   const name = values.out ?? `${result.date}-startup`;
-  const results = join(REPO, "bench", "results");
-  mkdirSync(results, { recursive: true });
-  writeFileSync(join(results, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  // A name goes to bench/results/; a path (with a slash) is taken as it is, relative to the working folder.
+  const base = name.includes("/") ? resolve(name) : join(REPO, "bench", "results", name);
+  mkdirSync(dirname(base), { recursive: true });
+  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = [`# flowpack start-up — ${result.date}`, "", `Command: \`${result.command}\`. Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, node ${result.machine.node}; load average (1, 5, 15 min) at start ${result.machine.loadStart.join(" ")}, at the end ${result.machine.loadEnd.join(" ")} (a machine shared with other work: read the ratios and the before/after columns, measured in the same rounds).`, "", "## Targets", "", "```", ...targetLines(result.targets), "```", "", startupMarkdown(startup)];
-  writeFileSync(join(results, `${name}.md`), `${md.join("\n")}\n`);
+  writeFileSync(`${base}.md`, `${md.join("\n")}\n`);
   process.stdout.write(`${startupMarkdown(startup)}\n${targetLines(result.targets).join("\n")}\n`);
 }
