@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import { COMMAND_TABLE, commandsFor } from "./command-table.js";
 import { saveCodeCaches } from "./code-cache.js";
 import { reportError } from "../_internal/report.js";
+import { exitOnceDone } from "../_internal/stop.js";
 import { createOutput, type Output } from "./output.js";
 
 const version = FLOWPACK_VERSION;
@@ -60,4 +61,5 @@ const exitCode = await main(process.argv.slice(2));
 // Stopped by SIGINT/SIGTERM: a flow that ran here may have left timers or sockets behind; they must
 // not keep flowpack running past the grace period it was given.
 if (exitCode === 130 || exitCode === 143) process.exit(exitCode);
-process.exitCode = exitCode;
+// Done: a flow that ran or was read here may have left something running that never ends.
+exitOnceDone(exitCode, process.env, (message) => process.stderr.write(`flowpack: warning: ${message}\n`));

@@ -13,11 +13,13 @@
  * With --json, a failure is only the JSON record on stdout (the host prints it for people, once).
  * SIGTERM (`docker stop`) and SIGINT abort the flow's `ctx.signal`; the flow then has
  * FLOWPACK_STOP_GRACE seconds (default 10) to finish before the runner exits 143 (130 for SIGINT).
+ * Timers or sockets a flow leaves open do not keep the container running: the runner exits
+ * FLOWPACK_EXIT_GRACE seconds (default 2) after the flow ended if something is still running.
  * Stacks are source-mapped to the user's files through the `.map` beside the bundle.
  */
 import { parseArgs } from "node:util";
 import { errorRecord, reportError, toJson } from "../_internal/report.js";
-import { abortOnStopSignals } from "../_internal/stop.js";
+import { abortOnStopSignals, exitOnceDone } from "../_internal/stop.js";
 import { UsageError } from "../errors.js";
 import { importScript } from "../_internal/import-module.js";
 import { flowsOf, pickFlow } from "../flow/select.js";
@@ -83,3 +85,5 @@ try {
 }
 // A stopped flow may leave timers or sockets behind: they must not hold the container past its grace.
 if (signal.aborted) process.exit();
+// Nor those of a flow that ended: the container (a swarm job, a Kubernetes Job) must end with it.
+exitOnceDone(Number(process.exitCode ?? 0), process.env, (message) => process.stderr.write(`flowpack: warning: ${message}\n`));

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigError, FlowResultError, FlowRunError, InterruptedError, ManifestError } from "../../src/errors.js";
 import { flow } from "../../src/flow/flow.js";
 import { failureRecord, reportError } from "../../src/_internal/report.js";
-import { stopGraceMs } from "../../src/_internal/stop.js";
+import { exitGraceMs, stopGraceMs } from "../../src/_internal/stop.js";
 import { errorFromRecord } from "../../src/run/error-record.js";
 import { flowFailure } from "../../src/run/flow-failure.js";
 import { jsonProblems } from "../../src/run/json-result.js";
@@ -164,5 +164,12 @@ describe("stopping a flow: ctx.signal and the grace period", () => {
     expect(stopGraceMs({ FLOWPACK_STOP_GRACE: "0" })).toBe(0);
     expect(() => stopGraceMs({ FLOWPACK_STOP_GRACE: "ten" })).toThrowError(ConfigError);
     expect(() => stopGraceMs({ FLOWPACK_STOP_GRACE: "-1" })).toThrowError(/expected seconds between 0 and 3600/);
+  });
+
+  it("FLOWPACK_EXIT_GRACE: seconds, default 2, refused when not a number of seconds", () => {
+    expect(exitGraceMs({})).toBe(2_000);
+    expect(exitGraceMs({ FLOWPACK_EXIT_GRACE: "0.25" })).toBe(250);
+    expect(exitGraceMs({ FLOWPACK_EXIT_GRACE: "0" })).toBe(0);
+    expect(() => exitGraceMs({ FLOWPACK_EXIT_GRACE: "4000" })).toThrowError(/FLOWPACK_EXIT_GRACE="4000": expected seconds between 0 and 3600/);
   });
 });
