@@ -84,6 +84,8 @@ export class OciBuilder {
   private readonly clients = new Map<string, RegistryClient>();
   /** Upload sessions opened ahead for the next push, by registry and repository (see prepare). */
   private readonly sessions = new Map<string, UploadSessions>();
+  /** The key of the sessions the last prepare() opened on a guess of the repository, until the next prepare(). */
+  private guessed: string | undefined;
   private readonly record: BlobRecord;
   private readonly baseCache: BaseImageCache | undefined;
 
@@ -108,14 +110,23 @@ export class OciBuilder {
   /**
    * Opens upload sessions in the target repository now, while the image is being planned: a
    * code-only change uploads two blobs (config and app layer), each then one PUT on the critical
-   * path instead of POST + PUT. Sessions left unused are deleted after the push.
+   * path instead of POST + PUT. Sessions left unused are deleted after the push. `guess`: the
+   * repository is only likely (the flow's name is not known yet); the next prepare() for another
+   * repository deletes these sessions.
    */
-  prepare(target: RegistryTarget, repository: string, count = 2): void {
+  prepare(target: RegistryTarget, repository: string, options: { guess?: boolean } = {}): void {
     const client = this.client(target.host, target);
     const key = `${client.endpoint.name}/${repository}`;
+    // Sessions opened on a guess (see RepositoryHints) where the image does not go after all: deleted.
+    const guessed = this.guessed;
+    this.guessed = options.guess ? key : undefined;
+    if (guessed !== undefined && guessed !== key) {
+      void this.sessions.get(guessed)?.close().catch(() => undefined);
+      this.sessions.delete(guessed);
+    }
     if (this.sessions.has(key)) return;
     try {
-      this.sessions.set(key, client.openUploadSessions(repository, count));
+      this.sessions.set(key, client.openUploadSessions(repository, 2));
     } catch {
       // an invalid repository name: the push reports it
     }

@@ -19,6 +19,7 @@ import type { EngineBuilder } from "./engine-builder.js";
 import type { OciBuilder } from "./oci-builder.js";
 import { resolveDockerOptions, type DockerPackagerOptions, type ResolvedDockerOptions } from "./options.js";
 import { gitInfo, type GitInfo } from "./git-info.js";
+import { RepositoryHints } from "./repository-hint.js";
 import { contentTag, defaultTag, planImage, type ImagePlan } from "./plan.js";
 
 
@@ -65,7 +66,13 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const platforms = o.platforms ?? [hostPlatform()];
     const useOci = !o.dockerfile && o.builder !== "docker";
     // Labels for the image plan (with a Dockerfile of the user's there is none).
-    const gitLabels = () => this.gitInfo(dirname(resolve(typeof target === "string" ? target : (target.modulePath ?? "."))));
+    const entryPath = resolve(typeof target === "string" ? target : (target.modulePath ?? "."));
+    const gitLabels = () => this.gitInfo(dirname(entryPath));
+    // Where the last push of this entry went (RepositoryHints): upload sessions open there as soon
+    // as the code is bundled, while the flow is read, instead of once its name is known.
+    const hints = useOci && o.registry ? new RepositoryHints(defaultCacheDir(o.env)) : undefined;
+    const hinted = hints?.get(o.registry!.host, o.registry!.namespace, entryPath);
+    let named = false;
     progress({ phase: "bundle", message: "bundling the flow" });
     // npm packages go to a vendor module of their own (cached while unchanged): a code-only change
     // re-bundles and re-uploads only the flow's own code. Once esbuild is at work, git is asked
@@ -85,6 +92,9 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
           .then((oci) => {
             oci.prefetch(o.baseImage!, platforms);
             if (o.registry) oci.loadTransport();
+            void hinted?.then((repository) => {
+              if (repository && !named) oci.prepare(o.registry!, repository, { guess: true });
+            });
           })
           .catch(() => undefined); // build() below reports it
       },
@@ -96,6 +106,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
     const repository = o.registry ? [o.registry.namespace, slugify(flow.name)].filter(Boolean).join("/") : undefined;
     const localName = (tag: string) => localImageName(flow.name, tag);
     // Upload sessions for the config and app layer open while the image is planned (one round trip fewer).
+    named = true;
     if (oci && o.registry && repository && o.builder !== "docker") oci.prepare(o.registry, repository);
 
     let image: string;
@@ -133,6 +144,7 @@ export class DockerPackager implements Packager<DockerPackageManifest> {
           },
         });
         image = result.image;
+        if (hints && repository && (await hinted) !== repository) await hints.set(o.registry!.host, o.registry!.namespace, entryPath, repository);
         Object.assign(metadata, {
           tag,
           baseImage: result.baseName,

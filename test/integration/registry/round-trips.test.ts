@@ -300,6 +300,57 @@ describe("flowpack package, oci builder, code-only change", () => {
     expect(again.filter((r) => r.startsWith("GET /v2/flowpack-test/node/blobs"))).toEqual([]);
   });
 
+  it("opens the upload sessions where the entry's last push went while the flow is still being read; a renamed flow's image goes where its name says", async () => {
+    const dir = join(work.path, "hinted");
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+    writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "hinted-flow", version: "1.0.0", type: "module" })}\n`);
+    // Its module, loaded to read the flow's name, waits, then asks the proxy for a marker: a request
+    // whose place in the proxy's order says when the read ended.
+    const marker = "/v2/flowpack-test/marker-flow-loaded";
+    const flowSource = (name: string, variant: string) => `import { flow } from "flowpack";
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+await fetch(process.env.FP_MARKER_URL ?? "").catch(() => undefined);
+export const f = flow({ name: ${JSON.stringify(name)} }, async () => ${JSON.stringify(variant)});
+`;
+    const env = { FLOWPACK_CACHE_DIR: join(work.path, "hinted-cache"), DOCKER_CONFIG: join(work.path, "docker-config"), DOCKER_HOST: "" };
+    const namespace = `flowpack-test/rtt-hint-${randomBytes(4).toString("hex")}`;
+    const packageOnce = async (name: string, variant: string) => {
+      writeFileSync(join(dir, "flow.ts"), flowSource(name, variant));
+      proxy.reset();
+      const r = await flowpack(
+        ["package", join(dir, "flow.ts"), "--packager", "docker", "--builder", "oci", "--base-image", `${proxy.host}/flowpack-test/node:20`, "--registry", `http://${proxy.host}/${namespace}`, "--env", `FP_MARKER_URL=http://${proxy.host}${marker}`, "-o", join(work.path, "hinted.json"), "-q"],
+        { env, timeoutMs: 90_000 },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const at = (r: { method: string; path: string }) => proxy.order.get(r as (typeof proxy.requests)[number])!.started;
+      const loaded = at(proxy.requests.find((q) => q.path === marker)!);
+      const posts = proxy.requests.filter((q) => q.method === "POST");
+      return {
+        postsBeforeLoaded: posts.filter((q) => at(q) < loaded).map((q) => q.path),
+        postsAfterLoaded: posts.filter((q) => at(q) > loaded).map((q) => q.path),
+        deleted: proxy.requests.filter((q) => q.method === "DELETE").map((q) => q.path.replace(/\/uploads\/.+$/, "/uploads/…")),
+        image: (JSON.parse(readFileSync(join(work.path, "hinted.json"), "utf8")) as { image: string }).image,
+      };
+    };
+    const uploads = (flow: string) => `/v2/${namespace}/${flow}/blobs/uploads/`;
+
+    const first = await packageOnce("hinted-a", "1"); // no hint yet: the sessions open once the name is read
+    expect(first.postsBeforeLoaded).toEqual([]);
+    const change = await packageOnce("hinted-a", "2");
+    expect(change.postsBeforeLoaded).toEqual([uploads("hinted-a"), uploads("hinted-a")]);
+    expect(change.postsAfterLoaded).toEqual([]);
+    expect(change.deleted).toEqual([]);
+
+    const renamed = await packageOnce("hinted-b", "3");
+    expect(renamed.postsBeforeLoaded).toEqual([uploads("hinted-a"), uploads("hinted-a")]); // the guess
+    expect(renamed.deleted).toEqual([`/v2/${namespace}/hinted-a/blobs/uploads/…`, `/v2/${namespace}/hinted-a/blobs/uploads/…`]);
+    expect(renamed.image).toMatch(new RegExp(`^${proxy.host.replace(/[.]/g, "\\.")}/${namespace}/hinted-b:`));
+    const digest = renamed.image.slice(renamed.image.indexOf("@") + 1);
+    expect((await direct.headManifest(`${namespace}/hinted-b`, digest))?.digest).toBe(digest);
+    expect((await packageOnce("hinted-b", "4")).postsBeforeLoaded).toEqual([uploads("hinted-b"), uploads("hinted-b")]);
+  });
+
   it("a FLOWPACK_BASE_TTL that is not a number of seconds: exit 2, one line", async () => {
     const r = await flowpack(
       ["package", example("hello", "flow.ts"), "--packager", "docker", "--builder", "oci", "--base-image", `${proxy.host}/flowpack-test/node:20`, "--registry", `http://${proxy.host}/flowpack-test/rtt-ttl`, "-o", join(work.path, "m2.json"), "-q"],
