@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type * as WorkerThreads from "node:worker_threads";
-import type { Worker } from "node:worker_threads";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 
 /** Where `npm run build` leaves the reader thread's module (not used when running from src/). */
@@ -14,7 +13,7 @@ export const FLOW_READER_MODULE = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
  * starts it, and the package command's bundle (a copy of this module of its own) takes it.
  */
 const PRESTARTED = Symbol.for("flowpack.flowReader.prestarted");
-const slot = globalThis as { [PRESTARTED]?: Worker };
+const slot = globalThis as { [PRESTARTED]?: WorkerThreads.Worker };
 
 /**
  * Starts a reader's thread now, for the next takeReaderThread() (the CLI, as soon as it knows the
@@ -27,14 +26,14 @@ export function prestartReaderThread(): void {
 }
 
 /** The thread started ahead of time, else a new one; undefined where there is none to start (running from sources). */
-export function takeReaderThread(): Worker | undefined {
+export function takeReaderThread(): WorkerThreads.Worker | undefined {
   const worker = slot[PRESTARTED] ?? spawnReaderThread();
   delete slot[PRESTARTED];
   worker?.ref();
   return worker;
 }
 
-function spawnReaderThread(): Worker | undefined {
+function spawnReaderThread(): WorkerThreads.Worker | undefined {
   if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(FLOW_READER_MODULE)) return undefined;
   try {
     // This process's environment as it is now (the placeholders come with the read); source maps if this process has them on.

@@ -1,19 +1,11 @@
-import { createRequire } from "node:module";
 import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import type * as Ajv2020Module from "ajv/dist/2020.js";
 import { ManifestError, ParameterValidationError, type ParameterIssue } from "../errors.js";
 import type { JsonSchema } from "../flow/flow.js";
-import { readCachedValidator, validatorKey, writeCachedValidator } from "./validator-cache.js";
+import { ajvRequire, readCachedValidator, validatorKey, writeCachedValidator } from "./validator-cache.js";
 import { assertNoReservedKeys, unknownParameterIssues, type Parameters } from "./parameters.js";
 
 let ajv: Ajv2020 | undefined; // loaded and made on a validator cache miss only: most commands never validate against a JSON Schema
-/**
- * Ajv is required from node_modules, never bundled: the CLI's `run` bundle is read and loaded on
- * every run, and Ajv (with its dependencies, ~280 KB, 40% of that bundle) is needed only on a
- * validator cache miss, once per schema. (A CommonJS package: require, not import(), which the
- * CLI's command bundles cannot use for packages.)
- */
-const packageRequire = createRequire(import.meta.url);
 /** Ajv's options; `code.source` keeps each validator's code, for the on-disk cache (validator-cache.ts). */
 const AJV_OPTIONS = { allErrors: true, strict: false, validateFormats: false, code: { source: true } } as const;
 /**
@@ -42,9 +34,12 @@ async function validatorFor(schema: JsonSchema, source: string): Promise<Validat
   const key = validatorKey({ ...schema, $id: undefined }, AJV_OPTIONS);
   const cached = await readCachedValidator(key);
   if (cached) return cached;
-  ajv ??= new (packageRequire("ajv/dist/2020.js") as typeof Ajv2020Module).Ajv2020(AJV_OPTIONS);
+  // Required from node_modules, never bundled: the CLI's `run` bundle is loaded on every run, and
+  // Ajv (~280 KB with its dependencies) is needed only here, once per schema. A CommonJS package:
+  // require, not import(), which the CLI's command bundles cannot use for packages.
+  ajv ??= new (ajvRequire("ajv/dist/2020.js") as typeof Ajv2020Module).Ajv2020(AJV_OPTIONS);
   const validate = compile(ajv, schema, source);
-  const standalone = packageRequire("ajv/dist/standalone/index.js") as { default: (ajv: Ajv2020, validate: ValidateFunction) => string };
+  const standalone = ajvRequire("ajv/dist/standalone/index.js") as { default: (ajv: Ajv2020, validate: ValidateFunction) => string };
   await writeCachedValidator(key, standalone.default(ajv, validate));
   return validate;
 }

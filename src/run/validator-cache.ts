@@ -15,10 +15,11 @@ import { writeCacheFile } from "../_internal/fs.js";
  * missing, unreadable or does not evaluate is a miss, and a cache that cannot be written is skipped.
  * The errors it reports are those of the validator Ajv compiles (same code).
  */
-const runtimeRequire = createRequire(import.meta.url);
+/** Ajv's own modules, from node_modules (the CLI's bundles leave Ajv out: see validate.ts). */
+export const ajvRequire = createRequire(import.meta.url);
 
 export function validatorKey(schema: object, options: object): string {
-  const ajvVersion = (runtimeRequire("ajv/package.json") as { version: string }).version;
+  const ajvVersion = (ajvRequire("ajv/package.json") as { version: string }).version;
   return createHash("sha256").update(JSON.stringify([ajvVersion, options, schema])).digest("hex");
 }
 
@@ -30,7 +31,7 @@ export async function readCachedValidator(key: string, env: NodeJS.ProcessEnv = 
   try {
     const code = await readFile(validatorFile(key, env), "utf8");
     const module: { exports: { default?: ValidateFunction } & Partial<ValidateFunction> } = { exports: {} };
-    new Function("require", "module", "exports", code)(runtimeRequire, module, module.exports);
+    new Function("require", "module", "exports", code)(ajvRequire, module, module.exports);
     const validate = module.exports.default ?? module.exports;
     return typeof validate === "function" ? (validate as ValidateFunction) : undefined;
   } catch {
