@@ -368,10 +368,14 @@ async function main() {
             setVariant(dir, variant);
             const tag = `${phase === "cold" ? "cold" : "edit"}-${iter}`;
             const before = proxy.counters(host);
+            const startedAt = performance.now();
             const built = await tool.build({ dir, host, namespace, tag, flowName: w.flowName });
+            const endedAt = performance.now();
             const traffic = diffCounters(proxy.counters(host), before);
             delete traffic.mark;
             traffic.roundTrips = proxy.criticalPath(host, before);
+            // One process (flowpack's oci builder): where its time went, seen from the registry's side.
+            if (tool.id === "flowpack-oci") traffic.split = splitAtRegistry(proxy.events(host, before), startedAt, endedAt);
             const image = await readImage(upstream, built.ref.repository, built.ref.tag);
             if (built.ref.digest && built.ref.digest !== image.digest) {
               throw new Error(`${tool.id} reported ${built.ref.digest} but the registry has ${image.digest} for ${built.ref.repository}:${built.ref.tag}`);
@@ -518,6 +522,11 @@ async function main() {
         const traffic = (phase, key) => stats(steps.filter((st) => st.phase === phase).map((st) => st.traffic[key]));
         s.requests = { cold: traffic("cold", "requests"), codeOnly: traffic("codeOnly", "requests") };
         s.roundTrips = { cold: traffic("cold", "roundTrips"), codeOnly: traffic("codeOnly", "roundTrips") };
+        const split = (phase) => {
+          const parts = steps.filter((st) => st.phase === phase && st.traffic.split).map((st) => st.traffic.split);
+          return parts.length ? Object.fromEntries(["beforeFirstMs", "registryMs", "afterLastMs"].map((key) => [key, stats(parts.map((p) => p[key])).median])) : undefined;
+        };
+        if (tool.id === "flowpack-oci") s.split = { cold: split("cold"), codeOnly: split("codeOnly") };
         s.uploaded = {
           cold: stats(steps.filter((st) => st.phase === "cold").map((st) => st.traffic.uploadBytes)),
           codeOnly: stats(steps.filter((st) => st.phase === "codeOnly").map((st) => st.traffic.uploadBytes)),
@@ -586,4 +595,15 @@ function parseResult(stdout) {
   } catch {
     return JSON.parse(stdout.trim().split("\n").pop());
   }
+}
+
+/**
+ * A build's wall time cut where the registry saw it: spawn → first request (the process's start,
+ * bundling, reading the flow, planning), first request → last answer (the push), last answer → exit.
+ */
+function splitAtRegistry(events, startedAt, endedAt) {
+  if (events.length === 0) return undefined;
+  const first = Math.min(...events.map((e) => e.start));
+  const last = Math.max(...events.map((e) => e.end));
+  return { beforeFirstMs: first - startedAt, registryMs: last - first, afterLastMs: endedAt - last };
 }
