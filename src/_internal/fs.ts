@@ -1,7 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname, relative, sep } from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { onPath, type PathRole } from "./fs-errors.js";
+import type * as z from "./zod-mini.js";
 
 /** `to` relative to `from`, with POSIX separators (how bundles, manifests and images name files). */
 export function relativePosix(from: string, to: string): string {
@@ -47,6 +48,24 @@ export async function writeCacheFile(path: string, data: Uint8Array | string, op
     await writeFileAtomic(path, data, options.private ? 0o600 : 0o644);
   } catch {
     // the next run does without it: asks the registry again, compiles again
+  }
+}
+
+/**
+ * Where a cache keeps the small JSON record named by `key`: `<dir>/<first 32 hex of its sha256>.json`.
+ * The record holds its key too, checked when read (a collision or a hand-edited file counts for nothing).
+ */
+export function cacheRecordPath(dir: string, key: string): string {
+  return join(dir, `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`);
+}
+
+/** A cache record read as `schema` says, or undefined when it is missing, unreadable, not JSON or not of that shape. */
+export async function readCacheRecord<S extends z.ZodMiniType>(path: string, schema: S): Promise<z.output<S> | undefined> {
+  try {
+    const parsed = schema.safeParse(JSON.parse(await readFile(path, "utf8")));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -10,11 +10,10 @@
  *
  * `<cache dir>/bases/`. Unreadable or corrupt entries read as missing; failed writes are ignored.
  */
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "../_internal/zod-mini.js";
-import { writeCacheFile } from "../_internal/fs.js";
+import { cacheRecordPath, readCacheRecord, writeCacheFile } from "../_internal/fs.js";
 import { isSha256Digest, sha256 } from "../oci/digest.js";
 
 /** Default seconds a base image tag's digest is reused (FLOWPACK_BASE_TTL). */
@@ -34,21 +33,17 @@ export class BaseImageCache {
   }
 
   #refFile(key: string): string {
-    return join(this.dir, "refs", `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`);
+    return cacheRecordPath(join(this.dir, "refs"), key);
   }
 
   /** The manifest digest `key` resolved to, if still fresh (`pinned`: a digest reference, always fresh). */
   async resolved(key: string, pinned: boolean): Promise<string | undefined> {
     if (!pinned && this.ttlMs <= 0) return undefined;
-    try {
-      const parsed = refSchema.safeParse(JSON.parse(await readFile(this.#refFile(key), "utf8")));
-      if (!parsed.success || parsed.data.key !== key || !isSha256Digest(parsed.data.digest)) return undefined;
-      const age = this.now() - parsed.data.at;
-      if (!pinned && (age < 0 || age > this.ttlMs)) return undefined;
-      return parsed.data.digest;
-    } catch {
-      return undefined;
-    }
+    const ref = await readCacheRecord(this.#refFile(key), refSchema);
+    if (!ref || ref.key !== key || !isSha256Digest(ref.digest)) return undefined;
+    const age = this.now() - ref.at;
+    if (!pinned && (age < 0 || age > this.ttlMs)) return undefined;
+    return ref.digest;
   }
 
   async remember(key: string, digest: string): Promise<void> {

@@ -9,11 +9,10 @@
  * One JSON file per registry + repository under `<cache dir>/registry-blobs/`. Unreadable or
  * corrupt files read as empty; a write that fails is ignored (a cache only makes things faster).
  */
-import { createHash } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "../_internal/zod-mini.js";
-import { writeCacheFile } from "../_internal/fs.js";
+import { cacheRecordPath, readCacheRecord, writeCacheFile } from "../_internal/fs.js";
 
 /** What a push needs of a record: read the known digests, add new ones, forget them all. */
 export interface BlobRecord {
@@ -40,27 +39,14 @@ export class FileBlobRecord implements BlobRecord {
   }
 
   #file(registry: string, repository: string): string {
-    const key = createHash("sha256").update(`${registry}/${repository}`).digest("hex");
-    return join(this.dir, `${key.slice(0, 32)}.json`);
+    return cacheRecordPath(this.dir, `${registry}/${repository}`);
   }
 
   async #read(registry: string, repository: string): Promise<string[]> {
-    let text: string;
-    try {
-      text = await readFile(this.#file(registry, repository), "utf8");
-    } catch {
-      return [];
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return [];
-    }
-    const parsed = fileSchema.safeParse(json);
+    const record = await readCacheRecord(this.#file(registry, repository), fileSchema);
     // A hash collision or a hand-edited file: trust nothing in it.
-    if (!parsed.success || parsed.data.registry !== registry || parsed.data.repository !== repository) return [];
-    return parsed.data.digests;
+    if (!record || record.registry !== registry || record.repository !== repository) return [];
+    return record.digests;
   }
 
   async known(registry: string, repository: string): Promise<ReadonlySet<string>> {

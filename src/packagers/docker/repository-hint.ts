@@ -11,13 +11,11 @@
  * small JSON file per registry + namespace + entry under `<cache dir>/repository-hints/`;
  * unreadable or corrupt files read as no hint, and a write that fails is ignored.
  */
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "../../_internal/zod-mini.js";
-import { writeCacheFile } from "../../_internal/fs.js";
+import { cacheRecordPath, readCacheRecord, writeCacheFile } from "../../_internal/fs.js";
 
-const fileSchema = z.object({ version: z.literal(1), repository: z.string().check(z.minLength(1)) });
+const fileSchema = z.object({ version: z.literal(1), key: z.string(), repository: z.string().check(z.minLength(1)) });
 
 export class RepositoryHints {
   readonly dir: string;
@@ -26,27 +24,18 @@ export class RepositoryHints {
     this.dir = join(cacheDir, "repository-hints");
   }
 
-  #file(registry: string, namespace: string, entry: string): string {
-    const key = createHash("sha256").update(JSON.stringify([registry, namespace, entry])).digest("hex");
-    return join(this.dir, `${key.slice(0, 32)}.json`);
-  }
-
   /** The repository the last push of `entry` to this registry and namespace went to, if one is recorded. */
   async get(registry: string, namespace: string, entry: string): Promise<string | undefined> {
-    try {
-      const parsed = fileSchema.safeParse(JSON.parse(await readFile(this.#file(registry, namespace, entry), "utf8")));
-      return parsed.success ? parsed.data.repository : undefined;
-    } catch {
-      return undefined;
-    }
+    const key = keyOf(registry, namespace, entry);
+    const record = await readCacheRecord(cacheRecordPath(this.dir, key), fileSchema);
+    return record?.key === key ? record.repository : undefined;
   }
 
   /** Records where `entry` was pushed (best effort). */
   async set(registry: string, namespace: string, entry: string, repository: string): Promise<void> {
-    try {
-      await writeCacheFile(this.#file(registry, namespace, entry), `${JSON.stringify({ version: 1, repository })}\n`);
-    } catch {
-      // a hint that cannot be written is simply not there next time
-    }
+    const key = keyOf(registry, namespace, entry);
+    await writeCacheFile(cacheRecordPath(this.dir, key), `${JSON.stringify({ version: 1, key, repository })}\n`);
   }
 }
+
+const keyOf = (registry: string, namespace: string, entry: string): string => JSON.stringify([registry, namespace, entry]);
