@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import { diffCounters, startCountingProxy } from "./lib/proxy.mjs";
+import { diffCounters, splitAtRegistry, startCountingProxy } from "./lib/proxy.mjs";
 import { setVariant } from "./lib/workloads.mjs";
 import { stats } from "./lib/report.mjs";
 
@@ -53,10 +53,8 @@ const once = (variant) =>
       const end = performance.now();
       if (code !== 0) return fail(new Error(`flowpack exited ${code}: ${stderr}`));
       const events = proxy.events(host, before);
-      const first = Math.min(...events.map((e) => e.start));
-      const last = Math.max(...events.map((e) => e.end));
       const traffic = diffCounters(proxy.counters(host), before);
-      done({ totalMs: end - start, beforeFirstMs: first - start, registryMs: last - first, afterLastMs: end - last, requests: traffic.requests, roundTrips: proxy.criticalPath(host, before), what: events.map((e) => e.what) });
+      done({ totalMs: end - start, ...splitAtRegistry(events, start, end), requests: traffic.requests, roundTrips: proxy.criticalPath(host, before), what: events.map((e) => e.what) });
     });
   });
 

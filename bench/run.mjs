@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { killAll, run, shellQuote } from "./lib/proc.mjs";
-import { diffCounters, startCountingProxy } from "./lib/proxy.mjs";
+import { diffCounters, splitAtRegistry, startCountingProxy } from "./lib/proxy.mjs";
 import { aliasImage, imageSizes, readImage } from "./lib/registry.mjs";
 import { measureLimit } from "./lib/limit.mjs";
 import { install, makeCopy, setVariant, treeSize, WORKLOADS } from "./lib/workloads.mjs";
@@ -19,7 +19,7 @@ import { createTools, hasOciBuilder, toolVersions } from "./lib/tools.mjs";
 import { measureWatch } from "./lib/watch.mjs";
 import { measureStartup, startupMarkdown } from "./lib/startup.mjs";
 import { measureCluster } from "./lib/cluster.mjs";
-import { evaluateTargets, markdown, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
+import { evaluateTargets, markdown, resultsBase, stats, svg, targetLines, fmtMs, fmtBytes } from "./lib/report.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, "..");
@@ -561,9 +561,7 @@ async function main() {
   result.machine.loadEnd = loadavg().map((l) => l.toFixed(2));
   result.finishedAt = new Date().toISOString();
   result.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
-  // A name goes to bench/results/; a path (with a slash) is taken as it is, relative to the working folder.
-  const base_ = outName.includes("/") ? resolve(outName) : join(RESULTS, outName);
-  mkdirSync(dirname(base_), { recursive: true });
+  const base_ = resultsBase(outName, RESULTS);
   writeFileSync(`${base_}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${base_}.md`, markdown(result) + (result.startup ? `\n${startupMarkdown(result.startup)}` : ""));
   writeFileSync(`${base_}.svg`, svg(result));
@@ -595,15 +593,4 @@ function parseResult(stdout) {
   } catch {
     return JSON.parse(stdout.trim().split("\n").pop());
   }
-}
-
-/**
- * A build's wall time cut where the registry saw it: spawn → first request (the process's start,
- * bundling, reading the flow, planning), first request → last answer (the push), last answer → exit.
- */
-function splitAtRegistry(events, startedAt, endedAt) {
-  if (events.length === 0) return undefined;
-  const first = Math.min(...events.map((e) => e.start));
-  const last = Math.max(...events.map((e) => e.end));
-  return { beforeFirstMs: first - startedAt, registryMs: last - first, afterLastMs: endedAt - last };
 }

@@ -135,6 +135,18 @@ export function criticalPath(events) {
   return longest;
 }
 
+/**
+ * A process's wall time cut where the registry saw it (`events` as events() gives them, times from
+ * the same performance.now() clock): spawn → first request (start-up, bundling), first request →
+ * last answer (reading the flow while upload sessions open, the push), last answer → exit.
+ */
+export function splitAtRegistry(events, startedAt, endedAt) {
+  if (events.length === 0) return undefined;
+  const first = Math.min(...events.map((e) => e.start));
+  const last = Math.max(...events.map((e) => e.end));
+  return { beforeFirstMs: first - startedAt, registryMs: last - first, afterLastMs: endedAt - last };
+}
+
 /** counters after − before, field by field. */
 export function diffCounters(after, before) {
   const out = {};

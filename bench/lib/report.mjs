@@ -1,5 +1,17 @@
 // Summaries, targets, and the three outputs: JSON (everything), markdown (tables), SVG (chart).
+import { dirname, join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
 import { clusterMarkdown } from "./cluster.mjs";
+
+/**
+ * Where results named `name` go, without extension, its folder made: a name goes to `resultsDir`
+ * (bench/results); a path (with a slash) is taken as it is, relative to the working folder.
+ */
+export function resultsBase(name, resultsDir) {
+  const base = name.includes("/") ? resolve(name) : join(resultsDir, name);
+  mkdirSync(dirname(base), { recursive: true });
+  return base;
+}
 
 export function stats(values) {
   const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);

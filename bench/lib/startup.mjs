@@ -19,7 +19,7 @@ import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, shellQuote } from "./proc.mjs";
-import { fmtMs } from "./report.mjs";
+import { fmtMs, resultsBase } from "./report.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
@@ -384,9 +384,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   const { targetLines } = await import("./report.mjs");
   const name = values.out ?? `${result.date}-startup`;
-  // A name goes to bench/results/; a path (with a slash) is taken as it is, relative to the working folder.
-  const base = name.includes("/") ? resolve(name) : join(REPO, "bench", "results", name);
-  mkdirSync(dirname(base), { recursive: true });
+  const base = resultsBase(name, join(REPO, "bench", "results"));
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = [`# flowpack start-up — ${result.date}`, "", `Command: \`${result.command}\`. Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, node ${result.machine.node}; load average (1, 5, 15 min) at start ${result.machine.loadStart.join(" ")}, at the end ${result.machine.loadEnd.join(" ")} (a machine shared with other work: read the ratios and the before/after columns, measured in the same rounds).`, "", "## Targets", "", "```", ...targetLines(result.targets), "```", "", startupMarkdown(startup)];
   writeFileSync(`${base}.md`, `${md.join("\n")}\n`);
