@@ -5,12 +5,16 @@ import { startEsbuildService } from "../bundle/esbuild-service.js";
 import { prestartReaderThread } from "../flow/reader-thread.js";
 import { requireWithCodeCache } from "./code-cache.js";
 import type { Output } from "./output.js";
+import type { WarmContext } from "./warm/server.js";
+import type * as WarmCommand from "./commands/warm.js";
 
-/** Adds one command (its options and action) to the program. */
-export type RegisterCommand = (program: Command, output: () => Output) => void;
+type WarmModule = typeof WarmCommand;
+
+/** Adds one command (its options and action) to the program; `context`: set in a warm process (warm/server.ts). */
+export type RegisterCommand = (program: Command, output: () => Output, context?: WarmContext) => void;
 
 /** Loads a command's module; `argv` (the CLI's arguments) lets it start work its command will need. */
-export type LoadCommand = (argv?: readonly string[]) => Promise<RegisterCommand>;
+export type LoadCommand = (argv?: readonly string[], context?: WarmContext) => Promise<RegisterCommand>;
 
 /**
  * Every command, by name, with the module that defines it, loaded only when that command runs:
@@ -20,10 +24,11 @@ export type LoadCommand = (argv?: readonly string[]) => Promise<RegisterCommand>
  * (code-cache.ts; built by scripts/build-bundles.mjs); from sources, from its module.
  */
 export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
-  package: async (argv = []) => {
+  package: async (argv = [], context) => {
     // A one-shot package reads the flow in a thread (flow/reader.ts): started now, it boots while
-    // the command loads. (`--watch` reads in this thread, where the packages stay loaded between builds.)
-    if (!argv.includes("--watch") && !argv.includes("-w")) prestartReaderThread();
+    // the command loads. (`--watch` and a warm process read in this thread, where the packages stay
+    // loaded between builds.)
+    if (!context?.warm && !argv.includes("--watch") && !argv.includes("-w")) prestartReaderThread();
     startEsbuildService(); // and esbuild's process, for the bundling to come
     return (await loadCommand("package", () => import("./commands/package.js"))).registerPackage;
   },
@@ -35,15 +40,30 @@ export const COMMAND_TABLE: Readonly<Record<string, LoadCommand>> = {
     return (await loadCommand("bundle", () => import("./commands/bundle.js"))).registerBundle;
   },
   schema: async () => (await loadCommand("schema", () => import("./commands/schema.js"))).registerSchema,
+  warm: async () => (await loadWarm()).registerWarm,
 };
+
+/** The `warm` command's module, which also holds what the CLI's entry uses of warm processes (loaded only when they are). */
+export function loadWarm(): Promise<WarmModule> {
+  return loadCommand("warm", () => import("./commands/warm.js"));
+}
 
 /** Where the built CLI's command bundles are (see COMMAND_TABLE). */
 const COMMAND_BUNDLES = join(PACKAGE_ROOT, "dist", "commands");
 
-/** A command's module: its bundle when this is the built CLI, else the module itself. */
-async function loadCommand<T>(name: string, fromSources: () => Promise<T>): Promise<T> {
-  if (MODULE_TREE !== join(PACKAGE_ROOT, "dist")) return fromSources();
-  return (await requireWithCodeCache(join(COMMAND_BUNDLES, `${name}.cjs`))) as T;
+const loaded = new Map<string, Promise<unknown>>();
+
+/**
+ * A command's module: its bundle when this is the built CLI, else the module itself. Loaded once per
+ * process (a warm process runs many commands: their modules' state, the caches in it, carries over).
+ */
+function loadCommand<T>(name: string, fromSources: () => Promise<T>): Promise<T> {
+  let module = loaded.get(name);
+  if (!module) {
+    module = MODULE_TREE !== join(PACKAGE_ROOT, "dist") ? fromSources() : requireWithCodeCache(join(COMMAND_BUNDLES, `${name}.cjs`));
+    loaded.set(name, module);
+  }
+  return module as Promise<T>;
 }
 
 /** The program's own options that take no value and may come before the command's name. */

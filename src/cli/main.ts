@@ -3,15 +3,18 @@ import { setFlagsFromString } from "node:v8";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../errors.js";
-import { COMMAND_TABLE, commandsFor } from "./command-table.js";
+import { COMMAND_TABLE, commandsFor, loadWarm } from "./command-table.js";
 import { saveCodeCaches } from "./code-cache.js";
 import { reportError } from "../_internal/report.js";
 import { exitOnceDone } from "../_internal/stop.js";
 import { createOutput, type Output } from "./output.js";
+import { SERVE_VARIABLE, WARM_VARIABLE, servedWarm } from "./warm/names.js";
+import type { WarmContext } from "./warm/server.js";
 
 const version = FLOWPACK_VERSION;
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI with `argv`; its exit code. `context`: set when a warm process runs it for a client (warm/server.ts). */
+export async function main(argv: string[], context?: WarmContext): Promise<number> {
   // undici parses HTTP with a WebAssembly build of llhttp. V8 compiles it twice: at once with its
   // baseline compiler, then again with its optimising one in the background, and a process does not
   // exit until that background job ends (~0.1 s of every registry command, here). The baseline code
@@ -33,8 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: () => undefined });
   const output = (): Output => createOutput(program.opts<{ json?: boolean; debug?: boolean }>());
   // Only the command that runs is loaded (with its dependencies); `--help` loads them all to list them.
-  const registers = await Promise.all(commandsFor(argv).map((name) => COMMAND_TABLE[name]!(argv)));
-  for (const register of registers) register(program, output);
+  const registers = await Promise.all(commandsFor(argv).map((name) => COMMAND_TABLE[name]!(argv, context)));
+  for (const register of registers) register(program, output, context);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined });
 
   try {
@@ -57,9 +60,32 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const exitCode = await main(process.argv.slice(2));
-// Stopped by SIGINT/SIGTERM: a flow that ran here may have left timers or sockets behind; they must
-// not keep flowpack running past the grace period it was given.
-if (exitCode === 130 || exitCode === 143) process.exit(exitCode);
-// Done: a flow that ran or was read here may have left something running that never ends.
-exitOnceDone(exitCode, process.env, (message) => process.stderr.write(`flowpack: warning: ${message}\n`));
+const argv = process.argv.slice(2);
+if (process.env[SERVE_VARIABLE]) {
+  // A warm process, started by a client below: it serves until idle (warm/server.ts).
+  const warm = await loadWarm();
+  await warm.serveWarm(main, async () => void (await COMMAND_TABLE.package!(["package"], { warm: true, onExit: () => undefined })));
+} else {
+  const exitCode = await runHere(argv);
+  // Stopped by SIGINT/SIGTERM: a flow that ran here may have left timers or sockets behind; they must
+  // not keep flowpack running past the grace period it was given.
+  if (exitCode === 130 || exitCode === 143) process.exit(exitCode);
+  // Done: a flow that ran or was read here may have left something running that never ends.
+  exitOnceDone(exitCode, process.env, (message) => process.stderr.write(`flowpack: warning: ${message}\n`));
+}
+
+/**
+ * Runs the command, in this process or (FLOWPACK_WARM=1, a one-shot `package`) in the warm process
+ * kept for this shape of invocation; where there was none, one is started for the next time.
+ */
+async function runHere(argv: string[]): Promise<number> {
+  if (process.env[WARM_VARIABLE] !== "1" || !servedWarm(argv)) return main(argv);
+  const warm = await loadWarm();
+  const place = warm.warmPlace(process.env, process.cwd(), process.argv[1]!);
+  if (!place) return main(argv);
+  const handed = await warm.handToWarm(place, argv);
+  if (handed.done) return handed.code;
+  const exitCode = await main(argv);
+  if (handed.reason === "none") warm.startWarm(place, process.argv[1]!);
+  return exitCode;
+}

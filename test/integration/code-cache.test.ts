@@ -82,6 +82,6 @@ describe("the command bundles' code cache", () => {
     expect((await flowpack(["inspect", "--help"], { env: { FLOWPACK_CACHE_DIR: cache } })).code).toBe(0);
     expect(cacheFiles(cache).map((f) => f.split("-")[0])).toEqual(["inspect.cjs"]);
     expect((await flowpack(["--help"], { env: { FLOWPACK_CACHE_DIR: cache } })).code).toBe(0);
-    expect(cacheFiles(cache).map((f) => f.split("-")[0])).toEqual(["bundle.cjs", "export.cjs", "inspect.cjs", "package.cjs", "run.cjs", "schema.cjs"]);
+    expect(cacheFiles(cache).map((f) => f.split("-")[0])).toEqual(["bundle.cjs", "export.cjs", "inspect.cjs", "package.cjs", "run.cjs", "schema.cjs", "warm.cjs"]);
   });
 });

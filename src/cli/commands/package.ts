@@ -15,6 +15,7 @@ import { FilePackager } from "../../packagers/file.js";
 import type { Packager } from "../../packagers/packager.js";
 import type { ProgressListener } from "../../progress.js";
 import type { Output } from "../output.js";
+import type { WarmContext } from "../warm/server.js";
 import { collect } from "../options.js";
 import { createProgressRenderer } from "../progress.js";
 import { nextChange } from "../watch.js";
@@ -46,7 +47,19 @@ interface PackageFlags {
   envFile: string[];
 }
 
-export function registerPackage(program: Command, output: () => Output): void {
+/** A warm process's importer (warm/server.ts): the project's packages stay loaded between its builds, as in `--watch`. */
+let warmImporter: BundleImporter | undefined;
+
+function importerFor(context: WarmContext | undefined): BundleImporter | undefined {
+  if (!context?.warm) return undefined;
+  if (!warmImporter) {
+    const importer = (warmImporter = new BundleImporter());
+    context.onExit(() => importer.close());
+  }
+  return warmImporter;
+}
+
+export function registerPackage(program: Command, output: () => Output, context?: WarmContext): void {
   program
     .command("package")
     .description("bundle a flow and package it; prints or writes its manifest")
@@ -81,11 +94,13 @@ export function registerPackage(program: Command, output: () => Output): void {
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
         if (flags.watch) return await watchAndPackage(packager, entry, { ...flags, env }, out, progress);
+        const importer = importerFor(context);
         const manifest = await packager.package(entry, {
           flowName: flags.flow,
           external: flags.external,
           include: flags.include,
           env,
+          ...(importer ? { importer } : {}),
         });
         progress.done();
         await emit(out, manifest, flags.output);

@@ -1,0 +1,38 @@
+import type { Command } from "commander";
+import { toJson } from "../../_internal/report.js";
+import { UsageError } from "../../errors.js";
+import type { Output } from "../output.js";
+import { askAllWarm } from "../warm/client.js";
+
+// The CLI's entry uses warm processes through this module's bundle (dist/commands/warm.cjs): loaded
+// only when FLOWPACK_WARM=1 asks for them, or in a warm process.
+export { handToWarm, startWarm } from "../warm/client.js";
+export { warmPlace } from "../warm/place.js";
+export { serveWarm } from "../warm/server.js";
+
+export function registerWarm(program: Command, output: () => Output): void {
+  program
+    .command("warm")
+    .description("the warm processes FLOWPACK_WARM=1 keeps for one-shot `package`: status | stop")
+    .argument("<action>", "status | stop")
+    .action(async (action: string) => {
+      const out = output();
+      if (action === "status") {
+        const statuses = (await askAllWarm(process.env, "status")).map(({ kind: _kind, ...status }) => status);
+        if (out.json) return out.result(toJson(statuses));
+        if (statuses.length === 0) return out.result("no warm process");
+        const now = Date.now();
+        for (const s of statuses) {
+          const state = s.busy ? "building" : `idle ${Math.round((now - s.lastUsedAt) / 1000)} s`;
+          out.result(`pid ${s.pid}  ${s.builds} build${s.builds === 1 ? "" : "s"}  ${state}  ${s.cwd}`);
+        }
+        return;
+      }
+      if (action === "stop") {
+        const stopped = await askAllWarm(process.env, "stop");
+        if (out.json) return out.result(toJson({ stopped: stopped.length }));
+        return out.info(`stopped ${stopped.length} warm process${stopped.length === 1 ? "" : "es"}`);
+      }
+      throw new UsageError(`unknown action ${JSON.stringify(action)}; known: status, stop`);
+    });
+}

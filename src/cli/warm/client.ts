@@ -1,0 +1,124 @@
+import { spawn } from "node:child_process";
+import { createConnection } from "node:net";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
+import { warmDir, type WarmPlace } from "./place.js";
+import { onLines, parseAnswer, send, type Answer, type Status } from "./protocol.js";
+
+/**
+ * The client side of warm processes (server.ts), used by the CLI's entry when FLOWPACK_WARM=1 and
+ * the command is a one-shot `package`: hand the work to the warm process of this place and relay what
+ * it writes, or say that the work must be done here (no warm process, a busy or a gone one).
+ */
+
+export type Handed = { done: true; code: number } | { done: false; reason: "none" | "busy" | "lost" };
+
+/**
+ * Sends `argv` to the warm process at `place`. A warm process that dies mid-build without being asked
+ * to (a flow's module that calls process.exit() while loading, say) counts as none: the build is done
+ * here again, from the start (a package is the same whoever makes it). Ctrl-C (SIGINT, SIGTERM) is
+ * passed on to it and answered with 130/143 once it has stopped.
+ */
+export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
+  return new Promise((resolve) => {
+    const socket = createConnection(place.socket);
+    let pid: number | undefined;
+    let stoppedBy: NodeJS.Signals | undefined;
+    let result: Handed | undefined;
+    const forward = (signal: NodeJS.Signals) => {
+      stoppedBy ??= signal;
+      if (pid === undefined) return socket.destroy(); // not started there: stop here
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone already
+      }
+    };
+    const onInt = () => forward("SIGINT");
+    const onTerm = () => forward("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    const finish = (handed: Handed) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolve(handed);
+    };
+    socket.on("connect", () =>
+      send(socket, {
+        kind: "build",
+        key: place.key,
+        argv,
+        stdout: { tty: Boolean(process.stdout.isTTY), ...(process.stdout.columns ? { columns: process.stdout.columns } : {}) },
+        stderr: { tty: Boolean(process.stderr.isTTY), ...(process.stderr.columns ? { columns: process.stderr.columns } : {}) },
+      }),
+    );
+    onLines(socket, (line) => {
+      const answer = parseAnswer(line);
+      if (!answer) return socket.destroy();
+      if (answer.kind === "accepted") pid = answer.pid;
+      else if (answer.kind === "out") (answer.fd === 1 ? process.stdout : process.stderr).write(answer.text);
+      else if (answer.kind === "exit") result = { done: true, code: answer.code };
+      else if (answer.kind === "busy" || answer.kind === "refused") result = { done: false, reason: "busy" };
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      // Nobody listens on a socket left by a warm process that was killed: it goes.
+      if (error.code === "ECONNREFUSED") rmSync(place.socket, { force: true });
+    });
+    socket.on("close", () => {
+      if (result) return finish(result);
+      if (stoppedBy) return finish({ done: true, code: stoppedBy === "SIGTERM" ? 143 : 130 });
+      finish({ done: false, reason: pid === undefined ? "none" : "lost" });
+    });
+  });
+}
+
+/**
+ * Starts a warm process for `place` in the background (detached, no terminal, output nowhere), for
+ * the next invocation of the same shape: this process's environment, the place's folder (the one
+ * this process started in, whatever a flow's module did since), and `entry` (the CLI).
+ */
+export function startWarm(place: WarmPlace, entry: string): void {
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, entry], {
+      cwd: place.cwd,
+      env: { ...process.env, [SERVE_VARIABLE]: place.socket, [KEY_VARIABLE]: place.key },
+      detached: true,
+      stdio: "ignore",
+    });
+    child.on("error", () => undefined);
+    child.unref();
+  } catch {
+    // the next invocation starts one
+  }
+}
+
+/** Asks every warm process of this user (in `<cache>/warm`) for `kind`; the answers of those that answered. */
+export async function askAllWarm<K extends "status" | "stop">(env: NodeJS.ProcessEnv, kind: K): Promise<Extract<Answer, { kind: K extends "status" ? "status" : "stopping" }>[]> {
+  const dir = warmDir(env);
+  if (!dir) return [];
+  const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
+  const answers = await Promise.all(sockets.map((name) => ask(join(dir, name), kind)));
+  return answers.filter((answer) => answer !== undefined) as never;
+}
+
+function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path, () => send(socket, kind === "status" ? { kind: "status" } : { kind: "stop" }));
+    let answer: Answer | undefined;
+    const timer = setTimeout(() => socket.destroy(), 2000); // a busy one answers at once; a stuck one is skipped
+    onLines(socket, (line) => {
+      answer = parseAnswer(line);
+      socket.end();
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNREFUSED") rmSync(path, { force: true });
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+  });
+}
+
+export type { Status };

@@ -1,0 +1,210 @@
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { rmSync, statSync } from "node:fs";
+import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
+import { MAX_REQUEST_BYTES, onLines, parseRequest, send, type Request, type StreamInfo } from "./protocol.js";
+
+/**
+ * A warm process: the CLI, started by a client (client.ts) with its environment and folder, kept
+ * running to do the next one-shot `flowpack package` of that client's shape as a `--watch` session
+ * does its rebuilds: Node started, the command loaded, esbuild running, the project's vendored
+ * packages loaded (only the flow's own module is loaded again). One build at a time: a client that
+ * finds it busy does its work itself. Each build runs the CLI's own `main` with the client's
+ * arguments, its output sent to the client as it is written, its exit code last.
+ *
+ * It exits when it has been idle for FLOWPACK_WARM_IDLE seconds (default 600), when asked to
+ * (`flowpack warm stop`), after MAX_BUILDS builds or when it holds more than MAX_RSS bytes (each
+ * build's flow module stays loaded), and with the default action of a signal: a client forwards its
+ * Ctrl-C here, so a stopped build stops as it would in the client's own process.
+ */
+
+export interface WarmContext {
+  /** Set in a warm process: commands keep what can be reused across builds (see registerPackage). */
+  warm: true;
+  /** Called once before the process exits. */
+  onExit(close: () => Promise<void>): void;
+}
+
+export type RunCli = (argv: string[], context: WarmContext) => Promise<number>;
+
+const DEFAULT_IDLE_SECONDS = 600;
+const MAX_BUILDS = 200;
+const MAX_RSS = 1.5 * 1024 ** 3;
+
+export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promise<void> {
+  const socketPath = process.env[SERVE_VARIABLE]!;
+  const key = process.env[KEY_VARIABLE] ?? "";
+  // The flows this process loads see the client's environment, not these two.
+  delete process.env[SERVE_VARIABLE];
+  delete process.env[KEY_VARIABLE];
+  const idleMs = idleSeconds(process.env.FLOWPACK_WARM_IDLE) * 1000;
+  // What each build starts from, whatever the last one's flow did to them (process.chdir(), process.env.X = …).
+  const home = process.cwd();
+  const environment = { ...process.env };
+
+  const closers: (() => Promise<void>)[] = [];
+  const context: WarmContext = { warm: true, onExit: (close) => void closers.push(close) };
+  const startedAt = Date.now();
+  let lastUsedAt = startedAt;
+  let builds = 0;
+  let busy = false;
+  let stopAfterBuild = false;
+  let idle: NodeJS.Timeout | undefined;
+  // Set once listening: the server, and the inode of the socket it made.
+  const listening: { server?: Server; socketInode?: number } = {};
+
+  const exit = async (): Promise<never> => {
+    listening.server?.close();
+    removeSocket();
+    for (const close of closers) await close().catch(() => undefined);
+    process.exit(0);
+  };
+  // Only the socket this process made (not one another process has listened on since, at the same path).
+  const removeSocket = () => {
+    try {
+      if (listening.socketInode !== undefined && statSync(socketPath).ino === listening.socketInode) rmSync(socketPath, { force: true });
+    } catch {
+      // gone already
+    }
+  };
+  process.on("exit", removeSocket);
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => void exit(), idleMs);
+  };
+
+  const build = async (socket: Socket, request: Extract<Request, { kind: "build" }>) => {
+    busy = true;
+    clearTimeout(idle);
+    // A client gone mid-build (killed, its terminal closed) takes its build with it, as it would
+    // have in its own process: nothing is pushed or written after it.
+    let answered = false;
+    socket.once("close", () => {
+      if (!answered) process.exit(1); // at once (the socket goes with the exit hook; temporary folders with theirs)
+    });
+    send(socket, { kind: "accepted", pid: process.pid });
+    const restore = [redirect(process.stdout, socket, 1, request.stdout), redirect(process.stderr, socket, 2, request.stderr)];
+    let code = 70; // internal error, if main itself throws
+    try {
+      code = await run(request.argv, context);
+    } finally {
+      for (const undo of restore) undo();
+      restoreProcess(home, environment);
+      builds++;
+      lastUsedAt = Date.now();
+      busy = false;
+    }
+    answered = true;
+    send(socket, { kind: "exit", code });
+    socket.end();
+    if (stopAfterBuild || builds >= MAX_BUILDS || process.memoryUsage().rss > MAX_RSS) {
+      await new Promise((done) => socket.once("close", done));
+      await exit();
+    }
+    armIdle();
+  };
+
+  const serve = (socket: Socket) => {
+    socket.on("error", () => undefined); // a client gone mid-build: its output goes nowhere
+    let answered = false;
+    onLines(
+      socket,
+      (line) => {
+        if (answered) return;
+        answered = true;
+        const request = parseRequest(line);
+        if (!request) return socket.destroy();
+        if (request.kind === "status") {
+          send(socket, { kind: "status", pid: process.pid, cwd: process.cwd(), builds, startedAt, lastUsedAt, busy });
+          return socket.end();
+        }
+        if (request.kind === "stop") {
+          send(socket, { kind: "stopping" });
+          socket.end();
+          // A build under way finishes first (its client is waiting for it).
+          if (busy) stopAfterBuild = true;
+          else void exit();
+          return;
+        }
+        if (request.key !== key) {
+          send(socket, { kind: "refused" });
+          return socket.end();
+        }
+        if (busy) {
+          send(socket, { kind: "busy" });
+          return socket.end();
+        }
+        void build(socket, request);
+      },
+      MAX_REQUEST_BYTES,
+    );
+  };
+
+  await warmUp();
+  listening.server = await listen(socketPath, serve);
+  if (!listening.server) process.exit(0); // another warm process serves this place already
+  listening.socketInode = statSync(socketPath).ino;
+  armIdle();
+}
+
+/** Listens on `path`; replaces a socket nobody answers on; undefined when another process answers there. */
+async function listen(path: string, serve: (socket: Socket) => void): Promise<Server | undefined> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const server = createServer(serve);
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
+      server.once("error", done);
+      server.listen(path, () => done(undefined));
+    });
+    if (!error) return server;
+    if (error.code !== "EADDRINUSE" || (await answers(path))) return undefined;
+    rmSync(path, { force: true }); // left by a warm process that was killed
+  }
+  return undefined;
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection(path, () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on("error", () => done(false));
+  });
+}
+
+/** Sends what is written to `stream` to the client as `fd`, which it looks like (a terminal or not, its width), until undone. */
+function redirect(stream: NodeJS.WriteStream, socket: Socket, fd: 1 | 2, info: StreamInfo): () => void {
+  const write = stream.write;
+  const had = { isTTY: Object.getOwnPropertyDescriptor(stream, "isTTY"), columns: Object.getOwnPropertyDescriptor(stream, "columns") };
+  stream.write = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? encoding : "utf8");
+    send(socket, { kind: "out", fd, text });
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (done) process.nextTick(done);
+    return true;
+  }) as typeof stream.write;
+  Object.defineProperty(stream, "isTTY", { value: info.tty, configurable: true, writable: true });
+  Object.defineProperty(stream, "columns", { value: info.columns, configurable: true, writable: true });
+  return () => {
+    stream.write = write;
+    for (const [name, descriptor] of Object.entries(had)) {
+      if (descriptor) Object.defineProperty(stream, name, descriptor);
+      else delete (stream as unknown as Record<string, unknown>)[name];
+    }
+  };
+}
+
+/** Puts the folder and the environment back as they were when this process started. */
+function restoreProcess(home: string, environment: NodeJS.ProcessEnv): void {
+  try {
+    if (process.cwd() !== home) process.chdir(home);
+  } catch {
+    // the folder is gone: so is this process's use
+  }
+  for (const name of Object.keys(process.env)) if (!(name in environment)) delete process.env[name];
+  for (const [name, value] of Object.entries(environment)) if (process.env[name] !== value) process.env[name] = value;
+}
+
+function idleSeconds(value: string | undefined): number {
+  const seconds = Number(value);
+  return value !== undefined && value.trim() !== "" && Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_IDLE_SECONDS;
+}

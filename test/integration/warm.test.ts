@@ -1,0 +1,215 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { flowpack, type CliResult } from "../helpers/cli.js";
+import { repoRoot } from "../helpers/paths.js";
+import { services } from "../helpers/services.js";
+
+// FLOWPACK_WARM=1: a one-shot `package` leaves a warm process behind, and the next one of the same
+// shape (folder, environment, flowpack) is built there. Which process built is told by the flow's
+// module, which records its pid (and what it saw) each time it loads.
+const work = mkdtempSync(join(tmpdir(), "flowpack-warm-"));
+const cache = join(work, "cache");
+const project = join(work, "project");
+const layout = join(work, "layout");
+const env = { FLOWPACK_CACHE_DIR: cache, FLOWPACK_WARM: "1", FLOWPACK_WARM_IDLE: "120", WARM_TEST_VALUE: "" };
+
+mkdirSync(join(project, "node_modules", "name-pkg"), { recursive: true });
+writeFileSync(join(project, "package.json"), JSON.stringify({ name: "warm-project", version: "1.0.0", type: "module" }));
+writeFileSync(join(project, "node_modules", "name-pkg", "package.json"), JSON.stringify({ name: "name-pkg", version: "1.0.0", type: "module", exports: "./index.js" }));
+writeFileSync(join(project, "node_modules", "name-pkg", "index.js"), 'export const NAME = "warm-flow";\n');
+
+interface Seen {
+  pid: number;
+  value: string | null;
+  socket: string | null;
+}
+
+/** Writes the flow (its result `variant`; `atLoad` run at its top level). */
+function writeFlow(variant: string, atLoad = ""): void {
+  writeFileSync(
+    join(project, "flow.ts"),
+    `import { flow } from "flowpack";
+import { NAME } from "name-pkg";
+import { writeFileSync } from "node:fs";
+writeFileSync(${JSON.stringify(join(work, "seen.json"))}, JSON.stringify({ pid: process.pid, value: process.env.WARM_TEST_VALUE ?? null, socket: process.env.FLOWPACK_WARM_SOCKET ?? null }));
+${atLoad}
+export const f = flow({ name: NAME }, async () => ${JSON.stringify(variant)});
+`,
+  );
+}
+
+const seen = () => JSON.parse(readFileSync(join(work, "seen.json"), "utf8")) as Seen;
+const packageArgs = (...more: string[]) => ["package", "flow.ts", "--packager", "docker", "--builder", "oci", "--base-image", `oci:${services().FLOWPACK_TEST_BASE_LAYOUT}`, "--oci-layout", layout, ...more];
+const pack = (more: string[] = [], extraEnv: Record<string, string> = {}): Promise<CliResult> => flowpack(packageArgs(...more), { env: { ...env, ...extraEnv }, cwd: project, timeoutMs: 60_000 });
+
+interface Status {
+  pid: number;
+  builds: number;
+  busy: boolean;
+  cwd: string;
+}
+const status = async (): Promise<Status[]> => {
+  const r = await flowpack(["--json", "warm", "status"], { env: { FLOWPACK_CACHE_DIR: cache } });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Status[];
+};
+/** Waits (bounded) until `count` warm processes answer, and returns them. */
+const warmProcesses = async (count: number): Promise<Status[]> => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const found = await status();
+    if (found.length === count) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`expected ${count} warm processes, found ${(await status()).length}`);
+};
+const stopAll = () => flowpack(["warm", "stop"], { env: { FLOWPACK_CACHE_DIR: cache } });
+/** Whether `pid` is gone within a few seconds (an ended process is reaped by whoever adopted it). */
+const gone = async (pid: number): Promise<boolean> => {
+  for (let attempt = 0; attempt < 250 && alive(pid); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return !alive(pid);
+};
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+afterAll(async () => {
+  await stopAll();
+});
+
+describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
+  it("the first package leaves a warm process; the next is built there, with the same image a cold build makes, its output relayed", async () => {
+    writeFlow("one");
+    const first = await pack(["-q"]);
+    expect(first.code, first.stderr).toBe(0);
+    const [warm] = await warmProcesses(1);
+    expect(warm).toMatchObject({ builds: 0, busy: false, cwd: project });
+    expect(seen().pid).not.toBe(warm!.pid); // the first was built in its own process
+
+    writeFlow("two");
+    const second = await pack(); // manifest on stdout, progress on stderr: both relayed
+    expect(second.code, second.stderr).toBe(0);
+    expect(seen()).toEqual({ pid: warm!.pid, value: "", socket: null }); // the warm process's own variables are not the flow's
+    expect(second.stderr).toContain("bundle: bundling the flow");
+    const warmManifest = JSON.parse(second.stdout) as { flowName: string; image: string };
+    expect(warmManifest.flowName).toBe("warm-flow");
+    expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: 1 });
+
+    // The same code without FLOWPACK_WARM: built here, the same image.
+    const cold = await flowpack(packageArgs("-q"), { env: { ...env, FLOWPACK_WARM: "" }, cwd: project, timeoutMs: 60_000 });
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(seen().pid).not.toBe(warm!.pid);
+    expect((JSON.parse(cold.stdout) as { image: string }).image).toBe(warmManifest.image);
+  });
+
+  it("another environment is another warm process: a flow always sees the environment it was packaged with", async () => {
+    await stopAll();
+    writeFlow("three");
+    expect((await pack(["-q"], { WARM_TEST_VALUE: "a" })).code).toBe(0);
+    const [forA] = await warmProcesses(1);
+    expect((await pack(["-q"], { WARM_TEST_VALUE: "b" })).code).toBe(0); // not the one for "a"
+    expect(seen()).toMatchObject({ value: "b" });
+    expect(seen().pid).not.toBe(forA!.pid);
+    await warmProcesses(2);
+    const r = await pack(["-q"], { WARM_TEST_VALUE: "a" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen()).toEqual({ pid: forA!.pid, value: "a", socket: null });
+  });
+
+  it("a flow's process.chdir() and process.env changes do not carry over to the next build", async () => {
+    await stopAll();
+    // Only in the warm process's build (the marker file is made for it).
+    const marker = join(work, "change-now");
+    writeFlow("four", `import { existsSync } from "node:fs"; if (existsSync(${JSON.stringify(marker)})) { process.env.WARM_TEST_VALUE = "changed by the flow"; process.chdir("/"); }`);
+    expect((await pack(["-q"])).code).toBe(0);
+    const [warm] = await warmProcesses(1);
+    writeFileSync(marker, "");
+    const changing = await pack(["-q"]);
+    rmSync(marker);
+    expect(changing.code, changing.stderr).toBe(0);
+    expect(seen()).toMatchObject({ pid: warm!.pid, value: "" });
+    writeFlow("five");
+    const r = await pack(["-q"]); // "flow.ts" is found: the warm process is back in the project
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen()).toMatchObject({ pid: warm!.pid, value: "" });
+  });
+
+  it("errors come back as a build here reports them: exit code and message", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("broken", "export const = ;");
+    const r = await pack(["-q"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("flowpack: error: cannot bundle flow.ts");
+    expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: 3 });
+  });
+
+  it("a flow that ends the process while loading: the warm process is gone, the build is done here and reports it", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("exits", "process.exit(7);");
+    const r = await pack(["-q"]);
+    expect(await gone(warm!.pid)).toBe(true);
+    expect(await status()).toEqual([]); // and none started for a shape whose builds end it
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("flowpack: error: flow.ts stopped flowpack's loading thread while loading (exit code 7)");
+  });
+
+  it("a warm process that was killed is replaced: its socket is removed, the build is done here, a new one starts", async () => {
+    writeFlow("six");
+    expect((await pack(["-q"])).code).toBe(0);
+    const [warm] = await warmProcesses(1);
+    process.kill(warm!.pid, "SIGKILL");
+    expect(await gone(warm!.pid)).toBe(true);
+    expect(readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"))).toHaveLength(1); // left behind
+    writeFlow("seven");
+    const r = await pack(["-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen().pid).not.toBe(warm!.pid);
+    const [next] = await warmProcesses(1);
+    expect(next!.pid).not.toBe(warm!.pid);
+  });
+
+  it("Ctrl-C in the client stops the build in the warm process: exit 130, nothing left running", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("slow", "await new Promise((resolve) => setTimeout(resolve, 60_000));");
+    const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => client.on("exit", (code) => resolve(code)));
+    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await status())[0]).toMatchObject({ pid: warm!.pid, busy: true });
+    client.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(await gone(warm!.pid)).toBe(true);
+    expect(await status()).toEqual([]);
+  });
+
+  it("a client killed mid-build takes its build with it: nothing is written after it", async () => {
+    writeFlow("nine");
+    expect((await pack(["-q"])).code).toBe(0);
+    const [warm] = await warmProcesses(1);
+    writeFlow("slow-again", "await new Promise((resolve) => setTimeout(resolve, 3_000));");
+    const manifest = join(work, "never.json");
+    const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q", "-o", manifest)], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
+    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    client.kill("SIGKILL");
+    expect(await gone(warm!.pid)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 3_500)); // past the flow's wait
+    expect(existsSync(manifest)).toBe(false);
+  });
+
+  it("flowpack warm stop stops every warm process and removes its socket", async () => {
+    writeFlow("eight");
+    expect((await pack(["-q"])).code).toBe(0);
+    const [warm] = await warmProcesses(1);
+    const r = await stopAll();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("stopped 1 warm process");
+    expect(await gone(warm!.pid)).toBe(true);
+    expect(existsSync(join(cache, "warm")) && readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"))).toEqual([]);
+  });
+});
