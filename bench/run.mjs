@@ -28,7 +28,8 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N            counted runs per tool × workload (default 5, or $FLOWPACK_BENCH_RUNS)
   --warmup N          uncounted warm-up runs first (default 1)
   --workloads a,b     subset of: ${Object.keys(WORKLOADS).join(", ")} (default all, or $FLOWPACK_BENCH_WORKLOADS)
-  --tools a,b         subset of: flowpack-oci, flowpack-docker, dockerfile, containerify (default all)
+  --tools a,b         subset of: flowpack-oci, flowpack-oci-warm, flowpack-docker, dockerfile, containerify
+                      (default all; flowpack-oci-warm: flowpack-oci with FLOWPACK_WARM=1)
   --run-runs N        container runs per image for the run → result figures (default min(runs, 3); 0 = skip)
   --timeout S         limit for every child process, seconds (default 900)
   --out NAME          results file name without extension (default: the date, plus "-quick" when runs < 5)
@@ -113,7 +114,7 @@ let containerCount = 0;
 const say = (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
 // ---- cleanup, whatever happens --------------------------------------------------------------
-const cleanup = { proxy: undefined, localRefs: new Set(), stopServices: false, daemonEnv: undefined, done: false };
+const cleanup = { proxy: undefined, localRefs: new Set(), stopServices: false, daemonEnv: undefined, warm: undefined, done: false };
 async function tearDown() {
   if (cleanup.done) return;
   cleanup.done = true;
@@ -130,6 +131,8 @@ async function tearDown() {
       await run(["docker", "rmi", ...refs.slice(i, i + 50)], { env: cleanup.daemonEnv, timeoutMs: 300_000, allowFailure: true, log: LOG }).catch(() => undefined);
     }
   }
+  // The warm processes flowpack-oci-warm left (FLOWPACK_WARM=1) go with the run.
+  if (cleanup.warm) await run(cleanup.warm.argv, { env: cleanup.warm.env, timeoutMs: 60_000, allowFailure: true, log: LOG }).catch(() => undefined);
   await cleanup.proxy?.close().catch(() => undefined);
   if (cleanup.stopServices) {
     say("stopping the services this run started");
@@ -213,11 +216,12 @@ async function main() {
   const allTools = createTools(ctx);
   const wanted = args.tools ? new Set(args.tools.split(",").map((s) => s.trim())) : undefined;
   let tools = allTools.filter((t) => !wanted || wanted.has(t.id));
-  if (tools.some((t) => t.id === "flowpack-oci") && !(await hasOciBuilder(ctx))) {
-    tools = tools.filter((t) => t.id !== "flowpack-oci");
+  if (tools.some((t) => t.id.startsWith("flowpack-oci")) && !(await hasOciBuilder(ctx))) {
+    tools = tools.filter((t) => !t.id.startsWith("flowpack-oci"));
     notes.push("flowpack --builder oci is not in this build of flowpack (dist/): it was skipped, and the targets that need it are SKIP.");
     say("flowpack --builder oci is not available in dist/: skipping it");
   }
+  if (tools.some((t) => t.id === "flowpack-oci-warm")) cleanup.warm = { argv: [ctx.node, ctx.cli, "warm", "stop"], env: ctx.env };
   const versions = await toolVersions(ctx);
   if (versions.raw.flowpack.startsWith("unknown")) {
     throw new Error(`the flowpack under test does not start: ${versions.raw.flowpack} (is dist/ in the middle of a rebuild? npm run build, or --flowpack DIR)`);
@@ -375,7 +379,7 @@ async function main() {
             delete traffic.mark;
             traffic.roundTrips = proxy.criticalPath(host, before);
             // One process (flowpack's oci builder): where its time went, seen from the registry's side.
-            if (tool.id === "flowpack-oci") traffic.split = splitAtRegistry(proxy.events(host, before), startedAt, endedAt);
+            if (tool.id.startsWith("flowpack-oci")) traffic.split = splitAtRegistry(proxy.events(host, before), startedAt, endedAt);
             const image = await readImage(upstream, built.ref.repository, built.ref.tag);
             if (built.ref.digest && built.ref.digest !== image.digest) {
               throw new Error(`${tool.id} reported ${built.ref.digest} but the registry has ${image.digest} for ${built.ref.repository}:${built.ref.tag}`);
@@ -526,7 +530,7 @@ async function main() {
           const parts = steps.filter((st) => st.phase === phase && st.traffic.split).map((st) => st.traffic.split);
           return parts.length ? Object.fromEntries(["beforeFirstMs", "registryMs", "afterLastMs"].map((key) => [key, stats(parts.map((p) => p[key])).median])) : undefined;
         };
-        if (tool.id === "flowpack-oci") s.split = { cold: split("cold"), codeOnly: split("codeOnly") };
+        if (tool.id.startsWith("flowpack-oci")) s.split = { cold: split("cold"), codeOnly: split("codeOnly") };
         s.uploaded = {
           cold: stats(steps.filter((st) => st.phase === "cold").map((st) => st.traffic.uploadBytes)),
           codeOnly: stats(steps.filter((st) => st.phase === "codeOnly").map((st) => st.traffic.uploadBytes)),

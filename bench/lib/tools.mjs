@@ -12,9 +12,11 @@ import { writeDockerfile, writeFlowpackStandIn } from "./workloads.mjs";
  * runFlow({ image, manifestPath }) → argv that prints the flow's result as JSON on stdout.
  */
 export function createTools(ctx) {
-  const flowpack = (builder) => ({
-    id: `flowpack-${builder}`,
-    label: `flowpack --builder ${builder}`,
+  // warm: FLOWPACK_WARM=1, each build handed to the warm process the previous one left (its own
+  // copy of the workload, so its own warm process); no --watch of its own (it is the same process).
+  const flowpack = (builder, { warm = false } = {}) => ({
+    id: `flowpack-${builder}${warm ? "-warm" : ""}`,
+    label: `flowpack --builder ${builder}${warm ? ", FLOWPACK_WARM=1" : ""}`,
     daemon: builder === "docker",
     async prepare() {},
     async build({ dir, host, namespace, tag }) {
@@ -22,7 +24,7 @@ export function createTools(ctx) {
       const base = builder === "oci" ? `${host}/${ctx.baseRepository}:${ctx.baseTag}` : ctx.baseLocal;
       const argv = [ctx.node, ctx.cli, "package", join(dir, "flow.mjs"), "--packager", "docker", "--builder", builder, "--base-image", base, "--registry", `http://${host}/${namespace}`, "--tag", tag, "-o", manifestPath, "-q"];
       // the daemonless builder gets no DOCKER_HOST: it must not need a daemon
-      const env = builder === "oci" ? ctx.env : ctx.daemonEnv;
+      const env = { ...(builder === "oci" ? ctx.env : ctx.daemonEnv), ...(warm ? { FLOWPACK_WARM: "1" } : {}) };
       const result = await run(argv, { cwd: dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log });
       const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
       const at = manifest.image.indexOf("@");
@@ -39,7 +41,7 @@ export function createTools(ctx) {
       return { argv: [ctx.node, ctx.cli, "run", manifestPath, "--network", "none"], env: ctx.daemonEnv };
     },
     /** `flowpack package --watch`, pushing every build to host/namespace:tag. */
-    watch({ dir, host, namespace, tag }) {
+    watch: warm ? undefined : ({ dir, host, namespace, tag }) => {
       const manifestPath = join(dir, `.bench-manifest-${tag}.json`);
       const base = builder === "oci" ? `${host}/${ctx.baseRepository}:${ctx.baseTag}` : ctx.baseLocal;
       const argv = [ctx.node, ctx.cli, "package", join(dir, "flow.mjs"), "--packager", "docker", "--builder", builder, "--base-image", base, "--registry", `http://${host}/${namespace}`, "--tag", tag, "-o", manifestPath, "-q", "--watch"];
@@ -109,7 +111,7 @@ export function createTools(ctx) {
     },
   };
 
-  return [flowpack("oci"), flowpack("docker"), dockerfile, containerify];
+  return [flowpack("oci"), flowpack("oci", { warm: true }), flowpack("docker"), dockerfile, containerify];
 }
 
 /** Versions, as each tool reports itself. */
@@ -129,6 +131,7 @@ export async function toolVersions(ctx) {
   const flowpack = `flowpack ${flowpackVersion} (${git})`;
   return {
     "flowpack-oci": flowpack,
+    "flowpack-oci-warm": flowpack,
     "flowpack-docker": `${flowpack}; docker ${docker}, ${driver}`,
     dockerfile: `docker ${docker}, legacy builder, ${driver}`,
     containerify: `containerify ${containerify}, node ${process.version}`,
