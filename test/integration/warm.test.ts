@@ -188,6 +188,21 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(await status()).toEqual([]);
   });
 
+  it("a busy warm process: the next client builds in its own process", async () => {
+    writeFlow("ten");
+    expect((await pack(["-q"])).code).toBe(0);
+    const [warm] = await warmProcesses(1);
+    writeFlow("slow-a-while", "await new Promise((resolve) => setTimeout(resolve, 2_000));");
+    const first = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
+    const firstExited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)));
+    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await pack(["-q"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(seen().pid).not.toBe(warm!.pid);
+    expect(await firstExited).toBe(0);
+    expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: 1 }); // the first client's build only
+  });
+
   it("a client killed mid-build takes its build with it: nothing is written after it", async () => {
     writeFlow("nine");
     expect((await pack(["-q"])).code).toBe(0);

@@ -12,13 +12,16 @@ import { onLines, parseAnswer, send, type Answer, type Status } from "./protocol
  * it writes, or say that the work must be done here (no warm process, a busy or a gone one).
  */
 
+/** How long a warm process may take to take a build on (or say it is busy). */
+const FIRST_ANSWER_MS = 2000;
+
 export type Handed = { done: true; code: number } | { done: false; reason: "none" | "busy" | "lost" };
 
 /**
  * Sends `argv` to the warm process at `place`. A warm process that dies mid-build without being asked
- * to (a flow's module that calls process.exit() while loading, say) counts as none: the build is done
- * here again, from the start (a package is the same whoever makes it). Ctrl-C (SIGINT, SIGTERM) is
- * passed on to it and answered with 130/143 once it has stopped.
+ * to (a flow's module that calls process.exit() while loading, say) is "lost": the build is done here
+ * again, from the start (a package is the same whoever makes it), and no new warm process is started
+ * for it. Ctrl-C (SIGINT, SIGTERM) is passed on to it and answered with 130/143 once it has stopped.
  */
 export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
   return new Promise((resolve) => {
@@ -26,6 +29,12 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
     let pid: number | undefined;
     let stoppedBy: NodeJS.Signals | undefined;
     let result: Handed | undefined;
+    // An idle warm process answers at once; one whose thread is held by a build (a flow's module
+    // evaluating) answers "busy" once it is free. Past FIRST_ANSWER_MS, build here instead.
+    const waiting = setTimeout(() => {
+      result = { done: false, reason: "busy" };
+      socket.destroy();
+    }, FIRST_ANSWER_MS);
     const forward = (signal: NodeJS.Signals) => {
       stoppedBy ??= signal;
       if (pid === undefined) return socket.destroy(); // not started there: stop here
@@ -55,6 +64,7 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
     );
     onLines(socket, (line) => {
       const answer = parseAnswer(line);
+      clearTimeout(waiting);
       if (!answer) return socket.destroy();
       if (answer.kind === "accepted") pid = answer.pid;
       else if (answer.kind === "out") (answer.fd === 1 ? process.stdout : process.stderr).write(answer.text);
@@ -66,6 +76,7 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
       if (error.code === "ECONNREFUSED") rmSync(place.socket, { force: true });
     });
     socket.on("close", () => {
+      clearTimeout(waiting);
       if (result) return finish(result);
       if (stoppedBy) return finish({ done: true, code: stoppedBy === "SIGTERM" ? 143 : 130 });
       finish({ done: false, reason: pid === undefined ? "none" : "lost" });

@@ -133,6 +133,8 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
           send(socket, { kind: "busy" });
           return socket.end();
         }
+        // A client that gave up waiting for an answer (this process was busy) builds on its own.
+        if (socket.destroyed || !socket.writable) return;
         void build(socket, request);
       },
       MAX_REQUEST_BYTES,
