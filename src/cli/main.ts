@@ -25,7 +25,9 @@ export async function main(argv: string[], context?: WarmContext): Promise<numbe
   // `.map` beside each bundle, when a stack is shown: with --debug, and in --json records. Only then:
   // with source maps on, Node parses every map as its module loads, and (with the registry client's
   // async context) that made a one-shot `package` ~20% slower. flowpack's own modules stay unmapped.
-  if (argv.includes("--debug") || argv.includes("--json")) process.setSourceMapsEnabled(true);
+  const sourceMaps = argv.includes("--debug") || argv.includes("--json");
+  // (A warm process sets it for each build: the last one's setting must not carry over.)
+  if (sourceMaps || context) process.setSourceMapsEnabled(sourceMaps);
   const program = new Command("flowpack")
     .description("package TypeScript flows so they run anywhere, and run them again from their manifest")
     .version(version)
@@ -64,7 +66,8 @@ const argv = process.argv.slice(2);
 if (process.env[SERVE_VARIABLE]) {
   // A warm process, started by a client below: it serves until idle (warm/server.ts).
   const warm = await loadWarm();
-  await warm.serveWarm(main, async () => void (await COMMAND_TABLE.package!(["package"], { warm: true, onExit: () => undefined })));
+  // Ready for the first build: the command loaded, esbuild's process and a reader thread started.
+  await warm.serveWarm(main, async () => void (await COMMAND_TABLE.package!(["package"])));
 } else {
   const exitCode = await runHere(argv);
   // Stopped by SIGINT/SIGTERM: a flow that ran here may have left timers or sockets behind; they must
@@ -81,11 +84,18 @@ if (process.env[SERVE_VARIABLE]) {
 async function runHere(argv: string[]): Promise<number> {
   if (process.env[WARM_VARIABLE] !== "1" || !servedWarm(argv)) return main(argv);
   const warm = await loadWarm();
-  const place = warm.warmPlace(process.env, process.cwd(), process.argv[1]!);
+  // The environment as it is now: the warm process started below gets this one, whatever a flow's
+  // module read in this process does to process.env meanwhile.
+  const env = { ...process.env };
+  const place = warm.warmPlace(env, process.cwd(), process.argv[1]!);
   if (!place) return main(argv);
   const handed = await warm.handToWarm(place, argv);
-  if (handed.done) return handed.code;
+  if (handed.done) {
+    // Stopped by Ctrl-C: end as that signal ends a process, for the shell and scripts to see.
+    if ("signal" in handed) process.kill(process.pid, handed.signal);
+    return handed.code;
+  }
   const exitCode = await main(argv);
-  if (handed.reason === "none") warm.startWarm(place, process.argv[1]!);
+  if (handed.reason === "none") warm.startWarm(place, process.argv[1]!, env);
   return exitCode;
 }

@@ -28,13 +28,18 @@ export type ReaderRequest =
       bundle: { code: Uint8Array; map?: Uint8Array; projectRoot: string; entry?: string; assetsRoot?: string; vendor?: ReaderVendor };
       flowName: string | undefined;
       where: string;
-      /** Set in the thread's environment (its own copy of this process's) before the bundle loads. */
+      /** Set in the thread's environment (its own copy of this process's) while the bundle loads. */
       env: Record<string, string>;
     }
   /** Remove the temporary folder and end the thread (sent once the answer is in, or not wanted). */
   | { kind: "close" };
 
-export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema } | { kind: "error"; error: SerializedError };
+/**
+ * `leftRunning`: what the flow's module started while loading that is still running in the thread
+ * (Node's names of them: "Timeout", "TCPSocketWrap"…); a thread kept for the next read (a warm
+ * process's) is not kept then.
+ */
+export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema; leftRunning: string[] } | { kind: "error"; error: SerializedError; leftRunning: string[] };
 
 /** An error as it crosses the thread boundary: what reporting it needs, its cause chain included. */
 export interface SerializedError {

@@ -42,7 +42,12 @@ async function vendorOf(vendor: ReaderVendor): Promise<{ code: Buffer; map: Buff
 
 async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
   const { bundle } = request;
+  // The placeholders are set while the module loads, then put back as they were (a thread may read
+  // again: a warm process's); what the flow's packages set themselves stays, as it would in --watch.
+  const before = Object.fromEntries(Object.keys(request.env).map((name) => [name, process.env[name]]));
+  const running = process.getActiveResourcesInfo();
   Object.assign(process.env, request.env);
+  const leftRunning = () => newResources(running, process.getActiveResourcesInfo());
   try {
     await preloading;
     const vendor = bundle.vendor && (await vendorOf(bundle.vendor));
@@ -55,9 +60,33 @@ async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<
       ...(vendor ? { vendor } : {}),
     });
     const flow = pickFlow(flowsOf(namespace), request.flowName, request.where);
-    return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema() };
+    return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema(), leftRunning: leftRunning() };
   } catch (error) {
-    return { kind: "error", error: serializeError(error) };
+    return { kind: "error", error: serializeError(error), leftRunning: leftRunning() };
+  } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
   // The temporary folder is removed on "close", after the answer: the caller need not wait for that.
+}
+
+/**
+ * The resources in `after` that `before` did not have, by Node's names for them (counted: two timers
+ * where there was one is one new "Timeout"). Requests under way (a file being closed: "CloseReq",
+ * "FSReqCallback", a write) and immediates end by themselves and do not count: timers, sockets,
+ * servers, child processes and watchers do.
+ */
+function newResources(before: string[], after: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const kind of before) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  const added: string[] = [];
+  for (const kind of after) {
+    if (/Req|WriteWrap|ShutdownWrap|^Immediate$/.test(kind)) continue;
+    const left = counts.get(kind) ?? 0;
+    if (left > 0) counts.set(kind, left - 1);
+    else added.push(kind);
+  }
+  return added;
 }

@@ -45,29 +45,50 @@ export class ReadInThreadUnsupported extends Error {}
  */
 export class FlowReader {
   private readonly worker: Worker;
-  private readonly env: FlowEnv;
-  private readonly answer: Promise<ReaderAnswer | { kind: "exit"; code: number }>;
-  /** The digest of the vendor module the thread was asked to preload. */
-  private preloaded: string | undefined;
+  /** How the thread ended (it exited, or threw outside a read), once it has. */
+  private readonly ended: Promise<ThreadEnd>;
+  private end: ThreadEnd | undefined;
+  /** The vendor modules the thread has (asked to preload, or loaded by a read): a bundle importing one goes without its bytes. */
+  private readonly vendors = new Set<string>();
+  /** Whether a read left something of the flow's running in the thread. */
+  private spoilt = false;
+  private elsewhere = false;
 
-  private constructor(worker: Worker, env: FlowEnv) {
+  private constructor(worker: Worker) {
     this.worker = worker;
-    this.env = env;
-    this.answer = new Promise((resolve, reject) => {
-      worker.once("message", resolve);
-      worker.once("error", reject);
+    this.ended = new Promise((resolve) => {
+      worker.once("error", (error) => resolve({ kind: "thrown", error }));
       worker.once("exit", (code) => resolve({ kind: "exit", code }));
     });
-    this.answer.catch(() => undefined); // read() reports it; an unused reader's failure is nobody's
+    void this.ended.then((end) => (this.end = end));
   }
 
   /**
    * A reader with its thread starting (or started: see prestartReaderThread), or undefined where there
-   * is none to start (running from sources). `env`: the placeholders set while the flow's module loads.
+   * is none to start (running from sources).
    */
-  static start(env: FlowEnv = {}): FlowReader | undefined {
+  static start(): FlowReader | undefined {
     const worker = takeReaderThread();
-    return worker && new FlowReader(worker, env);
+    return worker && new FlowReader(worker);
+  }
+
+  /**
+   * Whether the thread can read again (a warm process keeps one per entry, as `--watch` keeps its
+   * packages loaded): it is running, and no read left anything of the flow's running in it (a timer
+   * of its module would go on in the next build) or had to be done in the main thread.
+   */
+  get reusable(): boolean {
+    return this.end === undefined && !this.spoilt && !this.elsewhere;
+  }
+
+  /** Whether a read had to be done in the main thread instead (see ReadInThreadUnsupported): the flow's module ran there. */
+  get readInMainThread(): boolean {
+    return this.elsewhere;
+  }
+
+  /** The caller read the flow in the main thread instead (see ReadInThreadUnsupported). */
+  readElsewhere(): void {
+    this.elsewhere = true;
   }
 
   /**
@@ -75,12 +96,15 @@ export class FlowReader {
    * them against the digests): a bundle importing the same one is then sent without its bytes.
    */
   preload(projectRoot: string, vendor: CachedVendorFiles): void {
-    this.preloaded = vendor.digest;
+    if (this.vendors.has(vendor.digest)) return;
+    this.vendors.add(vendor.digest);
     this.post({ kind: "preload", projectRoot, vendor });
   }
 
   /** The flow `flowName` (or the only one) of the bundle; errors as loading it in this thread would raise them. */
-  async read(bundle: LoadableBundle, flowName: string | undefined, where: string): Promise<FlowInfo> {
+  async read(bundle: LoadableBundle, flowName: string | undefined, where: string, env: FlowEnv = {}): Promise<FlowInfo> {
+    // One read at a time; the answer is the thread's next message, unless it ends first.
+    const next = new Promise<ReaderAnswer>((resolve) => this.worker.once("message", resolve));
     this.post({
       kind: "read",
       bundle: {
@@ -90,21 +114,23 @@ export class FlowReader {
         ...(bundle.entry !== undefined ? { entry: bundle.entry } : {}),
         ...(bundle.assetsRoot !== undefined ? { assetsRoot: bundle.assetsRoot } : {}),
         ...(bundle.vendor
-          ? { vendor: bundle.vendor.digest === this.preloaded ? { digest: bundle.vendor.digest } : { code: bundle.vendor.code, map: bundle.vendor.map, digest: bundle.vendor.digest } }
+          ? { vendor: this.vendors.has(bundle.vendor.digest) ? { digest: bundle.vendor.digest } : { code: bundle.vendor.code, map: bundle.vendor.map, digest: bundle.vendor.digest } }
           : {}),
       },
       flowName,
       where,
-      env: this.env,
+      env,
     });
     // Named as the user's file is named in the errors of loading it (never the temporary bundle).
     const label = bundle.entry === undefined ? where : entryLabel(bundle.projectRoot, bundle.entry);
-    let answer;
-    try {
-      answer = await this.answer;
-    } catch (error) {
+    const answer = await Promise.race([next, this.ended]);
+    if (answer.kind === "thrown") {
       // Thrown in the thread outside the read (a timer of the flow's module, say), before the answer.
-      throw new ScriptError(`${label} failed while loading: ${(error as Error).message}`, { cause: error });
+      throw new ScriptError(`${label} failed while loading: ${(answer.error as Error).message}`, { cause: answer.error });
+    }
+    if (answer.kind !== "exit") {
+      if (answer.leftRunning.length > 0) this.spoilt = true;
+      if (bundle.vendor && answer.kind === "flow") this.vendors.add(bundle.vendor.digest);
     }
     if (answer.kind === "flow") {
       const schema = answer.parameterSchema;
@@ -137,6 +163,9 @@ export class FlowReader {
     this.worker.postMessage(request);
   }
 }
+
+/** How a reader's thread ended: it exited (a flow's module may call process.exit()), or threw outside a read. */
+type ThreadEnd = { kind: "exit"; code: number } | { kind: "thrown"; error: unknown };
 
 /** How long a closing thread has to remove its folder and stop before it is terminated. */
 const CLOSE_GRACE_MS = 3_000;

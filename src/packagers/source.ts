@@ -16,8 +16,13 @@ export type PackageTarget = AnyFlow | string;
 export interface PackageOptions extends BundleOptions {
   /** Which flow, when the script defines several. */
   flowName?: string;
-  /** Imports the bundle to read the flow (default: a fresh one per call); see BundleImporter. */
+  /** Imports the bundle to read the flow in this thread (`--watch`), instead of a reader thread; see BundleImporter. */
   importer?: BundleImporter;
+  /**
+   * The reader thread to read the flow in, kept by the caller for the next read while it is
+   * `reusable` (a warm process's); default: a fresh thread per call, closed after it.
+   */
+  reader?: FlowReader;
   /** Called with the bundle once it is built (a watcher learns which files to watch). */
   onBundle?: (bundle: Bundle) => void;
   /**
@@ -51,7 +56,7 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
   }
   // One-shot: the flow is read in a thread that starts now and loads the packages while esbuild
   // bundles the code (see FlowReader). A `--watch` session's importer keeps them loaded instead.
-  const reader = options.importer ? undefined : FlowReader.start(options.env);
+  const reader = options.importer ? undefined : (options.reader ?? FlowReader.start());
   try {
     const bundle = await bundleFlow(entry, { ...options, ...(reader ? { onVendorCandidate: (vendor, projectRoot) => reader.preload(projectRoot, vendor) } : {}) });
     options.onBundle?.(bundle);
@@ -62,15 +67,18 @@ export async function bundleTarget(target: PackageTarget, options: PackageOption
       throw withEnvHint(error);
     }
   } finally {
-    reader?.close();
+    if (reader !== options.reader) reader?.close();
   }
 }
 
 async function readInThread(reader: FlowReader, bundle: Bundle, flowName: string | undefined, entry: string, options: PackageOptions): Promise<FlowInfo> {
   try {
-    return await reader.read(bundle, flowName, entry);
+    return await reader.read(bundle, flowName, entry, options.env);
   } catch (error) {
-    if (error instanceof ReadInThreadUnsupported) return readHere(bundle, flowName, entry, options);
+    if (error instanceof ReadInThreadUnsupported) {
+      reader.readElsewhere();
+      return readHere(bundle, flowName, entry, options);
+    }
     throw error;
   }
 }

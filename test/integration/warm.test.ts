@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -23,8 +24,12 @@ writeFileSync(join(project, "node_modules", "name-pkg", "index.js"), 'export con
 
 interface Seen {
   pid: number;
+  threadId: number;
+  isMainThread: boolean;
   value: string | null;
+  /** The warm process's own variables, which a flow must not see. */
   socket: string | null;
+  key: string | null;
 }
 
 /** Writes the flow (its result `variant`; `atLoad` run at its top level). */
@@ -34,7 +39,8 @@ function writeFlow(variant: string, atLoad = ""): void {
     `import { flow } from "flowpack";
 import { NAME } from "name-pkg";
 import { writeFileSync } from "node:fs";
-writeFileSync(${JSON.stringify(join(work, "seen.json"))}, JSON.stringify({ pid: process.pid, value: process.env.WARM_TEST_VALUE ?? null, socket: process.env.FLOWPACK_WARM_SOCKET ?? null }));
+import { isMainThread, threadId } from "node:worker_threads";
+writeFileSync(${JSON.stringify(join(work, "seen.json"))}, JSON.stringify({ pid: process.pid, threadId, isMainThread, value: process.env.WARM_TEST_VALUE ?? null, socket: process.env.FLOWPACK_WARM_SOCKET ?? null, key: process.env.FLOWPACK_WARM_KEY ?? null }));
 ${atLoad}
 export const f = flow({ name: NAME }, async () => ${JSON.stringify(variant)});
 `,
@@ -96,7 +102,7 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     writeFlow("two");
     const second = await pack(); // manifest on stdout, progress on stderr: both relayed
     expect(second.code, second.stderr).toBe(0);
-    expect(seen()).toEqual({ pid: warm!.pid, value: "", socket: null }); // the warm process's own variables are not the flow's
+    expect(seen()).toMatchObject({ pid: warm!.pid, isMainThread: false, value: "", socket: null, key: null }); // the warm process's own variables are not the flow's
     expect(second.stderr).toContain("bundle: bundling the flow");
     const warmManifest = JSON.parse(second.stdout) as { flowName: string; image: string };
     expect(warmManifest.flowName).toBe("warm-flow");
@@ -120,47 +126,86 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     await warmProcesses(2);
     const r = await pack(["-q"], { WARM_TEST_VALUE: "a" });
     expect(r.code, r.stderr).toBe(0);
-    expect(seen()).toEqual({ pid: forA!.pid, value: "a", socket: null });
+    expect(seen()).toMatchObject({ pid: forA!.pid, value: "a", socket: null, key: null });
   });
 
-  it("a flow's process.chdir() and process.env changes do not carry over to the next build", async () => {
+  it("the flow loads in a thread kept for the next build; --env placeholders do not carry over to it", async () => {
     await stopAll();
-    // Only in the warm process's build (the marker file is made for it).
-    const marker = join(work, "change-now");
-    writeFlow("four", `import { existsSync } from "node:fs"; if (existsSync(${JSON.stringify(marker)})) { process.env.WARM_TEST_VALUE = "changed by the flow"; process.chdir("/"); }`);
+    writeFlow("four");
     expect((await pack(["-q"])).code).toBe(0);
     const [warm] = await warmProcesses(1);
-    writeFileSync(marker, "");
-    const changing = await pack(["-q"]);
-    rmSync(marker);
-    expect(changing.code, changing.stderr).toBe(0);
-    expect(seen()).toMatchObject({ pid: warm!.pid, value: "" });
+    const placed = await pack(["-q", "--env", "WARM_TEST_VALUE=placeholder"]);
+    expect(placed.code, placed.stderr).toBe(0);
+    const first = seen();
+    expect(first).toMatchObject({ pid: warm!.pid, isMainThread: false, value: "placeholder" });
     writeFlow("five");
-    const r = await pack(["-q"]); // "flow.ts" is found: the warm process is back in the project
+    expect((await pack(["-q"])).code).toBe(0);
+    expect(seen()).toMatchObject({ pid: warm!.pid, threadId: first.threadId, value: "" }); // the same thread, the placeholder gone
+  });
+
+  it("a flow that leaves a timer running in its thread gets a fresh thread next time; the warm process stays", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("ticking", "setInterval(() => undefined, 60_000);");
+    expect((await pack(["-q"])).code).toBe(0);
+    const ticking = seen();
+    expect(ticking.pid).toBe(warm!.pid);
+    writeFlow("six");
+    expect((await pack(["-q"])).code).toBe(0);
+    expect(seen().pid).toBe(warm!.pid);
+    expect(seen().threadId).not.toBe(ticking.threadId);
+  });
+
+  it("a flow that must be read in the main thread (process.chdir) is built, and the warm process retires after it", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("chdir", "process.chdir(process.cwd());");
+    const r = await pack(["-q"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(seen()).toMatchObject({ pid: warm!.pid, value: "" });
+    expect(seen()).toMatchObject({ pid: warm!.pid, isMainThread: true });
+    expect(await gone(warm!.pid)).toBe(true);
+    expect(await status()).toEqual([]);
+  });
+
+  it("only requests of its own shape are built: another key is refused", async () => {
+    writeFlow("seven");
+    expect((await pack(["-q"])).code).toBe(0);
+    await warmProcesses(1);
+    const [socketName] = readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection(join(cache, "warm", socketName!), () => {
+        socket.write(`${JSON.stringify({ kind: "build", key: "not-its-key", argv: ["package", "flow.ts"], stdout: { tty: false }, stderr: { tty: false } })}\n`);
+      });
+      let text = "";
+      socket.on("data", (chunk) => (text += chunk.toString()));
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(JSON.parse(answer)).toEqual({ kind: "refused" });
+    expect((await status())[0]).toMatchObject({ builds: 0 });
   });
 
   it("errors come back as a build here reports them: exit code and message", async () => {
     const [warm] = await warmProcesses(1);
+    const before = warm!.builds;
     writeFlow("broken", "export const = ;");
     const r = await pack(["-q"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("flowpack: error: cannot bundle flow.ts");
-    expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: 3 });
+    expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: before + 1 });
   });
 
-  it("a flow that ends the process while loading: the warm process is gone, the build is done here and reports it", async () => {
+  it("a flow that calls process.exit() while loading: the same error as a build in its own process; the warm process stays", async () => {
     const [warm] = await warmProcesses(1);
     writeFlow("exits", "process.exit(7);");
     const r = await pack(["-q"]);
-    expect(await gone(warm!.pid)).toBe(true);
-    expect(await status()).toEqual([]); // and none started for a shape whose builds end it
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("flowpack: error: flow.ts stopped flowpack's loading thread while loading (exit code 7)");
+    writeFlow("after-exit");
+    const next = await pack(["-q"]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(seen().pid).toBe(warm!.pid); // in a new thread of the same process
   });
 
-  it("a warm process that was killed is replaced: its socket is removed, the build is done here, a new one starts", async () => {
+  it("a warm process that was killed is replaced: the build is done here, a new one starts and takes over its socket", async () => {
     writeFlow("six");
     expect((await pack(["-q"])).code).toBe(0);
     const [warm] = await warmProcesses(1);
@@ -175,15 +220,15 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(next!.pid).not.toBe(warm!.pid);
   });
 
-  it("Ctrl-C in the client stops the build in the warm process: exit 130, nothing left running", async () => {
+  it("Ctrl-C in the client stops the build in the warm process: the client ends by SIGINT, nothing left running", async () => {
     const [warm] = await warmProcesses(1);
     writeFlow("slow", "await new Promise((resolve) => setTimeout(resolve, 60_000));");
     const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
-    const exited = new Promise<number | null>((resolve) => client.on("exit", (code) => resolve(code)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => client.on("exit", (code, signal) => resolve({ code, signal })));
     for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await status())[0]).toMatchObject({ pid: warm!.pid, busy: true });
     client.kill("SIGINT");
-    expect(await exited).toBe(130);
+    expect(await exited).toEqual({ code: null, signal: "SIGINT" }); // as a build in its own process ends: a shell loop stops
     expect(await gone(warm!.pid)).toBe(true);
     expect(await status()).toEqual([]);
   });

@@ -38,6 +38,9 @@ describe("what the CLI hands to a warm process", () => {
     expect(servedWarm(["package", "flow.ts", "--watch"])).toBe(false);
     expect(servedWarm(["package", "-w", "flow.ts"])).toBe(false);
     expect(servedWarm(["package", "--help"])).toBe(false);
+    expect(servedWarm(["package", "flow.ts", "-qw"])).toBe(false); // short flags together
+    expect(servedWarm(["package", "flow.ts", "-h"])).toBe(false);
+    expect(servedWarm(["package", "flow.ts", "-q", "-o", "m.json"])).toBe(true);
     expect(servedWarm(["run", "m.json"])).toBe(false);
     expect(servedWarm(["warm", "status"])).toBe(false);
   });

@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { writeOutputFile } from "../../_internal/fs.js";
 import type { PathRole } from "../../_internal/fs-errors.js";
 import { checkOutputFile } from "../../_internal/path-checks.js";
 import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
+import { FlowReader } from "../../flow/reader.js";
+import { prestartReaderThread } from "../../flow/reader-thread.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -47,16 +49,41 @@ interface PackageFlags {
   envFile: string[];
 }
 
-/** A warm process's importer (warm/server.ts): the project's packages stay loaded between its builds, as in `--watch`. */
-let warmImporter: BundleImporter | undefined;
+/**
+ * A warm process's reader threads (warm/server.ts), one per entry (and source-map setting): the
+ * flow's module loads in a thread as in a one-shot package, and the thread is kept for the next build
+ * of that entry with the project's packages loaded, as `--watch` keeps them (only the flow's own
+ * module is loaded again). A thread that can no longer be trusted to start the next build clean (the
+ * flow's module left a timer or a socket running in it, or it ended) is closed and replaced.
+ */
+const warmReaders = new Map<string, FlowReader>();
 
-function importerFor(context: WarmContext | undefined): BundleImporter | undefined {
+function readerFor(context: WarmContext | undefined, entry: string): FlowReader | undefined {
   if (!context?.warm) return undefined;
-  if (!warmImporter) {
-    const importer = (warmImporter = new BundleImporter());
-    context.onExit(() => importer.close());
+  const key = `${resolve(entry)}\0${(process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true}`;
+  let reader = warmReaders.get(key);
+  if (!reader?.reusable) {
+    reader?.close();
+    reader = FlowReader.start();
+    if (!reader) return undefined;
+    warmReaders.set(key, reader);
+    if (warmReaders.size === 1) context.onExit(async () => warmReaders.forEach((kept) => kept.close()));
   }
-  return warmImporter;
+  return reader;
+}
+
+/**
+ * After a warm build: a reader that read in the main thread leaves that thread, and so this process,
+ * not clean; one that is not reusable is closed now, and a thread started for its successor.
+ */
+function afterWarmBuild(context: WarmContext | undefined, reader: FlowReader | undefined): void {
+  if (!context || !reader) return;
+  if (reader.readInMainThread) context.retire();
+  else if (!reader.reusable) {
+    for (const [key, kept] of warmReaders) if (kept === reader) warmReaders.delete(key);
+    reader.close();
+    prestartReaderThread();
+  }
 }
 
 export function registerPackage(program: Command, output: () => Output, context?: WarmContext): void {
@@ -94,14 +121,19 @@ export function registerPackage(program: Command, output: () => Output, context?
         if (flags.output) checkOutputFile(flags.output, MANIFEST_ROLE);
         const env = await resolveEnv({ pairs: flags.env, files: flags.envFile });
         if (flags.watch) return await watchAndPackage(packager, entry, { ...flags, env }, out, progress);
-        const importer = importerFor(context);
-        const manifest = await packager.package(entry, {
-          flowName: flags.flow,
-          external: flags.external,
-          include: flags.include,
-          env,
-          ...(importer ? { importer } : {}),
-        });
+        const reader = readerFor(context, entry);
+        let manifest: PackageManifest;
+        try {
+          manifest = await packager.package(entry, {
+            flowName: flags.flow,
+            external: flags.external,
+            include: flags.include,
+            env,
+            ...(reader ? { reader } : {}),
+          });
+        } finally {
+          afterWarmBuild(context, reader);
+        }
         progress.done();
         await emit(out, manifest, flags.output);
       } finally {

@@ -15,13 +15,19 @@ import { onLines, parseAnswer, send, type Answer, type Status } from "./protocol
 /** How long a warm process may take to take a build on (or say it is busy). */
 const FIRST_ANSWER_MS = 2000;
 
-export type Handed = { done: true; code: number } | { done: false; reason: "none" | "busy" | "lost" };
+export type Handed =
+  | { done: true; code: number }
+  /** Stopped by Ctrl-C (passed on to the warm process): the caller ends as that signal would end it. */
+  | { done: true; code: number; signal: NodeJS.Signals }
+  | { done: false; reason: "none" | "busy" | "lost" };
 
 /**
  * Sends `argv` to the warm process at `place`. A warm process that dies mid-build without being asked
- * to (a flow's module that calls process.exit() while loading, say) is "lost": the build is done here
+ * to (a flow's module that crashes flowpack's own thread, say) is "lost": the build is done here
  * again, from the start (a package is the same whoever makes it), and no new warm process is started
- * for it. Ctrl-C (SIGINT, SIGTERM) is passed on to it and answered with 130/143 once it has stopped.
+ * for it — unless it had already written to stdout (the manifest comes last: it had nearly finished),
+ * which is reported as an internal error rather than written twice. Ctrl-C (SIGINT, SIGTERM) is
+ * passed on to it.
  */
 export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
   return new Promise((resolve) => {
@@ -29,6 +35,7 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
     let pid: number | undefined;
     let stoppedBy: NodeJS.Signals | undefined;
     let result: Handed | undefined;
+    let wroteStdout = false;
     // An idle warm process answers at once; one whose thread is held by a build (a flow's module
     // evaluating) answers "busy" once it is free. Past FIRST_ANSWER_MS, build here instead.
     const waiting = setTimeout(() => {
@@ -66,19 +73,25 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
       const answer = parseAnswer(line);
       clearTimeout(waiting);
       if (!answer) return socket.destroy();
-      if (answer.kind === "accepted") pid = answer.pid;
-      else if (answer.kind === "out") (answer.fd === 1 ? process.stdout : process.stderr).write(answer.text);
-      else if (answer.kind === "exit") result = { done: true, code: answer.code };
+      if (answer.kind === "accepted") {
+        pid = answer.pid;
+        send(socket, { kind: "go" });
+      } else if (answer.kind === "out") {
+        if (answer.fd === 1) wroteStdout = true;
+        (answer.fd === 1 ? process.stdout : process.stderr).write(answer.text);
+      } else if (answer.kind === "exit") result = { done: true, code: answer.code };
       else if (answer.kind === "busy" || answer.kind === "refused") result = { done: false, reason: "busy" };
     });
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      // Nobody listens on a socket left by a warm process that was killed: it goes.
-      if (error.code === "ECONNREFUSED") rmSync(place.socket, { force: true });
-    });
+    // Nobody listening (none started yet, or one that was killed: the next one started replaces its socket).
+    socket.on("error", () => undefined);
     socket.on("close", () => {
       clearTimeout(waiting);
       if (result) return finish(result);
-      if (stoppedBy) return finish({ done: true, code: stoppedBy === "SIGTERM" ? 143 : 130 });
+      if (stoppedBy) return finish({ done: true, code: stoppedBy === "SIGTERM" ? 143 : 130, signal: stoppedBy });
+      if (pid !== undefined && wroteStdout) {
+        process.stderr.write("flowpack: internal error: the warm process that was building this ended before saying how the build ended (its output is above)\n  hint: run it again; FLOWPACK_WARM=0 builds in this process\n");
+        return finish({ done: true, code: 3 });
+      }
       finish({ done: false, reason: pid === undefined ? "none" : "lost" });
     });
   });
@@ -86,14 +99,14 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
 
 /**
  * Starts a warm process for `place` in the background (detached, no terminal, output nowhere), for
- * the next invocation of the same shape: this process's environment, the place's folder (the one
- * this process started in, whatever a flow's module did since), and `entry` (the CLI).
+ * the next invocation of the same shape: the environment the place was worked out from, its folder
+ * (the one this process started in, whatever a flow's module did since), and `entry` (the CLI).
  */
-export function startWarm(place: WarmPlace, entry: string): void {
+export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEnv): void {
   try {
     const child = spawn(process.execPath, [...process.execArgv, entry], {
       cwd: place.cwd,
-      env: { ...process.env, [SERVE_VARIABLE]: place.socket, [KEY_VARIABLE]: place.key },
+      env: { ...env, [SERVE_VARIABLE]: place.socket, [KEY_VARIABLE]: place.key },
       detached: true,
       stdio: "ignore",
     });
@@ -123,7 +136,8 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
       socket.end();
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ECONNREFUSED") rmSync(path, { force: true });
+      // A socket nobody listens on (its process was killed) is removed by `warm stop`.
+      if (error.code === "ECONNREFUSED" && kind === "stop") rmSync(path, { force: true });
     });
     socket.on("close", () => {
       clearTimeout(timer);

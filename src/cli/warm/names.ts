@@ -10,8 +10,12 @@ export const SERVE_VARIABLE = "FLOWPACK_WARM_SOCKET";
 /** The key a warm process checks every build request against (set and removed as SERVE_VARIABLE). */
 export const KEY_VARIABLE = "FLOWPACK_WARM_KEY";
 
-/** Whether `argv` is a command a warm process serves: a one-shot `package` (not `--watch`, not help). */
+/**
+ * Whether `argv` is a command a warm process serves: a one-shot `package` (not `--watch`, not help).
+ * Short flags may come together (`-qw`): any group of them with a `w` or an `h` counts as watch or
+ * help (a group that only looks like one, `-ow.json`, is built in its own process: no harm).
+ */
 export function servedWarm(argv: readonly string[]): boolean {
   const words = argv.filter((arg) => arg !== "--json" && arg !== "--debug");
-  return words[0] === "package" && !argv.some((arg) => arg === "--watch" || arg === "-w" || arg === "--help" || arg === "-h");
+  return words[0] === "package" && !argv.some((arg) => arg === "--watch" || arg === "--help" || /^-[^-]*[wh]/.test(arg));
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultCacheDir } from "../../_internal/cache-dir.js";
 import { PACKAGE_ROOT } from "../../_internal/package-root.js";
@@ -69,29 +69,34 @@ export function warmPlace(env: NodeJS.ProcessEnv, cwd: string, entry: string): W
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const key = createHash("sha256")
     .update(salt)
-    .update(JSON.stringify({ v: 1, identity, node: [process.execPath, process.version, process.arch, process.execArgv], uid: process.getuid?.(), cwd, variables }))
+    .update(JSON.stringify({ v: 1, identity, node: [process.execPath, process.version, process.arch, process.execArgv], uid: process.getuid?.(), umask: process.umask(), cwd, variables }))
     .digest("hex");
   const socket = join(dir, `${key.slice(0, 32)}.sock`);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return undefined;
   return { dir, cwd, key, socket };
 }
 
-/** This user's random salt for the socket names (`<dir>/salt`, 0600), made on first use. */
+/** This user's random salt for the socket names (`<dir>/salt`, 0600), made on first use: whole, or not at all. */
 function readSalt(dir: string): Buffer | undefined {
   const file = join(dir, "salt");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const salt = readFileSync(file);
-      if (salt.length >= 32) return salt;
-      rmSync(file, { force: true }); // cut short (a process killed while writing it): made again
-    } catch {
-      // not made yet
-    }
-    try {
-      writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
-    } catch {
-      // made by another process meanwhile (read it again), or the folder is unusable
-    }
+  try {
+    return readFileSync(file);
+  } catch {
+    // not made yet
   }
-  return undefined;
+  // Written under a name of its own, then linked into place (which fails if another process was first).
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, randomBytes(32), { mode: 0o600 });
+    linkSync(temporary, file);
+  } catch {
+    // made by another process meanwhile, or the folder is unusable
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }

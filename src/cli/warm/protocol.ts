@@ -13,6 +13,7 @@ export interface StreamInfo {
 
 export type Request =
   | { kind: "build"; key: string; argv: string[]; stdout: StreamInfo; stderr: StreamInfo }
+  | { kind: "go" }
   | { kind: "status" }
   | { kind: "stop" };
 
@@ -77,7 +78,7 @@ function streamInfo(value: unknown): StreamInfo | undefined {
 export function parseRequest(line: string): Request | undefined {
   const value = parse(line);
   if (!value) return undefined;
-  if (value.kind === "status" || value.kind === "stop") return { kind: value.kind };
+  if (value.kind === "status" || value.kind === "stop" || value.kind === "go") return { kind: value.kind };
   if (value.kind !== "build" || typeof value.key !== "string") return undefined;
   if (!Array.isArray(value.argv) || !value.argv.every((arg) => typeof arg === "string")) return undefined;
   const stdout = streamInfo(value.stdout);

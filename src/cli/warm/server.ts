@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { rmSync, statSync } from "node:fs";
-import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
+import { renameSync, rmSync, statSync } from "node:fs";
+import { KEY_VARIABLE, SERVE_VARIABLE, servedWarm } from "./names.js";
 import { MAX_REQUEST_BYTES, onLines, parseRequest, send, type Request, type StreamInfo } from "./protocol.js";
 
 /**
@@ -22,6 +22,8 @@ export interface WarmContext {
   warm: true;
   /** Called once before the process exits. */
   onExit(close: () => Promise<void>): void;
+  /** This build left the process not clean for another (a flow's module ran in its main thread): it exits once the build is answered. */
+  retire(): void;
 }
 
 export type RunCli = (argv: string[], context: WarmContext) => Promise<number>;
@@ -29,6 +31,7 @@ export type RunCli = (argv: string[], context: WarmContext) => Promise<number>;
 const DEFAULT_IDLE_SECONDS = 600;
 const MAX_BUILDS = 200;
 const MAX_RSS = 1.5 * 1024 ** 3;
+const OWN_SOCKET_CHECK_MS = 30_000;
 
 export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promise<void> {
   const socketPath = process.env[SERVE_VARIABLE]!;
@@ -37,12 +40,13 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
   delete process.env[SERVE_VARIABLE];
   delete process.env[KEY_VARIABLE];
   const idleMs = idleSeconds(process.env.FLOWPACK_WARM_IDLE) * 1000;
-  // What each build starts from, whatever the last one's flow did to them (process.chdir(), process.env.X = …).
+  // What each build must start from (a build that changes them retires this process).
   const home = process.cwd();
   const environment = { ...process.env };
 
   const closers: (() => Promise<void>)[] = [];
-  const context: WarmContext = { warm: true, onExit: (close) => void closers.push(close) };
+  let retired = false;
+  const context: WarmContext = { warm: true, onExit: (close) => void closers.push(close), retire: () => void (retired = true) };
   const startedAt = Date.now();
   let lastUsedAt = startedAt;
   let builds = 0;
@@ -52,7 +56,9 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
   // Set once listening: the server, and the inode of the socket it made.
   const listening: { server?: Server; socketInode?: number } = {};
 
+  let closing = false;
   const exit = async (): Promise<never> => {
+    closing = true;
     listening.server?.close();
     removeSocket();
     for (const close of closers) await close().catch(() => undefined);
@@ -73,22 +79,20 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
   };
 
   const build = async (socket: Socket, request: Extract<Request, { kind: "build" }>) => {
-    busy = true;
-    clearTimeout(idle);
     // A client gone mid-build (killed, its terminal closed) takes its build with it, as it would
     // have in its own process: nothing is pushed or written after it.
     let answered = false;
     socket.once("close", () => {
       if (!answered) process.exit(1); // at once (the socket goes with the exit hook; temporary folders with theirs)
     });
-    send(socket, { kind: "accepted", pid: process.pid });
     const restore = [redirect(process.stdout, socket, 1, request.stdout), redirect(process.stderr, socket, 2, request.stderr)];
-    let code = 70; // internal error, if main itself throws
+    let code = 3; // an internal error, if main itself throws
     try {
       code = await run(request.argv, context);
     } finally {
       for (const undo of restore) undo();
-      restoreProcess(home, environment);
+      // Each build must start from the folder and environment this process was made for.
+      if (changed(home, environment)) retired = true;
       builds++;
       lastUsedAt = Date.now();
       busy = false;
@@ -96,7 +100,7 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
     answered = true;
     send(socket, { kind: "exit", code });
     socket.end();
-    if (stopAfterBuild || builds >= MAX_BUILDS || process.memoryUsage().rss > MAX_RSS) {
+    if (retired || stopAfterBuild || builds >= MAX_BUILDS || process.memoryUsage().rss > MAX_RSS) {
       await new Promise((done) => socket.once("close", done));
       await exit();
     }
@@ -105,14 +109,28 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
 
   const serve = (socket: Socket) => {
     socket.on("error", () => undefined); // a client gone mid-build: its output goes nowhere
-    let answered = false;
+    // A build is taken in two steps: "accepted" (this process is held for the client), then the
+    // client's "go". A client that gave up waiting meanwhile never says it, and nothing is built.
+    let state: "new" | "held" | "done" = "new";
+    let held: Extract<Request, { kind: "build" }> | undefined;
+    socket.once("close", () => {
+      if (state !== "held") return;
+      state = "done";
+      busy = false;
+      armIdle();
+    });
     onLines(
       socket,
       (line) => {
-        if (answered) return;
-        answered = true;
+        if (state === "held") {
+          state = "done";
+          if (parseRequest(line)?.kind !== "go") return socket.destroy();
+          return void build(socket, held!);
+        }
+        if (state !== "new") return;
+        state = "done";
         const request = parseRequest(line);
-        if (!request) return socket.destroy();
+        if (!request || request.kind === "go") return socket.destroy();
         if (request.kind === "status") {
           send(socket, { kind: "status", pid: process.pid, cwd: process.cwd(), builds, startedAt, lastUsedAt, busy });
           return socket.end();
@@ -125,17 +143,20 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
           else void exit();
           return;
         }
-        if (request.key !== key) {
+        // Only the build requests of its own shape (see place.ts), and only a one-shot package.
+        if (request.key !== key || !servedWarm(request.argv)) {
           send(socket, { kind: "refused" });
           return socket.end();
         }
-        if (busy) {
+        if (busy || closing) {
           send(socket, { kind: "busy" });
           return socket.end();
         }
-        // A client that gave up waiting for an answer (this process was busy) builds on its own.
-        if (socket.destroyed || !socket.writable) return;
-        void build(socket, request);
+        busy = true;
+        clearTimeout(idle);
+        state = "held";
+        held = request;
+        send(socket, { kind: "accepted", pid: process.pid });
       },
       MAX_REQUEST_BYTES,
     );
@@ -146,21 +167,40 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
   if (!listening.server) process.exit(0); // another warm process serves this place already
   listening.socketInode = statSync(socketPath).ino;
   armIdle();
+  // A process whose socket was replaced (two started at once; the folder wiped) is unreachable: it goes.
+  setInterval(() => {
+    try {
+      if (statSync(socketPath).ino === listening.socketInode) return;
+    } catch {
+      // gone
+    }
+    if (!busy) void exit();
+  }, OWN_SOCKET_CHECK_MS).unref();
 }
 
-/** Listens on `path`; replaces a socket nobody answers on; undefined when another process answers there. */
+/**
+ * Listens on `path`: on a temporary name first, then renamed over it (replacing a socket left by a
+ * killed process at once, with no moment where the path is missing); undefined when another process
+ * answers there already.
+ */
 async function listen(path: string, serve: (socket: Socket) => void): Promise<Server | undefined> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const server = createServer(serve);
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
-      server.once("error", done);
-      server.listen(path, () => done(undefined));
-    });
-    if (!error) return server;
-    if (error.code !== "EADDRINUSE" || (await answers(path))) return undefined;
-    rmSync(path, { force: true }); // left by a warm process that was killed
+  if (await answers(path)) return undefined;
+  const temporary = `${path}.${process.pid}.tmp`;
+  rmSync(temporary, { force: true });
+  const server = createServer(serve);
+  const error = await new Promise<Error | undefined>((done) => {
+    server.once("error", done);
+    server.listen(temporary, () => done(undefined));
+  });
+  if (error) return undefined;
+  try {
+    renameSync(temporary, path);
+  } catch {
+    server.close();
+    rmSync(temporary, { force: true });
+    return undefined;
   }
-  return undefined;
+  return server;
 }
 
 function answers(path: string): Promise<boolean> {
@@ -195,15 +235,17 @@ function redirect(stream: NodeJS.WriteStream, socket: Socket, fd: 1 | 2, info: S
   };
 }
 
-/** Puts the folder and the environment back as they were when this process started. */
-function restoreProcess(home: string, environment: NodeJS.ProcessEnv): void {
+/** Whether the folder or the environment are not what this process started with. */
+function changed(home: string, environment: NodeJS.ProcessEnv): boolean {
+  let cwd: string | undefined;
   try {
-    if (process.cwd() !== home) process.chdir(home);
+    cwd = process.cwd();
   } catch {
-    // the folder is gone: so is this process's use
+    return true; // the folder is gone
   }
-  for (const name of Object.keys(process.env)) if (!(name in environment)) delete process.env[name];
-  for (const [name, value] of Object.entries(environment)) if (process.env[name] !== value) process.env[name] = value;
+  if (cwd !== home) return true;
+  const names = Object.keys(process.env);
+  return names.length !== Object.keys(environment).length || names.some((name) => process.env[name] !== environment[name]);
 }
 
 function idleSeconds(value: string | undefined): number {
