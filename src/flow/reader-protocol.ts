@@ -41,6 +41,12 @@ export type ReaderRequest =
  */
 export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema; leftRunning: string[] } | { kind: "error"; error: SerializedError; leftRunning: string[] };
 
+/** Sent SETTLE_MS after each answer: what the read started that is still going on then (see reader-worker.ts). */
+export interface ReaderNotice {
+  kind: "settled";
+  leftRunning: string[];
+}
+
 /** An error as it crosses the thread boundary: what reporting it needs, its cause chain included. */
 export interface SerializedError {
   name: string;

@@ -13,7 +13,9 @@ export const FLOW_READER_MODULE = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
  * starts it, and the package command's bundle (a copy of this module of its own) takes it.
  */
 const PRESTARTED = Symbol.for("flowpack.flowReader.prestarted");
-const slot = globalThis as { [PRESTARTED]?: WorkerThreads.Worker };
+const slot = globalThis as { [PRESTARTED]?: { worker: WorkerThreads.Worker; sourceMaps: boolean } | undefined };
+
+const sourceMapsNow = (): boolean => (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
 
 /**
  * Starts a reader's thread now, for the next takeReaderThread() (the CLI, as soon as it knows the
@@ -21,14 +23,22 @@ const slot = globalThis as { [PRESTARTED]?: WorkerThreads.Worker };
  * it does not keep the process alive.
  */
 export function prestartReaderThread(): void {
-  slot[PRESTARTED] ??= spawnReaderThread();
-  slot[PRESTARTED]?.unref();
+  if (!slot[PRESTARTED]) {
+    const worker = spawnReaderThread();
+    slot[PRESTARTED] = worker && { worker, sourceMaps: sourceMapsNow() };
+  }
+  slot[PRESTARTED]?.worker.unref();
 }
 
-/** The thread started ahead of time, else a new one; undefined where there is none to start (running from sources). */
+/**
+ * The thread started ahead of time (if it maps stacks as this process now does: a warm process's
+ * builds may differ), else a new one; undefined where there is none to start (running from sources).
+ */
 export function takeReaderThread(): WorkerThreads.Worker | undefined {
-  const worker = slot[PRESTARTED] ?? spawnReaderThread();
+  const prestarted = slot[PRESTARTED];
   delete slot[PRESTARTED];
+  if (prestarted && prestarted.sourceMaps !== sourceMapsNow()) void prestarted.worker.terminate().catch(() => undefined);
+  const worker = prestarted?.sourceMaps === sourceMapsNow() ? prestarted.worker : spawnReaderThread();
   worker?.ref();
   return worker;
 }
@@ -37,7 +47,7 @@ function spawnReaderThread(): WorkerThreads.Worker | undefined {
   if (MODULE_TREE !== join(PACKAGE_ROOT, "dist") || !existsSync(FLOW_READER_MODULE)) return undefined;
   try {
     // This process's environment as it is now (the placeholders come with the read); source maps if this process has them on.
-    const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+    const sourceMaps = sourceMapsNow();
     // node:worker_threads is loaded here, not imported: the CLI's entry holds this module, and every
     // other command would load Node's worker internals for nothing (~4 ms of each start).
     const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof WorkerThreads;

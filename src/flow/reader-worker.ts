@@ -3,7 +3,7 @@
 // dist/flow-reader.mjs by `npm run build`.
 import { parentPort, workerData } from "node:worker_threads";
 import { flowsOf, pickFlow } from "./select.js";
-import { serializeError, VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderRequest, type ReaderVendor } from "./reader-protocol.js";
+import { serializeError, VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderNotice, type ReaderRequest, type ReaderVendor } from "./reader-protocol.js";
 import { BundleImporter } from "../bundle/temporary.js";
 import type { Sha256Digest } from "../oci/digest.js";
 
@@ -30,8 +30,17 @@ port.on("message", (request: ReaderRequest) => {
       .finally(() => process.exit(0));
     return;
   }
-  void read(request).then((answer) => port.postMessage(answer));
+  void read(request).then(({ answer, before }) => {
+    port.postMessage(answer);
+    // A moment later, whatever of the flow's is still going on (a request under way, an immediate
+    // that schedules itself) is counted too: a thread kept for the next read must start it clean.
+    // (Unref'd: Node lists a timer among what is running while its own callback runs.)
+    setTimeout(() => port.postMessage({ kind: "settled", leftRunning: newResources(before, process.getActiveResourcesInfo(), { requests: true }) } satisfies ReaderNotice), SETTLE_MS).unref();
+  });
 });
+
+/** How long after a read what it started must have ended by itself, for the thread to read again. */
+const SETTLE_MS = 50;
 
 /** The vendor module as the importer takes it: its bytes, or (preloaded) its digest alone. */
 async function vendorOf(vendor: ReaderVendor): Promise<{ code: Buffer; map: Buffer; digest: Sha256Digest }> {
@@ -40,12 +49,17 @@ async function vendorOf(vendor: ReaderVendor): Promise<{ code: Buffer; map: Buff
   return { code: Buffer.alloc(0), map: Buffer.alloc(0), digest: vendor.digest as Sha256Digest }; // in its folder already: no bytes needed
 }
 
-async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
+/** The answer, and the resources the thread had before the read (to tell what it started). */
+async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<{ answer: ReaderAnswer; before: string[] }> {
+  const running = process.getActiveResourcesInfo();
+  return { answer: await readFlow(request, running), before: running };
+}
+
+async function readFlow(request: Extract<ReaderRequest, { kind: "read" }>, running: string[]): Promise<ReaderAnswer> {
   const { bundle } = request;
   // The placeholders are set while the module loads, then put back as they were (a thread may read
   // again: a warm process's); what the flow's packages set themselves stays, as it would in --watch.
   const before = Object.fromEntries(Object.keys(request.env).map((name) => [name, process.env[name]]));
-  const running = process.getActiveResourcesInfo();
   Object.assign(process.env, request.env);
   const leftRunning = () => newResources(running, process.getActiveResourcesInfo());
   try {
@@ -74,16 +88,17 @@ async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<
 
 /**
  * The resources in `after` that `before` did not have, by Node's names for them (counted: two timers
- * where there was one is one new "Timeout"). Requests under way (a file being closed: "CloseReq",
- * "FSReqCallback", a write) and immediates end by themselves and do not count: timers, sockets,
- * servers, child processes and watchers do.
+ * where there was one is one new "Timeout"): timers, sockets, servers, child processes, watchers.
+ * Requests under way (a file being closed: "CloseReq", "FSReqCallback", a write) and immediates end
+ * by themselves: they count only with `requests` (a moment later, when they should have ended).
+ * Node lists what keeps a thread alive only: an unref'd timer is not seen.
  */
-function newResources(before: string[], after: string[]): string[] {
+function newResources(before: string[], after: string[], { requests = false } = {}): string[] {
   const counts = new Map<string, number>();
   for (const kind of before) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const added: string[] = [];
   for (const kind of after) {
-    if (/Req|WriteWrap|ShutdownWrap|^Immediate$/.test(kind)) continue;
+    if (!requests && /Req|WriteWrap|ShutdownWrap|^Immediate$/.test(kind)) continue;
     const left = counts.get(kind) ?? 0;
     if (left > 0) counts.set(kind, left - 1);
     else added.push(kind);

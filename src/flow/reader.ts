@@ -15,7 +15,7 @@ import {
   type FlowpackErrorOptions,
 } from "../errors.js";
 import type { JsonSchema } from "./schema.js";
-import { VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderRequest, type SerializedError } from "./reader-protocol.js";
+import { VENDOR_NOT_PRELOADED, type ReaderAnswer, type ReaderNotice, type ReaderRequest, type SerializedError } from "./reader-protocol.js";
 import type { CachedVendorFiles } from "../bundle/vendor.js";
 import { entryLabel, type LoadableBundle } from "../bundle/temporary.js";
 import { FLOW_READER_MODULE, takeReaderThread } from "./reader-thread.js";
@@ -50,12 +50,29 @@ export class FlowReader {
   private end: ThreadEnd | undefined;
   /** The vendor modules the thread has (asked to preload, or loaded by a read): a bundle importing one goes without its bytes. */
   private readonly vendors = new Set<string>();
-  /** Whether a read left something of the flow's running in the thread. */
+  /** Whether a read left something of the flow's running in the thread, or failed (its packages may be half set up). */
   private spoilt = false;
   private elsewhere = false;
+  /** Whether the thread has said, since the last read, that nothing of it is still going on (or has). */
+  private settled = true;
+  /** The read waiting for its answer (one at a time). */
+  private pending: ((answer: ReaderAnswer) => void) | undefined;
 
   private constructor(worker: Worker) {
     this.worker = worker;
+    worker.on("message", (message: ReaderAnswer | ReaderNotice) => {
+      if (message.kind === "settled") {
+        this.settled = true;
+        if (message.leftRunning.length > 0) {
+          this.spoilt = true;
+          if (!this.pending) this.close(); // what the flow left going on stops now, not at the next build
+        }
+        return;
+      }
+      const answer = this.pending;
+      this.pending = undefined;
+      answer?.(message);
+    });
     this.ended = new Promise((resolve) => {
       worker.once("error", (error) => resolve({ kind: "thrown", error }));
       worker.once("exit", (code) => resolve({ kind: "exit", code }));
@@ -78,7 +95,12 @@ export class FlowReader {
    * of its module would go on in the next build) or had to be done in the main thread.
    */
   get reusable(): boolean {
-    return this.end === undefined && !this.spoilt && !this.elsewhere;
+    return !this.broken && this.settled;
+  }
+
+  /** Whether the thread is known not to be reusable (see reusable), as opposed to not having said yet that it is. */
+  get broken(): boolean {
+    return this.end !== undefined || this.spoilt || this.elsewhere;
   }
 
   /** Whether a read had to be done in the main thread instead (see ReadInThreadUnsupported): the flow's module ran there. */
@@ -104,7 +126,8 @@ export class FlowReader {
   /** The flow `flowName` (or the only one) of the bundle; errors as loading it in this thread would raise them. */
   async read(bundle: LoadableBundle, flowName: string | undefined, where: string, env: FlowEnv = {}): Promise<FlowInfo> {
     // One read at a time; the answer is the thread's next message, unless it ends first.
-    const next = new Promise<ReaderAnswer>((resolve) => this.worker.once("message", resolve));
+    const next = new Promise<ReaderAnswer>((resolve) => (this.pending = resolve));
+    this.settled = false;
     this.post({
       kind: "read",
       bundle: {
@@ -129,7 +152,9 @@ export class FlowReader {
       throw new ScriptError(`${label} failed while loading: ${(answer.error as Error).message}`, { cause: answer.error });
     }
     if (answer.kind !== "exit") {
-      if (answer.leftRunning.length > 0) this.spoilt = true;
+      // A failed read may have left a vendored package half set up (esbuild's wrappers do not run a
+      // package's top level again after it threw): the next read starts in a fresh thread.
+      if (answer.leftRunning.length > 0 || answer.kind === "error") this.spoilt = true;
       if (bundle.vendor && answer.kind === "flow") this.vendors.add(bundle.vendor.digest);
     }
     if (answer.kind === "flow") {

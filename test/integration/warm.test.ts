@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createConnection } from "node:net";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -72,18 +72,22 @@ const warmProcesses = async (count: number): Promise<Status[]> => {
   throw new Error(`expected ${count} warm processes, found ${(await status()).length}`);
 };
 const stopAll = () => flowpack(["warm", "stop"], { env: { FLOWPACK_CACHE_DIR: cache } });
-/** Whether `pid` is gone within a few seconds (an ended process is reaped by whoever adopted it). */
+/** Whether `pid` has ended within a few seconds (a zombie, not reaped yet by whoever adopted it, has ended). */
 const gone = async (pid: number): Promise<boolean> => {
   for (let attempt = 0; attempt < 250 && alive(pid); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
   return !alive(pid);
 };
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0] !== "Z";
   } catch {
     return false;
   }
+};
+/** Waits (bounded) until the flow's module has begun loading (it writes seen.json first). */
+const loading = async (): Promise<void> => {
+  for (let attempt = 0; attempt < 300 && !existsSync(join(work, "seen.json")); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(existsSync(join(work, "seen.json"))).toBe(true);
 };
 
 afterAll(async () => {
@@ -155,6 +159,31 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(seen().threadId).not.toBe(ticking.threadId);
   });
 
+  it("a flow that keeps work going on after it loaded (an immediate that schedules itself) gets a fresh thread next time", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("spinning", "const spin = () => setImmediate(spin); spin();");
+    expect((await pack(["-q"])).code).toBe(0);
+    const spinning = seen();
+    expect(spinning.pid).toBe(warm!.pid);
+    writeFlow("still");
+    expect((await pack(["-q"])).code).toBe(0);
+    expect(seen()).toMatchObject({ pid: warm!.pid });
+    expect(seen().threadId).not.toBe(spinning.threadId);
+  });
+
+  it("a flow that failed to load gets a fresh thread for the next build (its packages may be half set up)", async () => {
+    const [warm] = await warmProcesses(1);
+    writeFlow("fails", 'throw new Error("not configured");');
+    const failed = await pack(["-q"]);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain("not configured");
+    const failedIn = seen();
+    writeFlow("configured");
+    expect((await pack(["-q"])).code).toBe(0);
+    expect(seen().pid).toBe(warm!.pid);
+    expect(seen().threadId).not.toBe(failedIn.threadId);
+  });
+
   it("a flow that must be read in the main thread (process.chdir) is built, and the warm process retires after it", async () => {
     const [warm] = await warmProcesses(1);
     writeFlow("chdir", "process.chdir(process.cwd());");
@@ -223,9 +252,11 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
   it("Ctrl-C in the client stops the build in the warm process: the client ends by SIGINT, nothing left running", async () => {
     const [warm] = await warmProcesses(1);
     writeFlow("slow", "await new Promise((resolve) => setTimeout(resolve, 60_000));");
+    rmSync(join(work, "seen.json"), { force: true });
     const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => client.on("exit", (code, signal) => resolve({ code, signal })));
-    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await loading();
+    expect(seen().pid).toBe(warm!.pid);
     expect((await status())[0]).toMatchObject({ pid: warm!.pid, busy: true });
     client.kill("SIGINT");
     expect(await exited).toEqual({ code: null, signal: "SIGINT" }); // as a build in its own process ends: a shell loop stops
@@ -238,9 +269,10 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect((await pack(["-q"])).code).toBe(0);
     const [warm] = await warmProcesses(1);
     writeFlow("slow-a-while", "await new Promise((resolve) => setTimeout(resolve, 2_000));");
+    rmSync(join(work, "seen.json"), { force: true });
     const first = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
     const firstExited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)));
-    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await loading();
     const second = await pack(["-q"]);
     expect(second.code, second.stderr).toBe(0);
     expect(seen().pid).not.toBe(warm!.pid);
@@ -254,8 +286,10 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     const [warm] = await warmProcesses(1);
     writeFlow("slow-again", "await new Promise((resolve) => setTimeout(resolve, 3_000));");
     const manifest = join(work, "never.json");
+    rmSync(join(work, "seen.json"), { force: true });
     const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q", "-o", manifest)], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
-    for (let attempt = 0; attempt < 100 && !(await status())[0]?.busy; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await loading();
+    expect(seen().pid).toBe(warm!.pid);
     client.kill("SIGKILL");
     expect(await gone(warm!.pid)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 3_500)); // past the flow's wait

@@ -73,13 +73,15 @@ function readerFor(context: WarmContext | undefined, entry: string): FlowReader 
 }
 
 /**
- * After a warm build: a reader that read in the main thread leaves that thread, and so this process,
- * not clean; one that is not reusable is closed now, and a thread started for its successor.
+ * After a warm build: a flow read in the main thread (no reader thread, or one that could not read
+ * it) leaves this process not clean: it retires; a reader known not to be reusable is closed now,
+ * and a thread started for its successor.
  */
 function afterWarmBuild(context: WarmContext | undefined, reader: FlowReader | undefined): void {
-  if (!context || !reader) return;
-  if (reader.readInMainThread) context.retire();
-  else if (!reader.reusable) {
+  if (!context) return;
+  // No thread to be had (running from sources): the flow was read in this thread.
+  if (!reader || reader.readInMainThread) return context.retire();
+  else if (reader.broken) {
     for (const [key, kept] of warmReaders) if (kept === reader) warmReaders.delete(key);
     reader.close();
     prestartReaderThread();

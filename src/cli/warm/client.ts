@@ -43,6 +43,8 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
       socket.destroy();
     }, FIRST_ANSWER_MS);
     const forward = (signal: NodeJS.Signals) => {
+      // The build has ended: the warm process may be another client's by now; this one ends as told.
+      if (result?.done) return process.exit(result.code);
       stoppedBy ??= signal;
       if (pid === undefined) return socket.destroy(); // not started there: stop here
       try {

@@ -17,8 +17,8 @@ import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
 /** Variables that differ between two invocations from the same shell without meaning anything to a build. */
 const VOLATILE = new Set(["_", "OLDPWD", "SHLVL", SERVE_VARIABLE, KEY_VARIABLE]);
 
-/** Longest socket path Linux and macOS take (sun_path is 108 and 104 bytes). */
-const MAX_SOCKET_PATH = 103;
+/** Longest socket path Linux and macOS take (sun_path is 108 and 104 bytes), less what the warm process adds to bind it first (`.<pid>.tmp`). */
+const MAX_SOCKET_PATH = 103 - ".4194304.tmp".length;
 
 export interface WarmPlace {
   /** `<cache>/warm`. */

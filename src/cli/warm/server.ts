@@ -86,21 +86,28 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
       if (!answered) process.exit(1); // at once (the socket goes with the exit hook; temporary folders with theirs)
     });
     const restore = [redirect(process.stdout, socket, 1, request.stdout), redirect(process.stderr, socket, 2, request.stderr)];
-    let code = 3; // an internal error, if main itself throws
+    let code: number;
     try {
       code = await run(request.argv, context);
+    } catch (error) {
+      // main() reports what commands throw; this is flowpack failing around it.
+      process.stderr.write(`flowpack: internal error: ${error instanceof Error ? error.message : String(error)}\n  hint: FLOWPACK_WARM=0 builds in the client's own process; please report it\n`);
+      code = 3;
     } finally {
       for (const undo of restore) undo();
-      // Each build must start from the folder and environment this process was made for.
-      if (changed(home, environment)) retired = true;
       builds++;
       lastUsedAt = Date.now();
-      busy = false;
     }
+    // Each build must start from the folder and environment this process was made for: a build
+    // that changed them (or asked to retire, or a process grown too big) is its last, and no other
+    // is taken from here on.
+    const last = retired || stopAfterBuild || changed(home, environment) || builds >= MAX_BUILDS || process.memoryUsage().rss > MAX_RSS;
+    if (last) closing = true;
+    busy = false;
     answered = true;
     send(socket, { kind: "exit", code });
     socket.end();
-    if (retired || stopAfterBuild || builds >= MAX_BUILDS || process.memoryUsage().rss > MAX_RSS) {
+    if (last) {
       await new Promise((done) => socket.once("close", done));
       await exit();
     }
@@ -113,18 +120,25 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
     // client's "go". A client that gave up waiting meanwhile never says it, and nothing is built.
     let state: "new" | "held" | "done" = "new";
     let held: Extract<Request, { kind: "build" }> | undefined;
-    socket.once("close", () => {
-      if (state !== "held") return;
+    // Held, and the client went (or said something else): the process is free again.
+    const release = () => {
       state = "done";
       busy = false;
-      armIdle();
+      if (stopAfterBuild) void exit();
+      else armIdle();
+    };
+    socket.once("close", () => {
+      if (state === "held") release();
     });
     onLines(
       socket,
       (line) => {
         if (state === "held") {
+          if (parseRequest(line)?.kind !== "go") {
+            release();
+            return socket.destroy();
+          }
           state = "done";
-          if (parseRequest(line)?.kind !== "go") return socket.destroy();
           return void build(socket, held!);
         }
         if (state !== "new") return;
