@@ -147,42 +147,35 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(seen()).toMatchObject({ pid: warm!.pid, threadId: first.threadId, value: "" }); // the same thread, the placeholder gone
   });
 
-  it("a flow that leaves a timer running in its thread gets a fresh thread next time; the warm process stays", async () => {
+  /**
+   * Builds a flow whose module runs `atLoad` in the warm process (its result checked by `check`),
+   * then a plain one: built by the same warm process, in another thread than the first.
+   */
+  const freshThreadAfter = async (atLoad: string, check: (r: CliResult) => void) => {
     const [warm] = await warmProcesses(1);
-    writeFlow("ticking", "setInterval(() => undefined, 60_000);");
-    expect((await pack(["-q"])).code).toBe(0);
-    const ticking = seen();
-    expect(ticking.pid).toBe(warm!.pid);
-    writeFlow("six");
-    expect((await pack(["-q"])).code).toBe(0);
+    writeFlow("first", atLoad);
+    check(await pack(["-q"]));
+    const first = seen();
+    expect(first.pid).toBe(warm!.pid);
+    writeFlow("next");
+    const next = await pack(["-q"]);
+    expect(next.code, next.stderr).toBe(0);
     expect(seen().pid).toBe(warm!.pid);
-    expect(seen().threadId).not.toBe(ticking.threadId);
-  });
+    expect(seen().threadId).not.toBe(first.threadId);
+  };
+  const succeeds = (r: CliResult) => expect(r.code, r.stderr).toBe(0);
 
-  it("a flow that keeps work going on after it loaded (an immediate that schedules itself) gets a fresh thread next time", async () => {
-    const [warm] = await warmProcesses(1);
-    writeFlow("spinning", "const spin = () => setImmediate(spin); spin();");
-    expect((await pack(["-q"])).code).toBe(0);
-    const spinning = seen();
-    expect(spinning.pid).toBe(warm!.pid);
-    writeFlow("still");
-    expect((await pack(["-q"])).code).toBe(0);
-    expect(seen()).toMatchObject({ pid: warm!.pid });
-    expect(seen().threadId).not.toBe(spinning.threadId);
-  });
+  it("a flow that leaves a timer running in its thread gets a fresh thread next time; the warm process stays", () =>
+    freshThreadAfter("setInterval(() => undefined, 60_000);", succeeds));
 
-  it("a flow that failed to load gets a fresh thread for the next build (its packages may be half set up)", async () => {
-    const [warm] = await warmProcesses(1);
-    writeFlow("fails", 'throw new Error("not configured");');
-    const failed = await pack(["-q"]);
-    expect(failed.code).toBe(2);
-    expect(failed.stderr).toContain("not configured");
-    const failedIn = seen();
-    writeFlow("configured");
-    expect((await pack(["-q"])).code).toBe(0);
-    expect(seen().pid).toBe(warm!.pid);
-    expect(seen().threadId).not.toBe(failedIn.threadId);
-  });
+  it("a flow that keeps work going on after it loaded (an immediate that schedules itself) gets a fresh thread next time", () =>
+    freshThreadAfter("const spin = () => setImmediate(spin); spin();", succeeds));
+
+  it("a flow that failed to load gets a fresh thread for the next build (its packages may be half set up)", () =>
+    freshThreadAfter('throw new Error("not configured");', (r) => {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("not configured");
+    }));
 
   it("a flow that must be read in the main thread (process.chdir) is built, and the warm process retires after it", async () => {
     const [warm] = await warmProcesses(1);
