@@ -4,7 +4,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
 import { warmDir, type WarmPlace } from "./place.js";
-import { onLines, parseAnswer, send, type Answer, type Status } from "./protocol.js";
+import { onLines, parseAnswer, send, type Answer } from "./protocol.js";
 
 /**
  * The client side of warm processes (server.ts), used by the CLI's entry when FLOWPACK_WARM=1 and
@@ -132,7 +132,7 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
   return new Promise((resolve) => {
     const socket = createConnection(path, () => send(socket, kind === "status" ? { kind: "status" } : { kind: "stop" }));
     let answer: Answer | undefined;
-    const timer = setTimeout(() => socket.destroy(), 2000); // a busy one answers at once; a stuck one is skipped
+    const timer = setTimeout(() => socket.destroy(), FIRST_ANSWER_MS); // a busy one answers at once too; a stuck one is skipped
     onLines(socket, (line) => {
       answer = parseAnswer(line);
       socket.end();
@@ -148,4 +148,3 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
   });
 }
 
-export type { Status };
