@@ -34,14 +34,13 @@ export type ReaderRequest =
   /** Remove the temporary folder and end the thread (sent once the answer is in, or not wanted). */
   | { kind: "close" };
 
-/**
- * `leftRunning`: what the flow's module started while loading that is still running in the thread
- * (Node's names of them: "Timeout", "TCPSocketWrap"…); a thread kept for the next read (a warm
- * process's) is not kept then.
- */
-export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema; leftRunning: string[] } | { kind: "error"; error: SerializedError; leftRunning: string[] };
+export type ReaderAnswer = { kind: "flow"; name: string; parameterSchema: JsonSchema } | { kind: "error"; error: SerializedError };
 
-/** Sent SETTLE_MS after each answer: what the read started that is still going on then (see reader-worker.ts). */
+/**
+ * Sent SETTLE_MS after each answer: what the read started that is still going on then, by Node's
+ * names for it ("Timeout", "TCPSocketWrap", "Immediate"…; see reader-worker.ts). A thread kept for
+ * the next read (a warm process's) is not kept when there is any.
+ */
 export interface ReaderNotice {
   kind: "settled";
   leftRunning: string[];

@@ -15,7 +15,8 @@ export const FLOW_READER_MODULE = join(PACKAGE_ROOT, "dist", FLOW_READER_FILE);
 const PRESTARTED = Symbol.for("flowpack.flowReader.prestarted");
 const slot = globalThis as { [PRESTARTED]?: { worker: WorkerThreads.Worker; sourceMaps: boolean } | undefined };
 
-const sourceMapsNow = (): boolean => (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+/** Whether this process maps stacks through source maps now (a reader thread does as its process did when it started). */
+export const sourceMapsNow = (): boolean => (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
 
 /**
  * Starts a reader's thread now, for the next takeReaderThread() (the CLI, as soon as it knows the
@@ -37,8 +38,12 @@ export function prestartReaderThread(): void {
 export function takeReaderThread(): WorkerThreads.Worker | undefined {
   const prestarted = slot[PRESTARTED];
   delete slot[PRESTARTED];
-  if (prestarted && prestarted.sourceMaps !== sourceMapsNow()) void prestarted.worker.terminate().catch(() => undefined);
-  const worker = prestarted?.sourceMaps === sourceMapsNow() ? prestarted.worker : spawnReaderThread();
+  let worker = prestarted?.worker;
+  if (prestarted && prestarted.sourceMaps !== sourceMapsNow()) {
+    void prestarted.worker.terminate().catch(() => undefined);
+    worker = undefined;
+  }
+  worker ??= spawnReaderThread();
   worker?.ref();
   return worker;
 }

@@ -35,7 +35,7 @@ port.on("message", (request: ReaderRequest) => {
     // A moment later, whatever of the flow's is still going on (a request under way, an immediate
     // that schedules itself) is counted too: a thread kept for the next read must start it clean.
     // (Unref'd: Node lists a timer among what is running while its own callback runs.)
-    setTimeout(() => port.postMessage({ kind: "settled", leftRunning: newResources(before, process.getActiveResourcesInfo(), { requests: true }) } satisfies ReaderNotice), SETTLE_MS).unref();
+    setTimeout(() => port.postMessage({ kind: "settled", leftRunning: newResources(before, process.getActiveResourcesInfo()) } satisfies ReaderNotice), SETTLE_MS).unref();
   });
 });
 
@@ -51,17 +51,16 @@ async function vendorOf(vendor: ReaderVendor): Promise<{ code: Buffer; map: Buff
 
 /** The answer, and the resources the thread had before the read (to tell what it started). */
 async function read(request: Extract<ReaderRequest, { kind: "read" }>): Promise<{ answer: ReaderAnswer; before: string[] }> {
-  const running = process.getActiveResourcesInfo();
-  return { answer: await readFlow(request, running), before: running };
+  const before = process.getActiveResourcesInfo();
+  return { answer: await readFlow(request), before };
 }
 
-async function readFlow(request: Extract<ReaderRequest, { kind: "read" }>, running: string[]): Promise<ReaderAnswer> {
+async function readFlow(request: Extract<ReaderRequest, { kind: "read" }>): Promise<ReaderAnswer> {
   const { bundle } = request;
   // The placeholders are set while the module loads, then put back as they were (a thread may read
   // again: a warm process's); what the flow's packages set themselves stays, as it would in --watch.
   const before = Object.fromEntries(Object.keys(request.env).map((name) => [name, process.env[name]]));
   Object.assign(process.env, request.env);
-  const leftRunning = () => newResources(running, process.getActiveResourcesInfo());
   try {
     await preloading;
     const vendor = bundle.vendor && (await vendorOf(bundle.vendor));
@@ -74,9 +73,9 @@ async function readFlow(request: Extract<ReaderRequest, { kind: "read" }>, runni
       ...(vendor ? { vendor } : {}),
     });
     const flow = pickFlow(flowsOf(namespace), request.flowName, request.where);
-    return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema(), leftRunning: leftRunning() };
+    return { kind: "flow", name: flow.name, parameterSchema: flow.parameterSchema() };
   } catch (error) {
-    return { kind: "error", error: serializeError(error), leftRunning: leftRunning() };
+    return { kind: "error", error: serializeError(error) };
   } finally {
     for (const [name, value] of Object.entries(before)) {
       if (value === undefined) delete process.env[name];
@@ -88,17 +87,16 @@ async function readFlow(request: Extract<ReaderRequest, { kind: "read" }>, runni
 
 /**
  * The resources in `after` that `before` did not have, by Node's names for them (counted: two timers
- * where there was one is one new "Timeout"): timers, sockets, servers, child processes, watchers.
- * Requests under way (a file being closed: "CloseReq", "FSReqCallback", a write) and immediates end
- * by themselves: they count only with `requests` (a moment later, when they should have ended).
- * Node lists what keeps a thread alive only: an unref'd timer is not seen.
+ * where there was one is one new "Timeout"): timers, sockets, servers, child processes, watchers,
+ * and requests still under way or immediates still scheduled SETTLE_MS after the read (those of the
+ * read itself, a file being closed, have ended by then). Node lists what keeps a thread alive only:
+ * an unref'd timer is not seen.
  */
-function newResources(before: string[], after: string[], { requests = false } = {}): string[] {
+function newResources(before: string[], after: string[]): string[] {
   const counts = new Map<string, number>();
   for (const kind of before) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const added: string[] = [];
   for (const kind of after) {
-    if (!requests && /Req|WriteWrap|ShutdownWrap|^Immediate$/.test(kind)) continue;
     const left = counts.get(kind) ?? 0;
     if (left > 0) counts.set(kind, left - 1);
     else added.push(kind);

@@ -55,6 +55,7 @@ export class FlowReader {
   private elsewhere = false;
   /** Whether the thread has said, since the last read, that nothing of it is still going on (or has). */
   private settled = true;
+  private closing = false;
   /** The read waiting for its answer (one at a time). */
   private pending: ((answer: ReaderAnswer) => void) | undefined;
 
@@ -91,8 +92,9 @@ export class FlowReader {
 
   /**
    * Whether the thread can read again (a warm process keeps one per entry, as `--watch` keeps its
-   * packages loaded): it is running, and no read left anything of the flow's running in it (a timer
-   * of its module would go on in the next build) or had to be done in the main thread.
+   * packages loaded): it is running, it has said that the last read left nothing of the flow's going
+   * on in it (a timer of its module would go on in the next build), no read failed in it, and none
+   * had to be done in the main thread.
    */
   get reusable(): boolean {
     return !this.broken && this.settled;
@@ -151,12 +153,10 @@ export class FlowReader {
       // Thrown in the thread outside the read (a timer of the flow's module, say), before the answer.
       throw new ScriptError(`${label} failed while loading: ${(answer.error as Error).message}`, { cause: answer.error });
     }
-    if (answer.kind !== "exit") {
-      // A failed read may have left a vendored package half set up (esbuild's wrappers do not run a
-      // package's top level again after it threw): the next read starts in a fresh thread.
-      if (answer.leftRunning.length > 0 || answer.kind === "error") this.spoilt = true;
-      if (bundle.vendor && answer.kind === "flow") this.vendors.add(bundle.vendor.digest);
-    }
+    // A failed read may have left a vendored package half set up (esbuild's wrappers do not run a
+    // package's top level again after it threw): the next read starts in a fresh thread.
+    if (answer.kind === "error") this.spoilt = true;
+    if (answer.kind === "flow" && bundle.vendor) this.vendors.add(bundle.vendor.digest);
     if (answer.kind === "flow") {
       const schema = answer.parameterSchema;
       return { name: answer.name, parameterSchema: () => structuredClone(schema) };
@@ -178,6 +178,8 @@ export class FlowReader {
    * packaging need not wait for; the process exits once it is done.
    */
   close(): void {
+    if (this.closing) return; // once (a kept reader may be closed by itself and by its keeper)
+    this.closing = true;
     this.post({ kind: "close" });
     const stop = setTimeout(() => void this.worker.terminate().catch(() => undefined), CLOSE_GRACE_MS);
     stop.unref();

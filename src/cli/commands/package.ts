@@ -8,7 +8,7 @@ import { resolveEnv } from "../../_internal/env-vars.js";
 import { reportError } from "../../_internal/report.js";
 import { BundleImporter } from "../../bundle/temporary.js";
 import { FlowReader } from "../../flow/reader.js";
-import { prestartReaderThread } from "../../flow/reader-thread.js";
+import { prestartReaderThread, sourceMapsNow } from "../../flow/reader-thread.js";
 import { InterruptedError, UsageError } from "../../errors.js";
 import { serializeManifest, type PackageManifest } from "../../manifest/registry.js";
 import { DEFAULT_IMAGE_FLOW_LOCATION } from "../../packagers/docker/options.js";
@@ -57,17 +57,21 @@ interface PackageFlags {
  * flow's module left a timer or a socket running in it, or it ended) is closed and replaced.
  */
 const warmReaders = new Map<string, FlowReader>();
+let closeRegistered = false;
 
 function readerFor(context: WarmContext | undefined, entry: string): FlowReader | undefined {
   if (!context?.warm) return undefined;
-  const key = `${resolve(entry)}\0${(process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true}`;
+  const key = `${resolve(entry)}\0${sourceMapsNow()}`;
   let reader = warmReaders.get(key);
   if (!reader?.reusable) {
     reader?.close();
     reader = FlowReader.start();
     if (!reader) return undefined;
     warmReaders.set(key, reader);
-    if (warmReaders.size === 1) context.onExit(async () => warmReaders.forEach((kept) => kept.close()));
+  }
+  if (!closeRegistered) {
+    closeRegistered = true;
+    context.onExit(async () => warmReaders.forEach((kept) => kept.close()));
   }
   return reader;
 }
