@@ -29,20 +29,21 @@ if (process.env[SERVE_VARIABLE]) {
  * kept for this shape of invocation; where there was none, one is started for the next time.
  */
 async function runHere(argv: string[]): Promise<number> {
-  if (process.env[WARM_VARIABLE] !== "1" || !servedWarm(argv)) return (await loadMain())(argv);
+  const here = async () => (await loadMain())(argv);
+  if (process.env[WARM_VARIABLE] !== "1" || !servedWarm(argv)) return here();
   const warm = await loadWarm();
   // The environment as it is now: the warm process started below gets this one, whatever a flow's
   // module read in this process does to process.env meanwhile.
   const env = { ...process.env };
   const place = warm.warmPlace(env, process.cwd(), process.argv[1]!);
-  if (!place) return (await loadMain())(argv);
+  if (!place) return here();
   const handed = await warm.handToWarm(place, argv);
   if (handed.done) {
     // Stopped by Ctrl-C: end as that signal ends a process, for the shell and scripts to see.
     if ("signal" in handed) process.kill(process.pid, handed.signal);
     return handed.code;
   }
-  const exitCode = await (await loadMain())(argv);
+  const exitCode = await here();
   if (handed.reason === "none") warm.startWarm(place, process.argv[1]!, env);
   return exitCode;
 }

@@ -90,6 +90,19 @@ const loading = async (): Promise<void> => {
   expect(existsSync(join(work, "seen.json"))).toBe(true);
 };
 
+/**
+ * Starts a client in the background with a flow whose module waits `waitMs` while loading, and
+ * returns once that module has begun loading (its exit: code and signal, when it comes).
+ */
+const startSlowClient = async (waitMs: number, ...more: string[]) => {
+  writeFlow("slow", `await new Promise((resolve) => setTimeout(resolve, ${waitMs}));`);
+  rmSync(join(work, "seen.json"), { force: true });
+  const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q", ...more)], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => client.on("exit", (code, signal) => resolve({ code, signal })));
+  await loading();
+  return { client, exited };
+};
+
 afterAll(async () => {
   await stopAll();
 });
@@ -244,11 +257,7 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
 
   it("Ctrl-C in the client stops the build in the warm process: the client ends by SIGINT, nothing left running", async () => {
     const [warm] = await warmProcesses(1);
-    writeFlow("slow", "await new Promise((resolve) => setTimeout(resolve, 60_000));");
-    rmSync(join(work, "seen.json"), { force: true });
-    const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => client.on("exit", (code, signal) => resolve({ code, signal })));
-    await loading();
+    const { client, exited } = await startSlowClient(60_000);
     expect(seen().pid).toBe(warm!.pid);
     expect((await status())[0]).toMatchObject({ pid: warm!.pid, busy: true });
     client.kill("SIGINT");
@@ -261,15 +270,11 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     writeFlow("ten");
     expect((await pack(["-q"])).code).toBe(0);
     const [warm] = await warmProcesses(1);
-    writeFlow("slow-a-while", "await new Promise((resolve) => setTimeout(resolve, 2_000));");
-    rmSync(join(work, "seen.json"), { force: true });
-    const first = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q")], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
-    const firstExited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)));
-    await loading();
+    const first = await startSlowClient(2_000);
     const second = await pack(["-q"]);
     expect(second.code, second.stderr).toBe(0);
     expect(seen().pid).not.toBe(warm!.pid);
-    expect(await firstExited).toBe(0);
+    expect((await first.exited).code).toBe(0);
     expect((await status())[0]).toMatchObject({ pid: warm!.pid, builds: 1 }); // the first client's build only
   });
 
@@ -277,11 +282,8 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     writeFlow("nine");
     expect((await pack(["-q"])).code).toBe(0);
     const [warm] = await warmProcesses(1);
-    writeFlow("slow-again", "await new Promise((resolve) => setTimeout(resolve, 3_000));");
     const manifest = join(work, "never.json");
-    rmSync(join(work, "seen.json"), { force: true });
-    const client = spawn(process.execPath, [join(repoRoot, "dist/cli.mjs"), ...packageArgs("-q", "-o", manifest)], { cwd: project, env: { ...process.env, ...env }, stdio: "ignore" });
-    await loading();
+    const { client } = await startSlowClient(3_000, "-o", manifest);
     expect(seen().pid).toBe(warm!.pid);
     client.kill("SIGKILL");
     expect(await gone(warm!.pid)).toBe(true);
