@@ -7,7 +7,7 @@ import { fileSystemError, onPath } from "../_internal/fs-errors.js";
 import { importModule, importScript } from "../_internal/import-module.js";
 import { makeOwnedTempDir } from "../_internal/temp-dirs.js";
 import type { Bundle } from "./bundle.js";
-import { sha256 } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import { BUNDLE_FILE, VENDOR_FILE, withSourceMapName } from "./files.js";
 import type { CachedVendorFiles } from "./vendor.js";
 import { ASSETS_DIR } from "./assets.js";

@@ -14,7 +14,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "../_internal/zod-mini.js";
 import { cacheRecordPath, readCacheRecord, writeCacheFile } from "../_internal/fs.js";
-import { isSha256Digest, sha256 } from "../oci/digest.js";
+import { isSha256Digest } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 
 /** Default seconds a base image tag's digest is reused (FLOWPACK_BASE_TTL). */
 export const DEFAULT_BASE_TTL_SECONDS = 60;

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { sha256 } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import type { LayerEntry } from "./layer.js";
 
 /**

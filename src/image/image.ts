@@ -1,4 +1,5 @@
-import { sha256, type Sha256Digest } from "../oci/digest.js";
+import { type Sha256Digest } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import { ImageFormatError } from "../errors.js";
 import type { LayerInfo } from "./layer.js";
 import { sourceDateEpoch } from "./layer-writer.js";

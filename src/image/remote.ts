@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
-import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import { isSha256Digest, type Sha256Digest } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import type { BaseImageCache } from "./base-cache.js";
 import type { RegistryClient } from "../registry/client.js";
 import { ImageFormatError } from "../errors.js";

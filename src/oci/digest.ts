@@ -1,8 +1,8 @@
 /**
- * Content digests (`<algorithm>:<hex>`), the one rule for what a digest looks like, and how to
- * compute one. Registries may use sha256 or sha512; everything flowpack writes is sha256.
+ * Content digests (`<algorithm>:<hex>`): the one rule for what a digest looks like. Registries may
+ * use sha256 or sha512; everything flowpack writes is sha256. Computing one is compute-digest.ts:
+ * checking a manifest (every `flowpack run`) does not load node:crypto (~5–8 ms here).
  */
-import { createHash } from "node:crypto";
 import * as z from "../_internal/zod-mini.js";
 
 export type Sha256Digest = `sha256:${string}`;
@@ -17,10 +17,6 @@ const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
  */
 export const sha256DigestSchema = z.string().check(z.regex(SHA256_DIGEST, "expected sha256:<64 lowercase hex digits>"));
 
-export function sha256(data: Uint8Array | string): Sha256Digest {
-  return computeDigest(data, "sha256") as Sha256Digest;
-}
-
 export function isSha256Digest(value: string): value is Sha256Digest {
   return SHA256_DIGEST.test(value);
 }
@@ -34,8 +30,4 @@ export function isDigest(value: string): boolean {
 export function algorithmOf(digest: string): DigestAlgorithm | undefined {
   const algorithm = digest.split(":", 1)[0];
   return algorithm === "sha256" || algorithm === "sha512" ? algorithm : undefined;
-}
-
-export function computeDigest(bytes: Uint8Array | string, algorithm: DigestAlgorithm = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
 }

@@ -1,7 +1,7 @@
 import { access, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { findProjectRoot } from "../bundle/packages.js";
-import { sha256 } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import { importBundle } from "../bundle/temporary.js";
 import { MissingFlowError, StoreError } from "../errors.js";
 import { isFlow, type AnyFlow } from "../flow/flow.js";

@@ -3,7 +3,8 @@
  * asked for, reported as DigestMismatchError. The hashing is _internal/digest-stream.ts's.
  */
 import { DigestCheckStream, type ActualContent } from "../_internal/digest-stream.js";
-import { algorithmOf, computeDigest } from "../oci/digest.js";
+import { algorithmOf } from "../oci/digest.js";
+import { computeDigest } from "../oci/compute-digest.js";
 import { DigestMismatchError } from "./errors.js";
 
 /** The error for content that is not `digest` (and `size`, when given), or undefined when it is. */

@@ -5,7 +5,8 @@
  * the bytes; a Docker-Content-Digest header, when the registry sends one, must agree too.
  */
 import { ImageFormatError, UsageError } from "../errors.js";
-import { algorithmOf, computeDigest } from "../oci/digest.js";
+import { algorithmOf } from "../oci/digest.js";
+import { computeDigest } from "../oci/compute-digest.js";
 import { isImageIndex, parseManifestOrIndex, type ManifestOrIndex } from "../oci/image.js";
 import { MANIFEST_MEDIA_TYPES, MediaType } from "../oci/media-types.js";
 import { DigestMismatchError, RegistryError, RegistryResponseError } from "./errors.js";

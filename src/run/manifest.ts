@@ -5,7 +5,7 @@ import type { PackageManifest } from "../manifest/registry.js";
 import type { DockerRunOptions } from "./docker.js";
 import { assertNoRunnerVariables, RUNNER_ENV } from "../manifest/runner-env.js";
 import { imageSource } from "./image-source.js";
-import { runFlow, type RunRecord } from "./local.js";
+import type { RunRecord } from "./local.js";
 import { assertSwarmOnlyOptions, type SwarmOnlyOptions } from "./swarm-options.js";
 import { withRunTimeout } from "./timeout.js";
 import type { Parameters } from "./parameters.js";
@@ -62,7 +62,7 @@ export async function runManifest(manifest: PackageManifest, params: Parameters,
     if (manifest.type === "docker" && on === "docker") return (await import("./docker.js")).runInContainer(manifest, params, { ...docker, signal, env });
     const stop = { signal };
     if (manifest.type === "docker" && image?.kind === "oci-layout") return (await import("./layout.js")).runFromLayout(manifest, image.dir, image.digest, params, { ...stop, env });
-    const { unpackage } = await import("../packagers/unpackage.js");
+    const [{ unpackage }, { runFlow }] = await Promise.all([import("../packagers/unpackage.js"), import("./local.js")]);
     // The module is imported with the variables set: a flow may read them when it loads.
     return withProcessEnv("inherit", env, async () => runFlow(await unpackage(manifest), params, undefined, stop));
   });

@@ -1,7 +1,8 @@
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../_internal/fs.js";
-import { isSha256Digest, sha256, type Sha256Digest } from "../oci/digest.js";
+import { isSha256Digest, type Sha256Digest } from "../oci/digest.js";
+import { sha256 } from "../oci/compute-digest.js";
 import { StoreError } from "../errors.js";
 
 /**

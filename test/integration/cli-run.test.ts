@@ -152,6 +152,28 @@ export const chatty = flow({ name: "chatty", parameters: z.object({ n: z.number(
     expect(allowed.stderr).not.toContain("not pinned");
   });
 
+  it("a run in a container does not load node:crypto once its parameter validator is cached", async () => {
+    // What a `--on docker` run loads before its first daemon request is start-up every run pays
+    // (issue: a flow run costs no more than its container). The daemon is absent: the run goes as
+    // far as a run does before the container exists, then fails with exit 3.
+    const probe = join(work, "loaded-probe.cjs");
+    writeFileSync(
+      probe,
+      `process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(process.moduleLoadList.filter((m) => m === "NativeModule crypto")) + "\\n"));\n`,
+    );
+    const manifest = dockerManifest(`127.0.0.1:9/flows/chatty@sha256:${"1".repeat(64)}`);
+    const probeEnv = { ...env, FLOWPACK_CACHE_DIR: join(work, "probe-cache"), DOCKER_HOST: "unix:///nonexistent/docker.sock", NODE_OPTIONS: `--require ${probe}` };
+    const loaded = (r: CliResult) => JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[];
+    // the first run compiles and caches the schema's validator (its write names temporary files with node:crypto)
+    const first = await flowpack(["run", manifest, "-p", "n=1", "--on", "docker"], { env: probeEnv });
+    expect(first.code, first.stderr).toBe(3);
+    const again = await flowpack(["run", manifest, "-p", "n=1", "--on", "docker"], { env: probeEnv });
+    expect(again.code, again.stderr).toBe(3);
+    expect(loaded(again)).toEqual([]);
+    // the probe does see it when it is loaded: a run in this process makes a run id with it
+    expect(loaded(await flowpack(["run", manifestPath, "-p", "n=1", "--on", "local"], { env: probeEnv }))).toEqual(["NativeModule crypto"]);
+  });
+
   it("an entry that throws on import, or defines a bad flow name, is reported against the user's file", async () => {
     const throwing = join(work, "throws-on-import.ts");
     writeFileSync(throwing, `import { flow } from "flowpack";\nthrow new Error("boom at import");\nexport const f = flow(async () => 1);\n`);

@@ -2,7 +2,7 @@ import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../src/oci/digest.js";
+import { sha256 } from "../../src/oci/compute-digest.js";
 import type { Bundle } from "../../src/bundle/bundle.js";
 import { renderBuild } from "../../src/packagers/docker/dockerfile.js";
 import { NodeEnvironment, type InstalledPackage } from "../../src/environment/node.js";

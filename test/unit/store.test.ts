@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sha256 } from "../../src/oci/digest.js";
+import { sha256 } from "../../src/oci/compute-digest.js";
 import { StoreError } from "../../src/errors.js";
 import { ContentStore } from "../../src/store/content-store.js";
 

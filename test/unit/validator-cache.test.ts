@@ -17,6 +17,11 @@ const issuesOf = async (params: Record<string, unknown>) => {
   return error instanceof ParameterValidationError ? error.issues : error;
 };
 
+const splitFirstLine = (text: string): [string, string] => {
+  const end = text.indexOf("\n");
+  return [text.slice(0, end), text.slice(end + 1)];
+};
+
 let cache: string;
 beforeEach(() => {
   cache = mkdtempSync(join(tmpdir(), "flowpack-validators-"));
@@ -32,7 +37,7 @@ describe("compiled parameter validators cached on disk", () => {
     const fresh = await issuesOf({ name: "", limit: 11 });
     const files = readdirSync(join(cache, "validators"));
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{64}\.cjs$/);
+    expect(files[0]).toMatch(/^[0-9a-f]{16}\.cjs$/);
     // code that runs: readable and writable by this user only
     expect(statSync(join(cache, "validators")).mode & 0o777).toBe(0o700);
     expect(statSync(join(cache, "validators", files[0]!)).mode & 0o777).toBe(0o600);
@@ -48,16 +53,33 @@ describe("compiled parameter validators cached on disk", () => {
     await issuesOf({ name: "x" });
     const [file] = readdirSync(join(cache, "validators"));
     const path = join(cache, "validators", file!);
-    expect(readFileSync(path, "utf8")).toContain("minLength");
-    writeFileSync(path, 'module.exports = function v() { v.errors = [{ instancePath: "/name", keyword: "x", params: {}, message: "from the cache" }]; return false; };');
+    const [source, code] = splitFirstLine(readFileSync(path, "utf8"));
+    expect(JSON.parse(source)[2]).toMatchObject({ properties: { name: { minLength: 1 } } });
+    expect(code).toContain("minLength");
+    writeFileSync(path, `${source}\nmodule.exports = function v() { v.errors = [{ instancePath: "/name", keyword: "x", params: {}, message: "from the cache" }]; return false; };`);
     expect(await issuesOf({ name: "x" })).toEqual([{ path: "name", message: "from the cache" }]);
   });
 
   it("a cached file that does not evaluate is a miss: Ajv compiles the schema again and replaces it", async () => {
     await issuesOf({ name: "x" });
     const [file] = readdirSync(join(cache, "validators"));
-    writeFileSync(join(cache, "validators", file!), "this is not JavaScript {");
+    const [source] = splitFirstLine(readFileSync(join(cache, "validators", file!), "utf8"));
+    writeFileSync(join(cache, "validators", file!), `${source}\nthis is not JavaScript {`);
     expect(await issuesOf({ name: "" })).toEqual([{ path: "name", message: "must NOT have fewer than 1 characters" }]);
     expect(readFileSync(join(cache, "validators", file!), "utf8")).toContain("minLength");
+  });
+
+  it("a file made from another schema (its name is a 64-bit hash) is a miss, never run for this one", async () => {
+    // schema B's validator placed under schema A's name, as a hash collision would
+    await validateAgainstSchema("other", {}, { type: "object", properties: { n: { type: "integer" } } });
+    await issuesOf({ name: "x" });
+    const files = readdirSync(join(cache, "validators"));
+    expect(files).toHaveLength(2);
+    const texts = files.map((f) => readFileSync(join(cache, "validators", f), "utf8"));
+    const mine = texts.findIndex((t) => t.includes("minLength"));
+    writeFileSync(join(cache, "validators", files[mine]!), texts[1 - mine]!.replace(/\n[^]*$/, "\nmodule.exports = () => true;"));
+    expect(await issuesOf({ name: "" })).toEqual([{ path: "name", message: "must NOT have fewer than 1 characters" }]);
+    // and it is replaced by this schema's
+    expect(splitFirstLine(readFileSync(join(cache, "validators", files[mine]!), "utf8"))[1]).toContain("minLength");
   });
 });

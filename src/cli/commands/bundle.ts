@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { bundleFlow, withSourceMapName } from "../../bundle/bundle.js";
 import { ASSETS_DIR } from "../../bundle/assets.js";
 import { RUNNER_FILE, runnerBundle } from "../../bundle/runner.js";
-import { sha256 } from "../../oci/digest.js";
+import { sha256 } from "../../oci/compute-digest.js";
 import { writeOutputFile } from "../../_internal/fs.js";
 import { toJson } from "../../_internal/report.js";
 import type { Output } from "../output.js";

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Sha256Digest } from "../../oci/digest.js";
 import { defaultCacheDir } from "../../_internal/cache-dir.js";
 import { onPath } from "../../_internal/fs-errors.js";
-import { sha256 } from "../../oci/digest.js";
+import { sha256 } from "../../oci/compute-digest.js";
 import { connectDaemon } from "../../engine/client.js";
 import { DaemonUnreachableError, PackagerOptionsError } from "../../errors.js";
 import { loadImage } from "../../engine/load.js";

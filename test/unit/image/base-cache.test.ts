@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BaseImageCache, baseTtlMs } from "../../../src/image/base-cache.js";
-import { sha256 } from "../../../src/oci/digest.js";
+import { sha256 } from "../../../src/oci/compute-digest.js";
 
 describe("BaseImageCache", () => {
   let dir: string;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../../src/oci/digest.js";
+import { sha256 } from "../../../src/oci/compute-digest.js";
 import { assembleImage, type Image } from "../../../src/image/image.js";
 import { blobPath, initLayout, readBlob, readImageFromLayout, readLayoutIndex, REF_NAME_ANNOTATION, writeBlob, writeImageToLayout } from "../../../src/image/layout.js";
 import { buildLayer } from "../../../src/image/layer-writer.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sha256 } from "../../../src/oci/digest.js";
+import { sha256 } from "../../../src/oci/compute-digest.js";
 import { assembleImage, type Image } from "../../../src/image/image.js";
 import { buildLayer } from "../../../src/image/layer-writer.js";
 import { canonicalJson } from "../../../src/oci/image.js";

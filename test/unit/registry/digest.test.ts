@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { countedStream } from "../../../src/registry/body.js";
-import { computeDigest } from "../../../src/oci/digest.js";
+import { computeDigest } from "../../../src/oci/compute-digest.js";
 import { VerifyingStream, verifyBytes } from "../../../src/registry/digest.js";
 import { DigestMismatchError } from "../../../src/registry/errors.js";
 import { withDigest } from "../../../src/registry/blobs.js";
