@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import type { Script } from "node:vm";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { hash64 } from "../_internal/hash64.js";
 import { IMPORT_HOOK } from "../_internal/import-module.js";
 
 /**
@@ -13,7 +14,8 @@ import { IMPORT_HOOK } from "../_internal/import-module.js";
  * a command loads was the largest part of flowpack's start-up (~20–40 ms of `run --on docker`,
  * more for `package`), and Node.js 20 keeps no such cache of its own for modules.
  *
- * The cache file is named after the bundle's size, modification time and inode and this Node.js's
+ * The cache file is named after the bundle (its name, and a hash of its path: another install of
+ * flowpack keeps its own caches), its size, modification time and inode, and this Node.js's
  * version and architecture (a reinstalled or rebuilt flowpack, or another Node.js, never finds an
  * old one), and V8 checks it again (its version and flags) and rejects what does not fit; a
  * rejected or missing cache is written again after the command (saveCodeCaches). Private to the
@@ -24,7 +26,7 @@ export async function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv 
   const vm = await import("node:vm");
   const source = readFileSync(file, "latin1"); // the build writes them in ASCII: no UTF-8 to decode
   const info = statSync(file);
-  const name = basename(file).replace(/[^\w.-]+/g, "-");
+  const name = `${basename(file).replace(/[^\w.-]+/g, "-")}-${hash64(file)}`;
   const cacheFile = join(defaultCacheDir(env), "code", `${name}-${[info.size, Math.trunc(info.mtimeMs), info.ino, process.version, process.arch].join("-")}.bin`);
   let cachedData: Buffer | undefined;
   try {

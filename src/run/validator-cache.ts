@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
+import { hash64 } from "../_internal/hash64.js";
 
 /**
  * Compiled parameter validators kept on disk, so a `flowpack run` neither loads Ajv (~300 KB) nor
@@ -59,18 +60,4 @@ export async function writeCachedValidator(key: ValidatorKey, code: string, env:
   const { writeCacheFile } = await import("../_internal/fs.js");
   // code this process will run: writable and readable by this user only
   await writeCacheFile(validatorFile(key, env), `${key.source}\n${code}`, { private: true });
-}
-
-/** 16 hex digits of a 64-bit non-cryptographic hash (two 32-bit multiply–xorshift lanes) of a string. */
-function hash64(text: string): string {
-  let a = 0xdeadbeef;
-  let b = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 2654435761);
-    b = Math.imul(b ^ c, 1597334677);
-  }
-  a = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
-  b = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
-  return (b >>> 0).toString(16).padStart(8, "0") + (a >>> 0).toString(16).padStart(8, "0");
 }

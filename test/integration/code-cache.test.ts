@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { flowpack } from "../helpers/cli.js";
-import { example } from "../helpers/paths.js";
+import { flowpack, runNode } from "../helpers/cli.js";
+import { example, repoRoot } from "../helpers/paths.js";
 
 // The built CLI loads each command from dist/commands/<name>.cjs through V8's code cache, kept in
 // flowpack's cache folder (src/cli/code-cache.ts). What it writes, and that a bad or unusable cache
@@ -24,7 +24,7 @@ describe("the command bundles' code cache", () => {
     const first = await flowpack(["schema", "manifest"], { env: { FLOWPACK_CACHE_DIR: cache } });
     expect(first.code, first.stderr).toBe(0);
     const files = cacheFiles(cache);
-    expect(files).toEqual([expect.stringMatching(/^schema\.cjs-\d+-\d+-\d+-v\d+\.\d+\.\d+-\w+\.bin$/)]);
+    expect(files).toEqual([expect.stringMatching(/^schema\.cjs-[0-9a-f]{16}-\d+-\d+-\d+-v\d+\.\d+\.\d+-\w+\.bin$/)]);
     const file = join(cache, "code", files[0]!);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(cache, "code")).mode & 0o777).toBe(0o700);
@@ -63,6 +63,24 @@ describe("the command bundles' code cache", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(reference.stdout);
     expect(readFileSync(file).every((byte) => byte === 7)).toBe(false);
+  });
+
+  it("another install of flowpack keeps its own caches beside this one's (neither removes the other's)", async () => {
+    const cache = join(work, "two-installs");
+    // a second install: a copy of the built CLI in another folder, with its own package.json
+    const other = join(work, "other-install");
+    cpSync(join(repoRoot, "dist"), join(other, "dist"), { recursive: true });
+    cpSync(join(repoRoot, "package.json"), join(other, "package.json"));
+    symlinkSync(join(repoRoot, "node_modules"), join(other, "node_modules"));
+    const runs = [() => flowpack(["schema", "manifest"], { env: { FLOWPACK_CACHE_DIR: cache } }), () => runNode(join(other, "dist", "cli.mjs"), ["schema", "manifest"], { env: { FLOWPACK_CACHE_DIR: cache } })];
+    for (const run of runs) expect((await run()).code).toBe(0);
+    const files = cacheFiles(cache);
+    expect(files).toHaveLength(2);
+    const written = files.map((f) => statSync(join(cache, "code", f)).mtimeMs);
+    // each uses its own: neither is removed nor written again
+    for (const run of runs) expect((await run()).code).toBe(0);
+    expect(cacheFiles(cache)).toEqual(files);
+    expect(files.map((f) => statSync(join(cache, "code", f)).mtimeMs)).toEqual(written);
   });
 
   it("an unusable cache folder: the command runs, says nothing about it, and writes nothing", async () => {
