@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createConnection } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -300,5 +300,113 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(r.stderr).toContain("stopped 1 warm process");
     expect(await gone(warm!.pid)).toBe(true);
     expect(existsSync(join(cache, "warm")) && readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"))).toEqual([]);
+  });
+});
+
+describe("FLOWPACK_WARM=1: a warm process that fails, falls silent or dies mid-build", () => {
+  /** The socket path of this test's shape of invocation (folder, environment): where its warm process listens. */
+  let socketPath: string;
+  const logPath = () => socketPath.replace(/\.sock$/, ".log");
+  /** A stand-in at the socket path, answering each line a client sends as `answer` says (fault injection). */
+  const standIn = async (answer: (line: Record<string, unknown>, socket: Socket) => void) => {
+    const lines: Record<string, unknown>[] = [];
+    const server = createServer((socket) => {
+      socket.on("error", () => undefined);
+      let pending = "";
+      socket.on("data", (chunk) => {
+        pending += chunk.toString();
+        for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
+          const line = JSON.parse(pending.slice(0, end)) as Record<string, unknown>;
+          pending = pending.slice(end + 1);
+          lines.push(line);
+          answer(line, socket);
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socketPath, resolve);
+    });
+    return { lines, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  };
+  // A process that is not the client's: the pid a stand-in gives as the warm process's.
+  const bystander = spawn("sleep", ["120"], { stdio: "ignore" });
+  afterAll(() => void bystander.kill());
+
+  it("a warm process that cannot start says why in its log; warm status shows it, and none is started again for a minute", async () => {
+    await stopAll();
+    writeFlow("eleven");
+    expect((await pack(["-q"])).code).toBe(0);
+    await warmProcesses(1);
+    const [socketName] = readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"));
+    socketPath = join(cache, "warm", socketName!);
+    await stopAll();
+    expect(existsSync(logPath())).toBe(false); // an exit of its own removes its log
+    // a folder where its socket goes: it cannot listen there
+    mkdirSync(join(socketPath, "in-the-way"), { recursive: true });
+    const r = await pack(["-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    for (let attempt = 0; attempt < 250 && !(existsSync(logPath()) && readFileSync(logPath(), "utf8")); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const log = readFileSync(logPath(), "utf8");
+    expect(log).toContain(`flowpack: the warm process could not listen on ${socketPath}`);
+    const shown = await flowpack(["warm", "status"], { env: { FLOWPACK_CACHE_DIR: cache } });
+    expect(shown.stdout).toBe("no warm process\n");
+    expect(shown.stderr).toMatch(new RegExp(`^flowpack: warning: a warm process failed \\d+ s ago; its log: ${logPath().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n$`));
+    // the next package builds here and starts no other (it would have truncated the log)
+    const again = await pack(["-q"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(logPath(), "utf8")).toBe(log);
+    // warm stop clears it: the next package may start one at once
+    expect((await stopAll()).code).toBe(0);
+    expect(existsSync(logPath())).toBe(false);
+    rmSync(socketPath, { recursive: true, force: true });
+  });
+
+  it("a warm process that does not answer within 2 s: the client builds in its own process and starts none", async () => {
+    const silent = await standIn(() => undefined);
+    try {
+      writeFlow("twelve");
+      const r = await pack(["-q"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ type: "docker", flowName: "warm-flow" });
+      expect(silent.lines).toEqual([expect.objectContaining({ kind: "build", argv: packageArgs("-q") })]);
+      expect(existsSync(logPath())).toBe(false);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("a warm process that ends mid-build before writing the manifest: the build is done again in the client", async () => {
+    const dying = await standIn((line, socket) => {
+      if (line.kind === "build") socket.write(`${JSON.stringify({ kind: "accepted", pid: bystander.pid })}\n`);
+      if (line.kind === "go") socket.end(`${JSON.stringify({ kind: "out", fd: 2, text: "halfway there\n" })}\n`);
+    });
+    try {
+      writeFlow("thirteen");
+      const r = await pack(["-q"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain("halfway there\n");
+      expect(JSON.parse(r.stdout)).toMatchObject({ type: "docker", flowName: "warm-flow" });
+      expect(dying.lines.map((line) => line.kind)).toEqual(["build", "go"]);
+      expect(existsSync(logPath())).toBe(false); // none started for a place whose process was lost
+    } finally {
+      await dying.close();
+    }
+  });
+
+  it("a warm process that ends after writing to stdout: exit 3 and an internal error, its output never written twice", async () => {
+    const dying = await standIn((line, socket) => {
+      if (line.kind === "build") socket.write(`${JSON.stringify({ kind: "accepted", pid: bystander.pid })}\n`);
+      if (line.kind === "go") socket.end(`${JSON.stringify({ kind: "out", fd: 1, text: '{"almost": "a manifest"}\n' })}\n`);
+    });
+    try {
+      const r = await pack(["-q"]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('{"almost": "a manifest"}\n');
+      expect(r.stderr).toContain("flowpack: internal error: the warm process that was building this ended before saying how the build ended");
+      expect(bystander.exitCode).toBeNull(); // nothing was sent to the pid it gave
+    } finally {
+      await dying.close();
+    }
   });
 });

@@ -1,8 +1,9 @@
+import { rmSync } from "node:fs";
 import type { Command } from "commander";
 import { toJson } from "../../_internal/report.js";
 import { UsageError } from "../../errors.js";
 import type { Output } from "../output.js";
-import { askAllWarm } from "../warm/client.js";
+import { askAllWarm, failedWarm } from "../warm/client.js";
 
 // The CLI's entry uses warm processes through this module's bundle (dist/commands/warm.cjs): loaded
 // only when FLOWPACK_WARM=1 asks for them, or in a warm process.
@@ -20,6 +21,8 @@ export function registerWarm(program: Command, output: () => Output): void {
       if (action === "status") {
         const statuses = (await askAllWarm(process.env, "status")).map(({ kind: _kind, ...status }) => status);
         if (out.json) return out.result(toJson(statuses));
+        // One that failed is restarted a minute later at the soonest (see startWarm): say where it said why.
+        for (const { log, ago } of await failedWarm(process.env)) out.info(`flowpack: warning: a warm process failed ${Math.round(ago / 1000)} s ago; its log: ${log}`);
         if (statuses.length === 0) return out.result("no warm process");
         const now = Date.now();
         for (const s of statuses) {
@@ -30,6 +33,8 @@ export function registerWarm(program: Command, output: () => Output): void {
       }
       if (action === "stop") {
         const stopped = await askAllWarm(process.env, "stop");
+        // and the logs of those that failed: the next package may start one at once
+        for (const { log } of await failedWarm(process.env)) rmSync(log, { force: true });
         if (out.json) return out.result(toJson({ stopped: stopped.length }));
         return out.info(`stopped ${stopped.length} warm process${stopped.length === 1 ? "" : "es"}`);
       }

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { createConnection } from "node:net";
-import { readdirSync, rmSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
-import { warmDir, type WarmPlace } from "./place.js";
+import { logOf, warmDir, type WarmPlace } from "./place.js";
 import { onLines, parseAnswer, send, type Answer } from "./protocol.js";
 
 /**
@@ -100,23 +100,57 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
 }
 
 /**
- * Starts a warm process for `place` in the background (detached, no terminal, output nowhere), for
- * the next invocation of the same shape: the environment the place was worked out from, its folder
- * (the one this process started in, whatever a flow's module did since), and `entry` (the CLI).
+ * After a warm process of a place failed (its log is not empty: it could not start, or died), the
+ * next one is started no sooner than this: each invocation would otherwise start one that fails.
+ */
+const RESTART_AFTER_FAILURE_MS = 60_000;
+
+/**
+ * Starts a warm process for `place` in the background (detached, no terminal, its stderr in
+ * `place.log`), for the next invocation of the same shape: the environment the place was worked out
+ * from, its folder (the one this process started in, whatever a flow's module did since), and
+ * `entry` (the CLI). Not within RESTART_AFTER_FAILURE_MS of the last one's failure.
  */
 export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEnv): void {
+  if (failedAgo(place.log) < RESTART_AFTER_FAILURE_MS) return;
+  let log: number | undefined;
   try {
+    log = openSync(place.log, "w", 0o600);
     const child = spawn(process.execPath, [...process.execArgv, entry], {
       cwd: place.cwd,
       env: { ...env, [SERVE_VARIABLE]: place.socket, [KEY_VARIABLE]: place.key },
       detached: true,
-      stdio: "ignore",
+      stdio: ["ignore", "ignore", log],
     });
     child.on("error", () => undefined);
     child.unref();
   } catch {
     // the next invocation starts one
+  } finally {
+    if (log !== undefined) closeSync(log);
   }
+}
+
+/** How long ago the warm process logging to `log` wrote why it failed; Infinity when it did not. */
+function failedAgo(log: string): number {
+  try {
+    const info = statSync(log);
+    return info.size > 0 ? Date.now() - info.mtimeMs : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Logs of warm processes of this user that failed (written, and nobody answers at their socket): the newest first. */
+export async function failedWarm(env: NodeJS.ProcessEnv): Promise<{ log: string; ago: number }[]> {
+  const dir = warmDir(env);
+  if (!dir) return [];
+  const logs = readdirSync(dir)
+    .filter((name) => name.endsWith(".log"))
+    .map((name) => ({ log: join(dir, name), ago: failedAgo(join(dir, name)) }))
+    .filter(({ ago }) => ago !== Number.POSITIVE_INFINITY);
+  const answering = await Promise.all(logs.map(({ log }) => ask(log.replace(/\.log$/, ".sock"), "status")));
+  return logs.filter((_, i) => answering[i] === undefined).sort((a, b) => a.ago - b.ago);
 }
 
 /** Asks every warm process of this user (in `<cache>/warm`) for `kind`; the answers of those that answered. */
@@ -138,8 +172,8 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
       socket.end();
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      // A socket nobody listens on (its process was killed) is removed by `warm stop`.
-      if (error.code === "ECONNREFUSED" && kind === "stop") rmSync(path, { force: true });
+      // A socket nobody listens on (its process was killed) is removed by `warm stop`, with its log.
+      if (error.code === "ECONNREFUSED" && kind === "stop" && isSocket(path)) for (const file of [path, logOf(path)]) rmSync(file, { force: true });
     });
     socket.on("close", () => {
       clearTimeout(timer);
@@ -148,3 +182,10 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
   });
 }
 
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}

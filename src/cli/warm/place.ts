@@ -28,6 +28,8 @@ export interface WarmPlace {
   /** The salted hash that names this process's socket, and that it checks on every request. */
   key: string;
   socket: string;
+  /** Its stderr (`<name>.log`, 0600): why a warm process failed to start or died. Removed when it exits cleanly. */
+  log: string;
 }
 
 /** The folder warm processes listen in, made private to this user; undefined where it cannot be used safely. */
@@ -73,7 +75,7 @@ export function warmPlace(env: NodeJS.ProcessEnv, cwd: string, entry: string): W
     .digest("hex");
   const socket = join(dir, `${key.slice(0, 32)}.sock`);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return undefined;
-  return { dir, cwd, key, socket };
+  return { dir, cwd, key, socket, log: logOf(socket) };
 }
 
 /** This user's random salt for the socket names (`<dir>/salt`, 0600), made on first use: whole, or not at all. */
@@ -99,4 +101,9 @@ function readSalt(dir: string): Buffer | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The log file of the warm process listening (or meant to listen) at `socket`. */
+export function logOf(socket: string): string {
+  return socket.replace(/\.sock$/, ".log");
 }

@@ -1,6 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { renameSync, rmSync, statSync } from "node:fs";
 import { KEY_VARIABLE, SERVE_VARIABLE, servedWarm } from "./names.js";
+import { logOf } from "./place.js";
 import { MAX_REQUEST_BYTES, onLines, parseRequest, send, type Request, type StreamInfo } from "./protocol.js";
 
 /**
@@ -15,6 +16,9 @@ import { MAX_REQUEST_BYTES, onLines, parseRequest, send, type Request, type Stre
  * (`flowpack warm stop`), after MAX_BUILDS builds or when it holds more than MAX_RSS bytes (each
  * build's flow module stays loaded), and with the default action of a signal: a client forwards its
  * Ctrl-C here, so a stopped build stops as it would in the client's own process.
+ *
+ * Its stderr outside builds is its log (`<name>.log` beside the socket; see startWarm): why it could
+ * not start, or the error it died of. A process that exits by itself removes it.
  */
 
 export interface WarmContext {
@@ -60,17 +64,21 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
   const exit = async (): Promise<never> => {
     closing = true;
     listening.server?.close();
+    if (ours()) rmSync(logOf(socketPath), { force: true });
     removeSocket();
     for (const close of closers) await close().catch(() => undefined);
     process.exit(0);
   };
-  // Only the socket this process made (not one another process has listened on since, at the same path).
-  const removeSocket = () => {
+  // Whether the socket at the path is the one this process made (not one another process has listened on since).
+  const ours = () => {
     try {
-      if (listening.socketInode !== undefined && statSync(socketPath).ino === listening.socketInode) rmSync(socketPath, { force: true });
+      return listening.socketInode !== undefined && statSync(socketPath).ino === listening.socketInode;
     } catch {
-      // gone already
+      return false; // gone
     }
+  };
+  const removeSocket = () => {
+    if (ours()) rmSync(socketPath, { force: true });
   };
   process.on("exit", removeSocket);
   const armIdle = () => {
@@ -178,17 +186,12 @@ export async function serveWarm(run: RunCli, warmUp: () => Promise<void>): Promi
 
   await warmUp();
   listening.server = await listen(socketPath, serve);
-  if (!listening.server) process.exit(0); // another warm process serves this place already
+  if (!listening.server) process.exit(0); // another warm process serves this place already (or this one cannot listen: said in its log)
   listening.socketInode = statSync(socketPath).ino;
   armIdle();
   // A process whose socket was replaced (two started at once; the folder wiped) is unreachable: it goes.
   setInterval(() => {
-    try {
-      if (statSync(socketPath).ino === listening.socketInode) return;
-    } catch {
-      // gone
-    }
-    if (!busy) void exit();
+    if (!ours() && !busy) void exit();
   }, OWN_SOCKET_CHECK_MS).unref();
 }
 
@@ -206,15 +209,21 @@ async function listen(path: string, serve: (socket: Socket) => void): Promise<Se
     server.once("error", done);
     server.listen(temporary, () => done(undefined));
   });
-  if (error) return undefined;
+  if (error) return cannotListen(path, error);
   try {
     renameSync(temporary, path);
-  } catch {
+  } catch (error) {
     server.close();
     rmSync(temporary, { force: true });
-    return undefined;
+    return cannotListen(path, error as Error);
   }
   return server;
+}
+
+/** Says why in the log (its stderr), for `flowpack warm status`. */
+function cannotListen(path: string, error: Error): undefined {
+  process.stderr.write(`flowpack: the warm process could not listen on ${path}: ${error.message}\n`);
+  return undefined;
 }
 
 function answers(path: string): Promise<boolean> {
