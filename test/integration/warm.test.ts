@@ -332,6 +332,12 @@ describe("FLOWPACK_WARM=1: a warm process that fails, falls silent or dies mid-b
   // A process that is not the client's: the pid a stand-in gives as the warm process's.
   const bystander = spawn("sleep", ["120"], { stdio: "ignore" });
   afterAll(() => void bystander.kill());
+  /** A stand-in that takes the build, writes `text` to the client's `fd`, and goes without an exit status. */
+  const diesAfterWriting = (fd: 1 | 2, text: string) =>
+    standIn((line, socket) => {
+      if (line.kind === "build") socket.write(`${JSON.stringify({ kind: "accepted", pid: bystander.pid })}\n`);
+      if (line.kind === "go") socket.end(`${JSON.stringify({ kind: "out", fd, text })}\n`);
+    });
 
   it("a warm process that cannot start says why in its log; warm status shows it, and none is started again for a minute", async () => {
     await stopAll();
@@ -377,10 +383,7 @@ describe("FLOWPACK_WARM=1: a warm process that fails, falls silent or dies mid-b
   });
 
   it("a warm process that ends mid-build before writing the manifest: the build is done again in the client", async () => {
-    const dying = await standIn((line, socket) => {
-      if (line.kind === "build") socket.write(`${JSON.stringify({ kind: "accepted", pid: bystander.pid })}\n`);
-      if (line.kind === "go") socket.end(`${JSON.stringify({ kind: "out", fd: 2, text: "halfway there\n" })}\n`);
-    });
+    const dying = await diesAfterWriting(2, "halfway there\n");
     try {
       writeFlow("thirteen");
       const r = await pack(["-q"]);
@@ -395,10 +398,7 @@ describe("FLOWPACK_WARM=1: a warm process that fails, falls silent or dies mid-b
   });
 
   it("a warm process that ends after writing to stdout: exit 3 and an internal error, its output never written twice", async () => {
-    const dying = await standIn((line, socket) => {
-      if (line.kind === "build") socket.write(`${JSON.stringify({ kind: "accepted", pid: bystander.pid })}\n`);
-      if (line.kind === "go") socket.end(`${JSON.stringify({ kind: "out", fd: 1, text: '{"almost": "a manifest"}\n' })}\n`);
-    });
+    const dying = await diesAfterWriting(1, '{"almost": "a manifest"}\n');
     try {
       const r = await pack(["-q"]);
       expect(r.code).toBe(3);
