@@ -7,9 +7,9 @@
 //   node bench/ab-package.mjs --workload service --runs 15 before=/tmp/fp-before/dist/cli.mjs after=dist/cli.mjs
 //
 // Needs a workload copy the bench made ($FLOWPACK_BENCH_WORK/copies/<workload>/flowpack-oci) and
-// the services (scripts/services.sh start). Each build gets a cache folder of its own (the code
-// cache of the CLI's command bundles is per install: two builds sharing one would rewrite it on
-// every run) and a repository of its own; two uncounted runs each first. Prints the medians.
+// the services (scripts/services.sh start). Each build gets a cache folder of its own (neither
+// benefits from what the other cached) and a repository of its own; two uncounted runs each first.
+// Prints the medians.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
