@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type * as esbuild from "esbuild";
@@ -9,6 +9,7 @@ import { isSha256Digest, type Sha256Digest } from "../oci/digest.js";
 import { sha256 } from "../oci/compute-digest.js";
 import { cacheWarning, isCacheFault } from "../_internal/cache-dir.js";
 import { writeFileAtomic } from "../_internal/fs.js";
+import { pruneOldest } from "../_internal/prune.js";
 import { FLOWPACK_VERSION } from "../_internal/version.js";
 import { VENDOR_FILE } from "./files.js";
 
@@ -161,7 +162,7 @@ export class VendorCache {
     try {
       await mkdir(join(this.dir, "entries"), { recursive: true });
       await writeFileAtomic(join(this.dir, "entries", `${keyOf(entry)}.json`), JSON.stringify({ ids }));
-      await prune(join(this.dir, "entries"), KEEP_ENTRIES, (name) => join(this.dir, "entries", name));
+      await pruneOldest(join(this.dir, "entries"), KEEP_ENTRIES);
     } catch (error) {
       this.failed(error); // only slower next time
     }
@@ -254,7 +255,7 @@ export class VendorCache {
       throw error;
     }
     const modules = join(this.dir, "modules");
-    await prune(modules, KEEP_MODULES, (name) => join(modules, name, "record.json"));
+    await pruneOldest(modules, KEEP_MODULES, (name) => join(modules, name, "record.json"));
   }
 }
 
@@ -273,20 +274,6 @@ function inputsUnchanged(inputs: readonly (readonly [string, number, number])[],
     if (!info || info.size !== size || info.mtimeMs !== mtimeMs) return false;
   }
   return true;
-}
-
-/** Keeps the `keep` most recently written items of `dir` (their age: the mtime of `marker(name)`). */
-async function prune(dir: string, keep: number, marker: (name: string) => string): Promise<void> {
-  const items = readdirSync(dir)
-    .map((name) => {
-      try {
-        return { name, time: statSync(marker(name)).mtimeMs };
-      } catch {
-        return { name, time: 0 };
-      }
-    })
-    .sort((a, b) => b.time - a.time);
-  for (const old of items.slice(keep)) await rm(join(dir, old.name), { recursive: true, force: true });
 }
 
 function keyOf(key: unknown): string {

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { hash64 } from "../_internal/hash64.js";
@@ -55,9 +55,14 @@ export async function readCachedValidator(key: ValidatorKey, env: NodeJS.Process
   }
 }
 
+/** Validators kept; the oldest written go first (a schema whose validator went is compiled again, once). */
+const KEEP_VALIDATORS = 200;
+
 export async function writeCachedValidator(key: ValidatorKey, code: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // Loaded on a miss only (it needs node:crypto for its temporary names).
-  const { writeCacheFile } = await import("../_internal/fs.js");
+  // Loaded on a miss only (they need node:crypto for temporary names).
+  const [{ writeCacheFile }, { pruneOldest }] = await Promise.all([import("../_internal/fs.js"), import("../_internal/prune.js")]);
+  const file = validatorFile(key, env);
   // code this process will run: writable and readable by this user only
-  await writeCacheFile(validatorFile(key, env), `${key.source}\n${code}`, { private: true });
+  await writeCacheFile(file, `${key.source}\n${code}`, { private: true });
+  await pruneOldest(dirname(file), KEEP_VALIDATORS).catch(() => undefined);
 }

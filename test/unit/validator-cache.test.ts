@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -67,6 +67,22 @@ describe("compiled parameter validators cached on disk", () => {
     writeFileSync(join(cache, "validators", file!), `${source}\nthis is not JavaScript {`);
     expect(await issuesOf({ name: "" })).toEqual([{ path: "name", message: "must NOT have fewer than 1 characters" }]);
     expect(readFileSync(join(cache, "validators", file!), "utf8")).toContain("minLength");
+  });
+
+  it("keeps the 200 validators written last: a new one replaces the oldest", async () => {
+    const dir = join(cache, "validators");
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 200; i++) {
+      const file = join(dir, `old-${String(i).padStart(3, "0")}.cjs`);
+      writeFileSync(file, "[]\nmodule.exports = () => true;");
+      utimesSync(file, 1_000_000 + i, 1_000_000 + i); // old-000 the oldest
+    }
+    await issuesOf({ name: "x" });
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(200);
+    expect(files).not.toContain("old-000.cjs");
+    expect(files).toContain("old-001.cjs");
+    expect(files.filter((f) => /^[0-9a-f]{16}\.cjs$/.test(f))).toHaveLength(1);
   });
 
   it("a file made from another schema (its name is a 64-bit hash) is a miss, never run for this one", async () => {
