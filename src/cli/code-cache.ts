@@ -5,6 +5,7 @@ import { basename, dirname, join } from "node:path";
 import type { Script } from "node:vm";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { hash64 } from "../_internal/hash64.js";
+import { pruneOldest } from "../_internal/prune.js";
 import { IMPORT_HOOK } from "../_internal/import-module.js";
 
 /**
@@ -49,33 +50,44 @@ export async function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv 
 const toSave: { script: Script; cacheFile: string; prefix: string }[] = [];
 
 /**
+ * Caches kept in the folder, whatever installed them (each install has one per command it ran):
+ * the oldest written go first, and are written again by the next run that needs them.
+ */
+const KEEP_CODE_CACHES = 40;
+
+/**
  * Writes the code cache of each bundle this process loaded without one (after the command ran: the
  * cache then also holds the functions it compiled while running), and removes that bundle's older
- * caches. Best effort: a cache that cannot be written is simply not there next time.
+ * caches, and the oldest past KEEP_CODE_CACHES. Best effort: a cache that cannot be written is
+ * simply not there next time.
  */
 export async function saveCodeCaches(): Promise<void> {
-  for (const { script, cacheFile, prefix } of toSave.splice(0)) {
-    try {
-      const dir = dirname(cacheFile);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      for (const old of await readdir(dir)) {
-        if (old.startsWith(prefix) && join(dir, old) !== cacheFile && (old.endsWith(".bin") || leftBehind(old))) await rm(join(dir, old), { force: true });
-      }
-      const temporary = `${cacheFile}.${process.pid}.tmp`;
-      try {
-        const handle = await open(temporary, "w", 0o600);
-        try {
-          await handle.writeFile(script.createCachedData());
-        } finally {
-          await handle.close();
-        }
-        await rename(temporary, cacheFile);
-      } finally {
-        await rm(temporary, { force: true });
-      }
-    } catch {
-      // the next run compiles again
+  const saving = toSave.splice(0);
+  for (const entry of saving) await save(entry);
+  if (saving.length > 0) await pruneOldest(dirname(saving[0]!.cacheFile), KEEP_CODE_CACHES).catch(() => undefined);
+}
+
+async function save({ script, cacheFile, prefix }: (typeof toSave)[number]): Promise<void> {
+  try {
+    const dir = dirname(cacheFile);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const old of await readdir(dir)) {
+      if (old.startsWith(prefix) && join(dir, old) !== cacheFile && (old.endsWith(".bin") || leftBehind(old))) await rm(join(dir, old), { force: true });
     }
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      const handle = await open(temporary, "w", 0o600);
+      try {
+        await handle.writeFile(script.createCachedData());
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, cacheFile);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  } catch {
+    // the next run compiles again
   }
 }
 

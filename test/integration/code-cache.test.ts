@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -81,6 +81,22 @@ describe("the command bundles' code cache", () => {
     for (const run of runs) expect((await run()).code).toBe(0);
     expect(cacheFiles(cache)).toEqual(files);
     expect(files.map((f) => statSync(join(cache, "code", f)).mtimeMs)).toEqual(written);
+  });
+
+  it("keeps the 40 caches written last, whatever installed them", async () => {
+    const cache = join(work, "many");
+    mkdirSync(join(cache, "code"), { recursive: true });
+    for (let i = 0; i < 45; i++) {
+      const file = join(cache, "code", `gone-install-${String(i).padStart(2, "0")}.bin`);
+      writeFileSync(file, "");
+      utimesSync(file, 1_000_000 + i, 1_000_000 + i); // gone-install-00 the oldest
+    }
+    expect((await flowpack(["schema", "manifest"], { env: { FLOWPACK_CACHE_DIR: cache } })).code).toBe(0);
+    const files = cacheFiles(cache);
+    expect(files).toHaveLength(40);
+    expect(files.filter((f) => f.startsWith("schema.cjs-"))).toHaveLength(1);
+    expect(files).not.toContain("gone-install-05.bin");
+    expect(files).toContain("gone-install-06.bin");
   });
 
   it("an unusable cache folder: the command runs, says nothing about it, and writes nothing", async () => {

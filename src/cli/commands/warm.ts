@@ -20,9 +20,9 @@ export function registerWarm(program: Command, output: () => Output): void {
       const out = output();
       if (action === "status") {
         const statuses = (await askAllWarm(process.env, "status")).map(({ kind: _kind, ...status }) => status);
-        if (out.json) return out.result(toJson(statuses));
-        // One that failed is restarted a minute later at the soonest (see startWarm): say where it said why.
+        // One that failed is restarted a minute later at the soonest (see startWarm): say where it said why (on stderr, --json too).
         for (const { log, ago } of await failedWarm(process.env)) out.info(`flowpack: warning: a warm process failed ${Math.round(ago / 1000)} s ago; its log: ${log}`);
+        if (out.json) return out.result(toJson(statuses));
         if (statuses.length === 0) return out.result("no warm process");
         const now = Date.now();
         for (const s of statuses) {

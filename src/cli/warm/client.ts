@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { createConnection } from "node:net";
-import { closeSync, lstatSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { KEY_VARIABLE, SERVE_VARIABLE } from "./names.js";
-import { logOf, warmDir, type WarmPlace } from "./place.js";
+import { logOf, socketOf, warmDir, type WarmPlace } from "./place.js";
 import { onLines, parseAnswer, send, type Answer } from "./protocol.js";
 
 /**
@@ -115,7 +115,9 @@ export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEn
   if (failedAgo(place.log) < RESTART_AFTER_FAILURE_MS) return;
   let log: number | undefined;
   try {
-    log = openSync(place.log, "w", 0o600);
+    // Appending: a process that still writes to the file it had (one warming up as this one
+    // started) writes at its end, not at its old offset past the truncation.
+    log = openSync(place.log, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
     const child = spawn(process.execPath, [...process.execArgv, entry], {
       cwd: place.cwd,
       env: { ...env, [SERVE_VARIABLE]: place.socket, [KEY_VARIABLE]: place.key },
@@ -131,11 +133,15 @@ export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEn
   }
 }
 
-/** How long ago the warm process logging to `log` wrote why it failed; Infinity when it did not. */
+/**
+ * How long ago the warm process logging to `log` last wrote there; Infinity when it wrote nothing.
+ * Asked only of a process that is gone: anything it wrote outside a build (why it could not start,
+ * what it died of, a warning) counts as a failure.
+ */
 function failedAgo(log: string): number {
   try {
     const info = statSync(log);
-    return info.size > 0 ? Date.now() - info.mtimeMs : Number.POSITIVE_INFINITY;
+    return info.isFile() && info.size > 0 ? Date.now() - info.mtimeMs : Number.POSITIVE_INFINITY;
   } catch {
     return Number.POSITIVE_INFINITY;
   }
@@ -149,7 +155,7 @@ export async function failedWarm(env: NodeJS.ProcessEnv): Promise<{ log: string;
     .filter((name) => name.endsWith(".log"))
     .map((name) => ({ log: join(dir, name), ago: failedAgo(join(dir, name)) }))
     .filter(({ ago }) => ago !== Number.POSITIVE_INFINITY);
-  const answering = await Promise.all(logs.map(({ log }) => ask(log.replace(/\.log$/, ".sock"), "status")));
+  const answering = await Promise.all(logs.map(({ log }) => ask(socketOf(log), "status")));
   return logs.filter((_, i) => answering[i] === undefined).sort((a, b) => a.ago - b.ago);
 }
 

@@ -107,3 +107,8 @@ function readSalt(dir: string): Buffer | undefined {
 export function logOf(socket: string): string {
   return socket.replace(/\.sock$/, ".log");
 }
+
+/** The socket of the warm process logging to `log`. */
+export function socketOf(log: string): string {
+  return log.replace(/\.log$/, ".sock");
+}
