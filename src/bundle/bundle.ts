@@ -6,7 +6,7 @@ import type * as esbuild from "esbuild";
 import { asciiOnly } from "./ascii.js";
 import { esbuildApi } from "./esbuild.js";
 import satisfies from "semver/functions/satisfies.js";
-import { type Sha256Digest } from "../oci/digest.js";
+import type { Sha256Digest } from "../oci/digest.js";
 import { sha256 } from "../oci/compute-digest.js";
 import { MODULE_TREE, PACKAGE_JSON, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError, UsageError } from "../errors.js";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { esbuildApi, OWN_BUNDLE_OPTIONS } from "./esbuild.js";
-import { type Sha256Digest } from "../oci/digest.js";
+import type { Sha256Digest } from "../oci/digest.js";
 import { sha256 } from "../oci/compute-digest.js";
 import { MODULE_TREE, PACKAGE_ROOT } from "../_internal/package-root.js";
 import { BundleError } from "../errors.js";

@@ -1,4 +1,4 @@
-import { type Sha256Digest } from "../oci/digest.js";
+import type { Sha256Digest } from "../oci/digest.js";
 import { sha256 } from "../oci/compute-digest.js";
 import { ImageFormatError } from "../errors.js";
 import type { LayerInfo } from "./layer.js";

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { defaultCacheDir } from "../_internal/cache-dir.js";
 import { hash64 } from "../_internal/hash64.js";
+import { pruneOldest } from "../_internal/prune.js";
 
 /**
  * Compiled parameter validators kept on disk, so a `flowpack run` neither loads Ajv (~300 KB) nor
@@ -59,8 +60,8 @@ export async function readCachedValidator(key: ValidatorKey, env: NodeJS.Process
 const KEEP_VALIDATORS = 200;
 
 export async function writeCachedValidator(key: ValidatorKey, code: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // Loaded on a miss only (they need node:crypto for temporary names).
-  const [{ writeCacheFile }, { pruneOldest }] = await Promise.all([import("../_internal/fs.js"), import("../_internal/prune.js")]);
+  // Loaded on a miss only (it needs node:crypto for temporary names).
+  const { writeCacheFile } = await import("../_internal/fs.js");
   const file = validatorFile(key, env);
   // code this process will run: writable and readable by this user only
   await writeCacheFile(file, `${key.source}\n${code}`, { private: true });

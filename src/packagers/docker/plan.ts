@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { type Sha256Digest } from "../../oci/digest.js";
+import type { Sha256Digest } from "../../oci/digest.js";
 import { sha256 } from "../../oci/compute-digest.js";
 import { withSourceMapName, type Bundle } from "../../bundle/bundle.js";
 import { VENDOR_FILE } from "../../bundle/vendor.js";
