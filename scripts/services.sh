@@ -297,6 +297,25 @@ dockerd_args() {
 
 docker_ready() { "$DOCKER_CLI" -H "$DOCKER_HOST_URL" version; }
 
+# clear_stale_pidfile FILE: dockerd refuses to start while its --pidfile names a live process. After
+# an unclean end (a killed session, a reboot with /tmp kept) the file outlives its dockerd, and the
+# number in it can belong to any process by then: seen as a CI run whose own test runner had the
+# old dockerd's pid. Called when our run record says no dockerd of ours runs: a dockerd started with
+# this very pidfile that still lives is stopped; whatever else the file names is not ours.
+clear_stale_pidfile() {
+  local f=$1 pid
+  [[ -e $f ]] || return 0
+  pid=$(<"$f") || pid=
+  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" &&
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "--pidfile $f "; then
+    log "a dockerd with pidfile $f still runs (pid $pid) without our record of it; stopping it"
+    kill_wait "$pid" 30
+  elif [[ -n $pid ]]; then
+    log "removing stale pidfile $f (pid $pid is not a dockerd of ours)"
+  fi
+  rm -f "$f"
+}
+
 # run_dockerd NAME DESCRIPTION DIR SOCK HOST_URL NAMESPACE CGROUP_PARENT READY STOP: starts the
 # dockerd NAME (flags: dockerd_args), or keeps the one running when its arguments and daemon.json
 # are unchanged; when they changed, STOP stops it first.
@@ -319,6 +338,7 @@ run_dockerd() {
   printf '%s\n' "$new_json" >"$dir/daemon.json"
   printf '%s\n' "$new_args" >"$args_file"
   rm -f "$sock"
+  clear_stale_pidfile "$dir/dockerd.pid"
   local -a args
   mapfile -t args <"$args_file"
   log "$what storage driver: $STORAGE_DRIVER"
