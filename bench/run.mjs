@@ -29,7 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup N          uncounted warm-up runs first (default 1)
   --workloads a,b     subset of: ${Object.keys(WORKLOADS).join(", ")} (default all, or $FLOWPACK_BENCH_WORKLOADS)
   --tools a,b         subset of: flowpack-oci, flowpack-oci-warm, flowpack-docker, dockerfile, containerify
-                      (default all; flowpack-oci-warm: flowpack-oci with FLOWPACK_WARM=1)
+                      (default all; flowpack-oci-warm: flowpack-oci warm, as at a terminal)
   --run-runs N        container runs per image for the run → result figures (default min(runs, 3); 0 = skip)
   --timeout S         limit for every child process, seconds (default 900)
   --out NAME          results file name without extension (default: the date, plus "-quick" when runs < 5)
@@ -131,7 +131,7 @@ async function tearDown() {
       await run(["docker", "rmi", ...refs.slice(i, i + 50)], { env: cleanup.daemonEnv, timeoutMs: 300_000, allowFailure: true, log: LOG }).catch(() => undefined);
     }
   }
-  // The warm processes flowpack-oci-warm left (FLOWPACK_WARM=1) go with the run.
+  // The warm processes flowpack-oci-warm left go with the run.
   if (cleanup.warm) await run(cleanup.warm.argv, { env: cleanup.warm.env, timeoutMs: 60_000, allowFailure: true, log: LOG }).catch(() => undefined);
   await cleanup.proxy?.close().catch(() => undefined);
   if (cleanup.stopServices) {

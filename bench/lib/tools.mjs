@@ -12,11 +12,13 @@ import { writeDockerfile, writeFlowpackStandIn } from "./workloads.mjs";
  * runFlow({ image, manifestPath }) → argv that prints the flow's result as JSON on stdout.
  */
 export function createTools(ctx) {
-  // warm: FLOWPACK_WARM=1, each build handed to the warm process the previous one left (its own
-  // copy of the workload, so its own warm process); no --watch of its own (it is the same process).
+  // warm: each build handed to the warm process the previous one left (the default at a terminal;
+  // FLOWPACK_WARM=1 here, where there is none), in its own copy of the workload, so its own warm
+  // process; no --watch of its own (it is the same process). Otherwise FLOWPACK_WARM=0: each build
+  // in a fresh process, as in CI and scripts, whatever the bench's own environment says.
   const flowpack = (builder, { warm = false } = {}) => ({
     id: `flowpack-${builder}${warm ? "-warm" : ""}`,
-    label: `flowpack --builder ${builder}${warm ? ", FLOWPACK_WARM=1" : ""}`,
+    label: `flowpack --builder ${builder}${warm ? ", warm (the default at a terminal; FLOWPACK_WARM=1)" : ""}`,
     daemon: builder === "docker",
     async prepare() {},
     async build({ dir, host, namespace, tag }) {
@@ -24,7 +26,7 @@ export function createTools(ctx) {
       const base = builder === "oci" ? `${host}/${ctx.baseRepository}:${ctx.baseTag}` : ctx.baseLocal;
       const argv = [ctx.node, ctx.cli, "package", join(dir, "flow.mjs"), "--packager", "docker", "--builder", builder, "--base-image", base, "--registry", `http://${host}/${namespace}`, "--tag", tag, "-o", manifestPath, "-q"];
       // the daemonless builder gets no DOCKER_HOST: it must not need a daemon
-      const env = { ...(builder === "oci" ? ctx.env : ctx.daemonEnv), ...(warm ? { FLOWPACK_WARM: "1" } : {}) };
+      const env = { ...(builder === "oci" ? ctx.env : ctx.daemonEnv), FLOWPACK_WARM: warm ? "1" : "0" };
       const result = await run(argv, { cwd: dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log });
       const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
       const at = manifest.image.indexOf("@");

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The CLI's entry. A one-shot `package` with FLOWPACK_WARM=1 is handed to a warm process (warm/)
-// before the program (program.ts: commander, every command's options) is even loaded.
+// The CLI's entry. A one-shot `package` is handed to a warm process (warm/; at a terminal outside CI,
+// or FLOWPACK_WARM=1) before the program (program.ts: commander, every command's options) is even loaded.
 import { COMMAND_TABLE, loadWarm } from "./command-table.js";
 import { exitOnceDone } from "../_internal/stop.js";
-import { SERVE_VARIABLE, WARM_VARIABLE, servedWarm } from "./warm/names.js";
+import { SERVE_VARIABLE, WARM_VARIABLE, servedWarm, warmChoice } from "./warm/names.js";
 import type { main as Main } from "./program.js";
 
 const loadMain = async (): Promise<typeof Main> => (await import("./program.js")).main;
@@ -25,12 +25,17 @@ if (process.env[SERVE_VARIABLE]) {
 }
 
 /**
- * Runs the command, in this process or (FLOWPACK_WARM=1, a one-shot `package`) in the warm process
- * kept for this shape of invocation; where there was none, one is started for the next time.
+ * Runs the command, in this process or (a one-shot `package`, warmChoice) in the warm process kept
+ * for this shape of invocation; where there was none, one is started for the next time.
  */
 async function runHere(argv: string[]): Promise<number> {
   const here = async () => (await loadMain())(argv);
-  if (process.env[WARM_VARIABLE] !== "1" || !servedWarm(argv)) return here();
+  if (!servedWarm(argv)) return here();
+  const choice = warmChoice(process.env, Boolean(process.stderr.isTTY));
+  if (choice.invalid !== undefined) {
+    process.stderr.write(`flowpack: warning: ${WARM_VARIABLE}=${JSON.stringify(choice.invalid)} is neither 1 nor 0; using the default (warm processes at a terminal, outside CI)\n`);
+  }
+  if (!choice.warm) return here();
   const warm = await loadWarm();
   // The environment as it is now: the warm process started below gets this one, whatever a flow's
   // module read in this process does to process.env meanwhile.
@@ -44,6 +49,14 @@ async function runHere(argv: string[]): Promise<number> {
     return handed.code;
   }
   const exitCode = await here();
-  if (handed.reason === "none") warm.startWarm(place, process.argv[1]!, env);
+  if (handed.reason === "none" && (await warm.startWarm(place, process.argv[1]!, env)) && choice.byDefault && exitCode === 0 && !quiet(argv)) {
+    // Said whenever the default starts one (as Gradle says it starts its daemon): a process left behind is nothing to find by surprise.
+    process.stderr.write(`flowpack: started a warm process for the next package from this folder (ends when idle; \`flowpack warm stop\` ends it now, ${WARM_VARIABLE}=0 turns this off)\n`);
+  }
   return exitCode;
+}
+
+/** `-q`/`--quiet` among the arguments (short flags may come together: `-qo m.json`). */
+function quiet(argv: readonly string[]): boolean {
+  return argv.some((arg) => arg === "--quiet" || /^-[^-]*q/.test(arg));
 }

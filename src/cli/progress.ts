@@ -1,3 +1,4 @@
+import { runsInCi } from "../_internal/ci.js";
 import type { ProgressEvent, ProgressListener } from "../progress.js";
 
 /**
@@ -7,7 +8,7 @@ import type { ProgressEvent, ProgressListener } from "../progress.js";
  */
 export function createProgressRenderer(stream: NodeJS.WriteStream = process.stderr, quiet = false): ProgressListener & { done(): void } {
   if (quiet) return Object.assign(() => undefined, { done: () => undefined });
-  const tty = Boolean(stream.isTTY) && process.env.CI !== "true";
+  const tty = Boolean(stream.isTTY) && !runsInCi(process.env);
   let live = false;
   let last = "";
   const render = (event: ProgressEvent) => {

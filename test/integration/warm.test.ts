@@ -146,6 +146,25 @@ describe("FLOWPACK_WARM=1: one-shot package in a warm process", () => {
     expect(seen()).toMatchObject({ pid: forA!.pid, value: "a", socket: null, key: null });
   });
 
+  it("at most 4 answer at a time: a fifth stops the one unused longest", async () => {
+    await stopAll();
+    writeFlow("five at most");
+    const pids: number[] = [];
+    for (const value of ["w1", "w2", "w3", "w4"]) {
+      expect((await pack(["-q"], { WARM_TEST_VALUE: value })).code).toBe(0);
+      pids.push((await warmProcesses(pids.length + 1)).map((p) => p.pid).find((pid) => !pids.includes(pid))!);
+    }
+    // w1 used again: w2 is now the one unused longest
+    expect((await pack(["-q"], { WARM_TEST_VALUE: "w1" })).code).toBe(0);
+    expect(seen().pid).toBe(pids[0]);
+    expect((await pack(["-q"], { WARM_TEST_VALUE: "w5" })).code).toBe(0);
+    expect(await gone(pids[1]!)).toBe(true);
+    const left = (await warmProcesses(4)).map((p) => p.pid);
+    expect(left).toEqual(expect.arrayContaining([pids[0], pids[2], pids[3]]));
+    expect(left).not.toContain(pids[1]);
+    await stopAll();
+  });
+
   it("the flow loads in a thread kept for the next build; --env placeholders do not carry over to it", async () => {
     await stopAll();
     writeFlow("four");
@@ -414,5 +433,66 @@ describe("FLOWPACK_WARM=1: a warm process that fails, falls silent or dies mid-b
     } finally {
       await dying.close();
     }
+  });
+});
+
+describe("the default: warm processes at a terminal, outside CI", () => {
+  /** `flowpack package` at a terminal (`script` gives it one), FLOWPACK_WARM and CI unset unless `extraEnv` sets them: its code and what the terminal showed. */
+  const atTerminal = (more: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; shown: string }> =>
+    new Promise((resolve, reject) => {
+      const command = [process.execPath, join(repoRoot, "dist/cli.mjs"), ...packageArgs(...more)].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(" ");
+      const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: project, env: { ...process.env, ...env, FLOWPACK_WARM: "", CI: "", ...extraEnv }, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+      let shown = "";
+      child.stdout.on("data", (d: Buffer) => (shown += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (shown += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, shown }));
+    });
+  const started = "flowpack: started a warm process for the next package from this folder (ends when idle; `flowpack warm stop` ends it now, FLOWPACK_WARM=0 turns this off)";
+
+  it("the first package at a terminal leaves a warm process and says so; the next is built there", async () => {
+    await stopAll();
+    writeFlow("terminal one");
+    const first = await atTerminal(["-o", join(work, "terminal.json")]);
+    expect(first.code, first.shown).toBe(0);
+    expect(first.shown).toContain(started);
+    const [warm] = await warmProcesses(1);
+    expect(warm).toMatchObject({ builds: 0, cwd: project });
+
+    writeFlow("terminal two");
+    const second = await atTerminal(["-o", join(work, "terminal.json")]);
+    expect(second.code, second.shown).toBe(0);
+    expect(second.shown).not.toContain(started);
+    expect(seen().pid).toBe(warm!.pid);
+    expect((await warmProcesses(1))[0]).toMatchObject({ pid: warm!.pid, builds: 1 });
+    await stopAll();
+  });
+
+  it("none in CI, with FLOWPACK_WARM=0, or without a terminal (a script, a pipe); -q keeps the notice quiet", async () => {
+    await stopAll();
+    writeFlow("not at a terminal");
+    const inCi = await atTerminal(["-q"], { CI: "true" });
+    expect(inCi.code, inCi.shown).toBe(0);
+    const optedOut = await atTerminal(["-q"], { FLOWPACK_WARM: "0" });
+    expect(optedOut.code, optedOut.shown).toBe(0);
+    const piped = await flowpack(packageArgs("-q"), { env: { ...env, FLOWPACK_WARM: "", CI: "" }, cwd: project });
+    expect(piped.code, piped.stderr).toBe(0);
+    for (const r of [inCi.shown, optedOut.shown, piped.stderr]) expect(r).not.toContain("warm process");
+    // A warm process answers within a second or two of its client's exit (the test above waits for one so).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await status()).toEqual([]);
+    expect(readdirSync(join(cache, "warm")).filter((name) => name.endsWith(".sock"))).toEqual([]);
+
+    const quiet = await atTerminal(["-q"]);
+    expect(quiet.code, quiet.shown).toBe(0);
+    expect(quiet.shown).not.toContain("warm process");
+    await warmProcesses(1); // started all the same
+    await stopAll();
+  });
+
+  it("another FLOWPACK_WARM value is named, and the default applies", async () => {
+    const r = await flowpack(packageArgs("-q"), { env: { ...env, FLOWPACK_WARM: "sometimes", CI: "" }, cwd: project });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('flowpack: warning: FLOWPACK_WARM="sometimes" is neither 1 nor 0; using the default (warm processes at a terminal, outside CI)\n');
   });
 });

@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { servedWarm } from "../../src/cli/warm/names.js";
+import { runsInCi } from "../../src/_internal/ci.js";
+import { servedWarm, warmChoice } from "../../src/cli/warm/names.js";
 import { warmPlace } from "../../src/cli/warm/place.js";
 import { parseAnswer, parseRequest } from "../../src/cli/warm/protocol.js";
 
@@ -43,6 +44,28 @@ describe("what the CLI hands to a warm process", () => {
     expect(servedWarm(["package", "flow.ts", "-q", "-o", "m.json"])).toBe(true);
     expect(servedWarm(["run", "m.json"])).toBe(false);
     expect(servedWarm(["warm", "status"])).toBe(false);
+  });
+
+  it("warm processes by default at a terminal outside CI; FLOWPACK_WARM decides either way; another value is named", () => {
+    expect(warmChoice({}, true)).toEqual({ warm: true, byDefault: true });
+    expect(warmChoice({}, false)).toEqual({ warm: false, byDefault: true }); // a pipe, a file: a script, cron, an image build
+    expect(warmChoice({ CI: "true" }, true)).toEqual({ warm: false, byDefault: true });
+    expect(warmChoice({ FLOWPACK_WARM: "" }, true)).toEqual({ warm: true, byDefault: true });
+    for (const on of ["1", "true", "ON", " yes "]) {
+      expect(warmChoice({ FLOWPACK_WARM: on, CI: "true" }, false), on).toEqual({ warm: true, byDefault: false });
+    }
+    for (const off of ["0", "false", "Off", "no"]) expect(warmChoice({ FLOWPACK_WARM: off }, true), off).toEqual({ warm: false, byDefault: false });
+    expect(warmChoice({ FLOWPACK_WARM: "please" }, true)).toEqual({ warm: true, byDefault: true, invalid: "please" });
+    expect(warmChoice({ FLOWPACK_WARM: "please", CI: "1" }, true)).toEqual({ warm: false, byDefault: true, invalid: "please" });
+  });
+
+  it("CI is told by CI (not \"false\" or \"0\") or a CI service's own variable", () => {
+    expect(runsInCi({})).toBe(false);
+    for (const ci of ["true", "1", "woodpecker"]) expect(runsInCi({ CI: ci }), ci).toBe(true);
+    for (const ci of ["false", "0", "", " FALSE "]) expect(runsInCi({ CI: ci }), ci).toBe(false);
+    expect(runsInCi({ TF_BUILD: "True" })).toBe(true);
+    expect(runsInCi({ JENKINS_URL: "http://ci.example/" })).toBe(true);
+    expect(runsInCi({ CI: "false", JENKINS_URL: "http://ci.example/" })).toBe(false); // said outright
   });
 });
 

@@ -6,7 +6,7 @@ import type { Output } from "../output.js";
 import { askAllWarm, failedWarm } from "../warm/client.js";
 
 // The CLI's entry uses warm processes through this module's bundle (dist/commands/warm.cjs): loaded
-// only when FLOWPACK_WARM=1 asks for them, or in a warm process.
+// only for a one-shot `package` that wants them (warm/names.ts warmChoice), or in a warm process.
 export { handToWarm, startWarm } from "../warm/client.js";
 export { warmPlace } from "../warm/place.js";
 export { serveWarm } from "../warm/server.js";
@@ -14,7 +14,7 @@ export { serveWarm } from "../warm/server.js";
 export function registerWarm(program: Command, output: () => Output): void {
   program
     .command("warm")
-    .description("the warm processes FLOWPACK_WARM=1 keeps for one-shot `package`: status | stop")
+    .description("the warm processes one-shot `package` keeps (at a terminal, outside CI; FLOWPACK_WARM=0|1): status | stop")
     .argument("<action>", "status | stop")
     .action(async (action: string) => {
       const out = output();

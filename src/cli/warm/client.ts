@@ -7,8 +7,8 @@ import { logOf, socketOf, warmDir, type WarmPlace } from "./place.js";
 import { onLines, parseAnswer, send, type Answer } from "./protocol.js";
 
 /**
- * The client side of warm processes (server.ts), used by the CLI's entry when FLOWPACK_WARM=1 and
- * the command is a one-shot `package`: hand the work to the warm process of this place and relay what
+ * The client side of warm processes (server.ts), used by the CLI's entry when the command is a
+ * one-shot `package` and warm processes are wanted (names.ts warmChoice): hand the work to the warm process of this place and relay what
  * it writes, or say that the work must be done here (no warm process, a busy or a gone one).
  */
 
@@ -106,13 +106,23 @@ export function handToWarm(place: WarmPlace, argv: string[]): Promise<Handed> {
 const RESTART_AFTER_FAILURE_MS = 60_000;
 
 /**
+ * At most this many warm processes answer for one user (cache folder) at a time: there is one per
+ * folder and environment, and terminals, projects and branches add up. Starting another stops the
+ * one unused longest.
+ */
+export const MAX_WARM = 4;
+
+/**
  * Starts a warm process for `place` in the background (detached, no terminal, its stderr in
  * `place.log`), for the next invocation of the same shape: the environment the place was worked out
  * from, its folder (the one this process started in, whatever a flow's module did since), and
- * `entry` (the CLI). Not within RESTART_AFTER_FAILURE_MS of the last one's failure.
+ * `entry` (the CLI). Not within RESTART_AFTER_FAILURE_MS of the last one's failure. With MAX_WARM
+ * answering already, the idle one unused longest is stopped first (none idle: none started). Whether
+ * one was started (spawned: whether it comes up, its log tells).
  */
-export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEnv): void {
-  if (failedAgo(place.log) < RESTART_AFTER_FAILURE_MS) return;
+export async function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (failedAgo(place.log) < RESTART_AFTER_FAILURE_MS) return false;
+  if (!(await makeRoom(place.dir))) return false;
   let log: number | undefined;
   try {
     // Appending: a process that still writes to the file it had (one warming up as this one
@@ -126,11 +136,25 @@ export function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEn
     });
     child.on("error", () => undefined);
     child.unref();
+    return child.pid !== undefined;
   } catch {
     // the next invocation starts one
+    return false;
   } finally {
     if (log !== undefined) closeSync(log);
   }
+}
+
+/** Whether another warm process may start in `dir` (MAX_WARM), after stopping the idle one unused longest if need be. */
+async function makeRoom(dir: string): Promise<boolean> {
+  const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
+  if (sockets.length < MAX_WARM) return true; // the common case: no process is asked anything
+  const answers = await Promise.all(sockets.map(async (name) => ({ socket: join(dir, name), answer: await ask(join(dir, name), "status") })));
+  const answering = answers.filter((a): a is { socket: string; answer: Extract<Answer, { kind: "status" }> } => a.answer?.kind === "status");
+  if (answering.length < MAX_WARM) return true;
+  const [oldest] = answering.filter(({ answer }) => !answer.busy).sort((a, b) => a.answer.lastUsedAt - b.answer.lastUsedAt);
+  if (!oldest) return false;
+  return (await ask(oldest.socket, "stop"))?.kind === "stopping";
 }
 
 /**
