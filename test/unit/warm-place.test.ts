@@ -30,6 +30,17 @@ describe("which warm process an invocation may use", () => {
     expect(warmPlace({ FLOWPACK_CACHE_DIR: shared }, "/project", entry)).toBeUndefined();
     expect(warmPlace({ FLOWPACK_CACHE_DIR: join(cache, "x".repeat(80)) }, "/project", entry)).toBeUndefined();
   });
+
+  it("is not used on Windows (no owner-only folders to check; sockets there are named pipes)", () => {
+    expect(warmPlace({ FLOWPACK_CACHE_DIR: cache }, "/project", entry)).toBeDefined();
+    const platform = Object.getOwnPropertyDescriptor(process, "platform")!;
+    Object.defineProperty(process, "platform", { value: "win32" });
+    try {
+      expect(warmPlace({ FLOWPACK_CACHE_DIR: cache }, "/project", entry)).toBeUndefined();
+    } finally {
+      Object.defineProperty(process, "platform", platform);
+    }
+  });
 });
 
 describe("what the CLI hands to a warm process", () => {

@@ -34,6 +34,8 @@ export interface WarmPlace {
 
 /** The folder warm processes listen in, made private to this user; undefined where it cannot be used safely. */
 export function warmDir(env: NodeJS.ProcessEnv): string | undefined {
+  // Windows has no owner-only folder modes to check, and its sockets are named pipes, not files here.
+  if (process.platform === "win32") return undefined;
   const dir = join(defaultCacheDir(env), "warm");
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
