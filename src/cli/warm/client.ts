@@ -8,8 +8,9 @@ import { onLines, parseAnswer, send, type Answer } from "./protocol.js";
 
 /**
  * The client side of warm processes (server.ts), used by the CLI's entry when the command is a
- * one-shot `package` and warm processes are wanted (names.ts warmChoice): hand the work to the warm process of this place and relay what
- * it writes, or say that the work must be done here (no warm process, a busy or a gone one).
+ * one-shot `package` and warm processes are wanted (names.ts warmChoice): hand the work to the warm
+ * process of this place and relay what it writes, or say that the work must be done here (no warm
+ * process, a busy or a gone one).
  */
 
 /** How long a warm process may take to take a build on (or say it is busy). */
@@ -110,7 +111,7 @@ const RESTART_AFTER_FAILURE_MS = 60_000;
  * folder and environment, and terminals, projects and branches add up. Starting another stops the
  * one unused longest.
  */
-export const MAX_WARM = 4;
+const MAX_WARM = 4;
 
 /**
  * Starts a warm process for `place` in the background (detached, no terminal, its stderr in
