@@ -303,15 +303,17 @@ docker_ready() { "$DOCKER_CLI" -H "$DOCKER_HOST_URL" version; }
 # old dockerd's pid. Called when our run record says no dockerd of ours runs: a dockerd started with
 # this very pidfile that still lives is stopped; whatever else the file names is not ours.
 clear_stale_pidfile() {
-  local f=$1 pid
+  local f=$1 pid cmd=
   [[ -e $f ]] || return 0
   pid=$(<"$f") || pid=
-  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" &&
-    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "--pidfile $f "; then
+  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
+    cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || cmd=
+  fi
+  if [[ $cmd == *"--pidfile $f "* ]]; then
     log "a dockerd with pidfile $f still runs (pid $pid) without our record of it; stopping it"
     kill_wait "$pid" 30
   elif [[ -n $pid ]]; then
-    log "removing stale pidfile $f (pid $pid is not a dockerd of ours)"
+    log "removing stale pidfile $f (pid $pid is gone or not a dockerd of ours)"
   fi
   rm -f "$f"
 }

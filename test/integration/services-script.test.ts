@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,15 @@ function services(command: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 let env: NodeJS.ProcessEnv | undefined;
+
+/** The process exists and is not a zombie (one not reaped yet has ended). */
+function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 afterAll(async () => {
   if (env) await services("clean", env);
@@ -67,5 +76,20 @@ describe("scripts/services.sh", () => {
     expect(again.stderr).toContain(`removing stale pidfile ${pidfile}`);
     const status = await services("status", env);
     expect(status.code, status.stderr).toBe(0);
+  }, 240_000);
+
+  it("stops a dockerd of its own that runs without its record (the run folder lost) before starting one", async () => {
+    expect(env, "the test above starts the services").toBeDefined();
+    const record = join(dir, "run", "dockerd.pid");
+    const running = Number(readFileSync(record, "utf8"));
+    expect(alive(running)).toBe(true);
+    rmSync(record);
+
+    const again = await services("start", env!);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`a dockerd with pidfile ${join(dir, "docker", "dockerd.pid")} still runs (pid ${running}) without our record of it; stopping it`);
+    expect(alive(running)).toBe(false);
+    expect(Number(readFileSync(record, "utf8"))).not.toBe(running);
+    expect((await services("status", env!)).code).toBe(0);
   }, 240_000);
 });
