@@ -49,9 +49,10 @@ async function runHere(argv: string[]): Promise<number> {
     return handed.code;
   }
   const exitCode = await here();
-  if (handed.reason === "none" && (await warm.startWarm(place, process.argv[1]!, env)) && choice.byDefault && exitCode === 0 && !quiet(argv)) {
+  // Started after a failed build too: the next one (after the fix) is what it is for.
+  if (handed.reason === "none" && (await warm.startWarm(place, process.argv[1]!, env)) && choice.byDefault && !quiet(argv)) {
     // Said whenever the default starts one (as Gradle says it starts its daemon): a process left behind is nothing to find by surprise.
-    process.stderr.write(`flowpack: started a warm process for the next package from this folder (ends when idle; \`flowpack warm stop\` ends it now, ${WARM_VARIABLE}=0 turns this off)\n`);
+    process.stderr.write(`flowpack: starting a warm process for the next package from this folder (ends when idle; \`flowpack warm stop\` ends it now, ${WARM_VARIABLE}=0 turns this off)\n`);
   }
   return exitCode;
 }

@@ -76,6 +76,8 @@ describe("what the CLI hands to a warm process", () => {
     for (const ci of ["false", "0", "", " FALSE "]) expect(runsInCi({ CI: ci }), ci).toBe(false);
     expect(runsInCi({ TF_BUILD: "True" })).toBe(true);
     expect(runsInCi({ JENKINS_URL: "http://ci.example/" })).toBe(true);
+    expect(runsInCi({ JENKINS_HOME: "/var/lib/jenkins" })).toBe(true);
+    expect(runsInCi({ CONTINUOUS_INTEGRATION: "false", TF_BUILD: "" })).toBe(false);
     expect(runsInCi({ CI: "false", JENKINS_URL: "http://ci.example/" })).toBe(false); // said outright
   });
 });

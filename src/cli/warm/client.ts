@@ -123,9 +123,9 @@ const MAX_WARM = 4;
  */
 export async function startWarm(place: WarmPlace, entry: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   if (failedAgo(place.log) < RESTART_AFTER_FAILURE_MS) return false;
-  if (!(await makeRoom(place.dir))) return false;
   let log: number | undefined;
   try {
+    if (!(await makeRoom(place.dir))) return false;
     // Appending: a process that still writes to the file it had (one warming up as this one
     // started) writes at its end, not at its old offset past the truncation.
     log = openSync(place.log, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
@@ -146,11 +146,16 @@ export async function startWarm(place: WarmPlace, entry: string, env: NodeJS.Pro
   }
 }
 
-/** Whether another warm process may start in `dir` (MAX_WARM), after stopping the idle one unused longest if need be. */
+/**
+ * Whether another warm process may start in `dir` (MAX_WARM), after stopping the idle one unused
+ * longest if need be. Sockets nobody listens on (their process was killed) are removed on the way,
+ * not their logs (a failure's record). A soft limit: two clients may make room at once, and a
+ * process still starting has no socket of its name yet.
+ */
 async function makeRoom(dir: string): Promise<boolean> {
   const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
   if (sockets.length < MAX_WARM) return true; // the common case: no process is asked anything
-  const answers = await Promise.all(sockets.map(async (name) => ({ socket: join(dir, name), answer: await ask(join(dir, name), "status") })));
+  const answers = await Promise.all(sockets.map(async (name) => ({ socket: join(dir, name), answer: await ask(join(dir, name), "status", { removeRefused: true }) })));
   const answering = answers.filter((a): a is { socket: string; answer: Extract<Answer, { kind: "status" }> } => a.answer?.kind === "status");
   if (answering.length < MAX_WARM) return true;
   const [oldest] = answering.filter(({ answer }) => !answer.busy).sort((a, b) => a.answer.lastUsedAt - b.answer.lastUsedAt);
@@ -193,7 +198,11 @@ export async function askAllWarm<K extends "status" | "stop">(env: NodeJS.Proces
   return answers.filter((answer) => answer !== undefined) as never;
 }
 
-function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined> {
+/**
+ * Asks the warm process at `path` for `kind`; undefined when nobody answers. A socket nobody listens
+ * on is removed by `stop` with its log, and with `removeRefused` alone.
+ */
+function ask(path: string, kind: "status" | "stop", { removeRefused = false } = {}): Promise<Answer | undefined> {
   return new Promise((resolve) => {
     const socket = createConnection(path, () => send(socket, kind === "status" ? { kind: "status" } : { kind: "stop" }));
     let answer: Answer | undefined;
@@ -203,8 +212,10 @@ function ask(path: string, kind: "status" | "stop"): Promise<Answer | undefined>
       socket.end();
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      // A socket nobody listens on (its process was killed) is removed by `warm stop`, with its log.
-      if (error.code === "ECONNREFUSED" && kind === "stop" && isSocket(path)) for (const file of [path, logOf(path)]) rmSync(file, { force: true });
+      // A socket nobody listens on (its process was killed): `warm stop` removes it with its log.
+      if (error.code !== "ECONNREFUSED" || !isSocket(path)) return;
+      if (kind === "stop") for (const file of [path, logOf(path)]) rmSync(file, { force: true });
+      else if (removeRefused) rmSync(path, { force: true });
     });
     socket.on("close", () => {
       clearTimeout(timer);

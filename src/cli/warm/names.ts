@@ -28,10 +28,10 @@ const OFF = new Set(["0", "false", "off", "no"]);
 
 /**
  * Whether a one-shot `package` uses warm processes. FLOWPACK_WARM=1 (or true, on, yes): always;
- * =0 (false, off, no): never. Unset or empty: at a terminal outside CI (`stderrIsTty`, runsInCi),
- * where the next `package` from the same folder tends to follow within minutes (the inner loop of
- * a person at work, as Nx's and Gradle's daemons assume); not in CI, scripts, cron jobs or image
- * builds, where nothing would reuse it. Any other value is `invalid` (the caller says so) and the
+ * =0 (false, off, no): never. Unset or empty: whenever stderr is a terminal outside CI
+ * (`stderrIsTty`, runsInCi), where the next `package` from the same folder tends to follow within
+ * minutes (the inner loop of a person at work, as Nx's and Gradle's daemons assume); not in CI
+ * jobs, cron or image builds (no terminal), where nothing would reuse it. Any other value is `invalid` (the caller says so) and the
  * default applies; `byDefault` tells the default's choices from the variable's.
  */
 export function warmChoice(env: NodeJS.ProcessEnv, stderrIsTty: boolean): { warm: boolean; byDefault: boolean; invalid?: string } {
