@@ -15,7 +15,7 @@ export function createTools(ctx) {
   // warm: each build handed to the warm process the previous one left (the default at a terminal;
   // FLOWPACK_WARM=1 here, where there is none), in its own copy of the workload, so its own warm
   // process; no --watch of its own (it is the same process). Otherwise FLOWPACK_WARM=0: each build
-  // in a fresh process, as in CI and scripts, whatever the bench's own environment says.
+  // in a fresh process, as in CI jobs, whatever the bench's own environment says.
   const flowpack = (builder, { warm = false } = {}) => ({
     id: `flowpack-${builder}${warm ? "-warm" : ""}`,
     label: `flowpack --builder ${builder}${warm ? ", warm (the default at a terminal; FLOWPACK_WARM=1)" : ""}`,
