@@ -3,7 +3,7 @@
 // or FLOWPACK_WARM=1) before the program (program.ts: commander, every command's options) is even loaded.
 import { COMMAND_TABLE, loadWarm } from "./command-table.js";
 import { exitOnceDone } from "../_internal/stop.js";
-import { SERVE_VARIABLE, WARM_VARIABLE, servedWarm, warmChoice } from "./warm/names.js";
+import { SERVE_VARIABLE, WARM_VARIABLE, quietIn, servedWarm, warmChoice } from "./warm/names.js";
 import type { main as Main } from "./program.js";
 
 const loadMain = async (): Promise<typeof Main> => (await import("./program.js")).main;
@@ -50,14 +50,9 @@ async function runHere(argv: string[]): Promise<number> {
   }
   const exitCode = await here();
   // Started after a failed build too: the next one (after the fix) is what it is for.
-  if (handed.reason === "none" && (await warm.startWarm(place, process.argv[1]!, env)) && choice.byDefault && !quiet(argv)) {
+  if (handed.reason === "none" && (await warm.startWarm(place, process.argv[1]!, env)) && choice.byDefault && !quietIn(argv)) {
     // Said whenever the default starts one (as Gradle says it starts its daemon): a process left behind is nothing to find by surprise.
     process.stderr.write(`flowpack: starting a warm process for the next package from this folder (ends when idle; \`flowpack warm stop\` ends it now, ${WARM_VARIABLE}=0 turns this off)\n`);
   }
   return exitCode;
-}
-
-/** `-q`/`--quiet` among the arguments (short flags may come together: `-qo m.json`). */
-function quiet(argv: readonly string[]): boolean {
-  return argv.some((arg) => arg === "--quiet" || /^-[^-]*q/.test(arg));
 }

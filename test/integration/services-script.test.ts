@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { alive } from "../helpers/processes.js";
 
 // scripts/services.sh after an unclean end: a session or machine that stopped without `stop` leaves
 // its state folder behind, the daemons' pidfiles with it, and by the next start the numbers in them
@@ -31,15 +32,6 @@ function services(command: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 let env: NodeJS.ProcessEnv | undefined;
-
-/** The process exists and is not a zombie (one not reaped yet has ended). */
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 afterAll(async () => {
   if (env) await services("clean", env);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flowpack, type CliResult } from "../helpers/cli.js";
 import { repoRoot } from "../helpers/paths.js";
 import { services } from "../helpers/services.js";
+import { alive } from "../helpers/processes.js";
 import { CI_VARIABLES } from "../../src/_internal/ci.js";
 
 // FLOWPACK_WARM=1: a one-shot `package` leaves a warm process behind, and the next one of the same
@@ -77,13 +78,6 @@ const stopAll = () => flowpack(["warm", "stop"], { env: { FLOWPACK_CACHE_DIR: ca
 const gone = async (pid: number): Promise<boolean> => {
   for (let attempt = 0; attempt < 250 && alive(pid); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
   return !alive(pid);
-};
-const alive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0] !== "Z";
-  } catch {
-    return false;
-  }
 };
 /** Waits (bounded) until the flow's module has begun loading (it writes seen.json first). */
 const loading = async (): Promise<void> => {

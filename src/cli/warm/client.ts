@@ -153,9 +153,9 @@ export async function startWarm(place: WarmPlace, entry: string, env: NodeJS.Pro
  * process still starting has no socket of its name yet.
  */
 async function makeRoom(dir: string): Promise<boolean> {
-  const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
+  const sockets = socketsIn(dir);
   if (sockets.length < MAX_WARM) return true; // the common case: no process is asked anything
-  const answers = await Promise.all(sockets.map(async (name) => ({ socket: join(dir, name), answer: await ask(join(dir, name), "status", { removeRefused: true }) })));
+  const answers = await Promise.all(sockets.map(async (socket) => ({ socket, answer: await ask(socket, "status", { removeRefused: true }) })));
   const answering = answers.filter((a): a is { socket: string; answer: Extract<Answer, { kind: "status" }> } => a.answer?.kind === "status");
   if (answering.length < MAX_WARM) return true;
   const [oldest] = answering.filter(({ answer }) => !answer.busy).sort((a, b) => a.answer.lastUsedAt - b.answer.lastUsedAt);
@@ -193,9 +193,15 @@ export async function failedWarm(env: NodeJS.ProcessEnv): Promise<{ log: string;
 export async function askAllWarm<K extends "status" | "stop">(env: NodeJS.ProcessEnv, kind: K): Promise<Extract<Answer, { kind: K extends "status" ? "status" : "stopping" }>[]> {
   const dir = warmDir(env);
   if (!dir) return [];
-  const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
-  const answers = await Promise.all(sockets.map((name) => ask(join(dir, name), kind)));
+  const answers = await Promise.all(socketsIn(dir).map((socket) => ask(socket, kind)));
   return answers.filter((answer) => answer !== undefined) as never;
+}
+
+/** The sockets of warm processes in `dir` (answering or not). */
+function socketsIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".sock"))
+    .map((name) => join(dir, name));
 }
 
 /**

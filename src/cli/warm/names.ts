@@ -15,12 +15,25 @@ export const KEY_VARIABLE = "FLOWPACK_WARM_KEY";
 
 /**
  * Whether `argv` is a command a warm process serves: a one-shot `package` (not `--watch`, not help).
- * Short flags may come together (`-qw`): any group of them with a `w` or an `h` counts as watch or
- * help (a group that only looks like one, `-ow.json`, is built in its own process: no harm).
+ * A group that only looks like one (`-ow.json`) is built in its own process: no harm.
  */
 export function servedWarm(argv: readonly string[]): boolean {
   const words = argv.filter((arg) => arg !== "--json" && arg !== "--debug");
-  return words[0] === "package" && !argv.some((arg) => arg === "--watch" || arg === "--help" || /^-[^-]*[wh]/.test(arg));
+  return words[0] === "package" && !givesFlag(argv, "--watch", "w") && !givesFlag(argv, "--help", "h");
+}
+
+/** `-q`/`--quiet` among the arguments (a group that only looks like it, `-oq.json`, errs to quiet). */
+export function quietIn(argv: readonly string[]): boolean {
+  return givesFlag(argv, "--quiet", "q");
+}
+
+/**
+ * Whether `argv` gives the flag `long` or its one-letter `short` form, read before the program
+ * parses it. Short flags may come together (`-qw`): any group of them with the letter counts.
+ */
+function givesFlag(argv: readonly string[], long: string, short: string): boolean {
+  const group = new RegExp(`^-[^-]*${short}`);
+  return argv.some((arg) => arg === long || group.test(arg));
 }
 
 const ON = new Set(["1", "true", "on", "yes"]);
